@@ -1,0 +1,352 @@
+//! Typed settings: `config/tanya.toml` (when present), then `TANYA_*` environment overrides.
+//! A bad setting stops the start with a message naming the key (exit code 2 in `main`).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// A setting that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("config: `{key}`: {problem}")]
+pub struct ConfigError {
+    /// The file key or environment variable.
+    pub key: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_string(),
+        problem: problem.into(),
+    }
+}
+
+/// Every setting of the hub. Defaults match `config/tanya.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Store URL (`sqlite://PATH`).
+    pub database: String,
+    /// Admin token; generated and kept in the store when empty.
+    pub admin_token: Option<String>,
+    /// Base of printed links and QR codes; `http://<listen>` when empty.
+    pub public_url: Option<String>,
+    /// Origins allowed to open `/ws` besides the hub's own.
+    pub allowed_origins: Vec<String>,
+    /// Addresses allowed to read `/metrics` besides loopback.
+    pub metrics_allow: Vec<IpAddr>,
+    /// Word list file for the `profanity` flag; the built-in list when empty.
+    pub profanity_words: Option<String>,
+    /// Quotas and protocol limits.
+    pub limits: Limits,
+    /// Per-connection buffers.
+    pub buffers: Buffers,
+}
+
+/// Quotas and limits of PROTOCOL.md and of this hub.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Asks per device per minute.
+    pub asks_per_minute: u32,
+    /// Votes per device per minute.
+    pub votes_per_minute: u32,
+    /// Per-address quota as a multiple of the per-device one (at least 100).
+    pub address_factor: u32,
+    /// Largest client message, bytes.
+    pub max_message_bytes: usize,
+    /// Time allowed for the first frame, milliseconds.
+    pub hello_timeout_ms: u64,
+    /// Most WebSocket connections held at once; further upgrades get 503.
+    pub max_connections: usize,
+    /// Events each session keeps for resume.
+    pub resume_window: usize,
+    /// Frames queued per socket before it is resynced.
+    pub socket_queue: usize,
+    /// A socket whose queue does not drain for this long is closed with 4429, milliseconds.
+    pub drain_timeout_ms: u64,
+    /// Frames a socket may send in a burst.
+    pub frames_burst: u32,
+    /// Frames a socket may send per second, sustained.
+    pub frames_per_second: u32,
+    /// Commands queued per session before senders wait.
+    pub session_queue: usize,
+}
+
+/// Per-connection buffer sizes, bytes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Buffers {
+    /// WebSocket read buffer.
+    pub read_buffer: usize,
+    /// WebSocket write buffer (bytes gathered before a write to the socket).
+    pub write_buffer: usize,
+    /// Largest WebSocket write buffer before writes fail.
+    pub max_write_buffer: usize,
+    /// Kernel send buffer (SO_SNDBUF) of each accepted socket.
+    pub socket_send_buffer: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            database: "sqlite://data/tanya.db".into(),
+            admin_token: None,
+            public_url: None,
+            allowed_origins: vec![],
+            metrics_allow: vec![],
+            profanity_words: None,
+            limits: Limits::default(),
+            buffers: Buffers::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            asks_per_minute: 6,
+            votes_per_minute: 120,
+            address_factor: 100,
+            max_message_bytes: 16 * 1024,
+            hello_timeout_ms: 10_000,
+            max_connections: 100_000,
+            resume_window: 10_000,
+            socket_queue: 512,
+            drain_timeout_ms: 5_000,
+            frames_burst: 300,
+            frames_per_second: 60,
+            session_queue: 4096,
+        }
+    }
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Self {
+            read_buffer: 4096,
+            write_buffer: 4096,
+            max_write_buffer: 4 * 1024 * 1024,
+            socket_send_buffer: 64 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (when given it must exist; else `config/tanya.toml` when present), then the
+    /// environment, then checks every value.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let default_path = Path::new("config/tanya.toml");
+        let file = match path {
+            Some(p) => Some(p),
+            None if default_path.exists() => Some(default_path),
+            None => None,
+        };
+        let mut cfg = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| bad(&p.display().to_string(), format!("cannot read: {e}")))?;
+                Self::from_toml(&text)?
+            }
+            None => Self::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let key = e
+                .message()
+                .split('`')
+                .nth(1)
+                .map(str::to_string)
+                .unwrap_or_else(|| "tanya.toml".into());
+            bad(&key, e.to_string().replace('\n', " "))
+        })
+    }
+
+    /// Applies `TANYA_*` overrides from `get`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.trim()
+                .parse()
+                .map_err(|e| bad(key, format!("{v:?}: {e}")))
+        }
+        fn list(v: &str) -> Vec<String> {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        }
+        if let Some(v) = get("TANYA_LISTEN") {
+            self.listen = parse("TANYA_LISTEN", &v)?;
+        }
+        if let Some(v) = get("TANYA_DATABASE") {
+            self.database = v;
+        }
+        if let Some(v) = get("TANYA_ADMIN_TOKEN") {
+            self.admin_token = Some(v);
+        }
+        if let Some(v) = get("TANYA_PUBLIC_URL") {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = get("TANYA_ALLOWED_ORIGINS") {
+            self.allowed_origins = list(&v);
+        }
+        if let Some(v) = get("TANYA_ASKS_PER_MINUTE") {
+            self.limits.asks_per_minute = parse("TANYA_ASKS_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = get("TANYA_VOTES_PER_MINUTE") {
+            self.limits.votes_per_minute = parse("TANYA_VOTES_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = get("TANYA_METRICS_ALLOW") {
+            self.metrics_allow = list(&v)
+                .iter()
+                .map(|a| parse("TANYA_METRICS_ALLOW", a))
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(())
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&mut self) -> Result<(), ConfigError> {
+        if !self.database.starts_with("sqlite:") {
+            return Err(bad(
+                "database",
+                "must be a sqlite:// URL (PostgreSQL comes later)",
+            ));
+        }
+        if let Some(t) = &self.admin_token {
+            if t.trim().is_empty() {
+                self.admin_token = None;
+            } else if t.len() < 16 {
+                return Err(bad("admin_token", "must be at least 16 characters"));
+            }
+        }
+        if let Some(u) = &self.public_url {
+            let u = u.trim().trim_end_matches('/').to_string();
+            if u.is_empty() {
+                self.public_url = None;
+            } else if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(bad("public_url", "must start with http:// or https://"));
+            } else {
+                self.public_url = Some(u);
+            }
+        }
+        for o in &self.allowed_origins {
+            if !(o.starts_with("http://") || o.starts_with("https://")) {
+                return Err(bad(
+                    "allowed_origins",
+                    format!("{o:?} is not an origin (http://host[:port])"),
+                ));
+            }
+        }
+        let l = &self.limits;
+        let positive = [
+            ("limits.asks_per_minute", l.asks_per_minute as u64),
+            ("limits.votes_per_minute", l.votes_per_minute as u64),
+            ("limits.hello_timeout_ms", l.hello_timeout_ms),
+            ("limits.max_connections", l.max_connections as u64),
+            ("limits.socket_queue", l.socket_queue as u64),
+            ("limits.drain_timeout_ms", l.drain_timeout_ms),
+            ("limits.frames_burst", l.frames_burst as u64),
+            ("limits.frames_per_second", l.frames_per_second as u64),
+            ("limits.session_queue", l.session_queue as u64),
+        ];
+        for (k, v) in positive {
+            if v == 0 {
+                return Err(bad(k, "must be greater than 0"));
+            }
+        }
+        if l.address_factor < 100 {
+            return Err(bad(
+                "limits.address_factor",
+                "must be at least 100 (a venue's Wi-Fi puts hundreds of phones behind one address)",
+            ));
+        }
+        if l.max_message_bytes < 1024 {
+            return Err(bad("limits.max_message_bytes", "must be at least 1024"));
+        }
+        if l.resume_window < 10_000 {
+            return Err(bad(
+                "limits.resume_window",
+                "must be at least 10000 (PROTOCOL.md, Resume)",
+            ));
+        }
+        let b = &self.buffers;
+        if b.read_buffer < 1024 || b.write_buffer < 1024 {
+            return Err(bad(
+                "buffers",
+                "read_buffer and write_buffer must be at least 1024",
+            ));
+        }
+        if b.max_write_buffer < b.write_buffer + 256 * 1024 {
+            return Err(bad(
+                "buffers.max_write_buffer",
+                "must be at least write_buffer + 262144 (one large welcome)",
+            ));
+        }
+        if b.socket_send_buffer < 4096 {
+            return Err(bad("buffers.socket_send_buffer", "must be at least 4096"));
+        }
+        Ok(())
+    }
+
+    /// The base of links: `public_url`, else `http://<listen>` (loopback when listening on all).
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.clone(),
+            None => {
+                let host = if self.listen.ip().is_unspecified() {
+                    "127.0.0.1".to_string()
+                } else {
+                    self.listen.ip().to_string()
+                };
+                format!("http://{host}:{}", self.listen.port())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_file_equals_the_defaults() {
+        let shipped = include_str!("../config/tanya.toml");
+        let cfg = Config::from_toml(shipped).expect("config/tanya.toml parses");
+        let def = Config::default();
+        assert_eq!(format!("{cfg:?}"), format!("{def:?}"));
+    }
+
+    #[test]
+    fn env_overrides_and_names_the_bad_key() {
+        let mut cfg = Config::default();
+        cfg.apply_env(|k| (k == "TANYA_ASKS_PER_MINUTE").then(|| "10".into()))
+            .unwrap();
+        assert_eq!(cfg.limits.asks_per_minute, 10);
+        let e = cfg
+            .apply_env(|k| (k == "TANYA_LISTEN").then(|| "nope".into()))
+            .unwrap_err();
+        assert_eq!(e.key, "TANYA_LISTEN");
+        let e = Config::from_toml("[limits]\nasks_per_minute = \"x\"").unwrap_err();
+        assert!(e.to_string().contains("asks_per_minute"), "{e}");
+        let e = Config::from_toml("lisen = \"1.2.3.4:1\"").unwrap_err();
+        assert!(e.to_string().contains("lisen"), "{e}");
+        let mut c = Config::from_toml("[limits]\nframes_burst = 0").unwrap();
+        assert_eq!(c.validate().unwrap_err().key, "limits.frames_burst");
+    }
+}

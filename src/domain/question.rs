@@ -1,0 +1,203 @@
+//! A question and the status transitions PROTOCOL.md allows.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Internal identity of an asking device (the payload of a signed device token).
+/// Never shown to any client: moderators see a per-session opaque `author` instead.
+pub type DeviceId = Uuid;
+
+/// Where a question came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A phone on the public page.
+    Audience,
+    /// A journalist with the press code.
+    Press,
+    /// Typed in by staff (`enter`).
+    Operator,
+}
+
+/// How an operator entry reached the staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Phone,
+    Sms,
+    Whatsapp,
+    Radio,
+    Room,
+}
+
+impl Channel {
+    /// Parses the wire name of a channel.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "phone" => Self::Phone,
+            "sms" => Self::Sms,
+            "whatsapp" => Self::Whatsapp,
+            "radio" => Self::Radio,
+            "room" => Self::Room,
+            _ => return None,
+        })
+    }
+}
+
+/// The life of a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Approved,
+    Rejected,
+    Live,
+    Answered,
+    Withdrawn,
+    Merged,
+}
+
+impl Status {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Live => "live",
+            Self::Answered => "answered",
+            Self::Withdrawn => "withdrawn",
+            Self::Merged => "merged",
+        }
+    }
+
+    /// Whether the public (audience and screen) view holds a question in this status.
+    pub fn is_public(self) -> bool {
+        matches!(self, Self::Approved | Self::Live | Self::Answered)
+    }
+
+    /// Whether `vote` with `on: true` is allowed in this status.
+    pub fn votable(self) -> bool {
+        self.is_public()
+    }
+}
+
+/// A moderation action on an existing question; used to look up which statuses allow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Approve,
+    Reject,
+    Edit,
+    Live,
+    Answered,
+    Requeue,
+    Move,
+    Assign,
+    MergeFrom,
+    MergeInto,
+    Withdraw,
+}
+
+impl Transition {
+    /// The statuses from which this action is allowed (PROTOCOL.md, "Which status allows which change").
+    pub fn allowed_from(self) -> &'static [Status] {
+        use Status::*;
+        match self {
+            Self::Approve => &[Pending, Rejected],
+            Self::Reject => &[Pending, Approved, Live],
+            Self::Edit => &[Pending, Approved, Live, Rejected],
+            Self::Live => &[Approved],
+            Self::Answered => &[Approved, Live],
+            Self::Requeue => &[Live, Answered],
+            Self::Move => &[Approved],
+            Self::Assign => &[Approved, Pending, Live],
+            Self::MergeFrom => &[Pending, Approved],
+            Self::MergeInto => &[Approved, Live, Answered],
+            Self::Withdraw => &[Pending],
+        }
+    }
+
+    /// Whether this action is allowed on a question in `status`.
+    pub fn allows(self, status: Status) -> bool {
+        self.allowed_from().contains(&status)
+    }
+}
+
+/// One question as the session state holds it. Voters are kept beside it, in the state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Question {
+    pub id: Uuid,
+    /// +1 on every change of the question itself (not on votes or bans).
+    pub rev: u64,
+    /// Current text (trimmed, NFC).
+    pub text: String,
+    /// The text as asked, once a moderator edited it.
+    pub original_text: Option<String>,
+    pub name: Option<String>,
+    pub source: Source,
+    pub channel: Option<Channel>,
+    pub outlet: Option<String>,
+    /// Speaker id the question is addressed to.
+    pub to: Option<String>,
+    pub status: Status,
+    /// Place in the approved queue (ascending = top); kept after leaving the queue.
+    pub position: Option<f64>,
+    pub merged_into: Option<Uuid>,
+    /// Reason of the last rejection.
+    pub reason: Option<String>,
+    /// Automatic hints for moderators (`profanity`, `personal_data`).
+    pub flags: Vec<String>,
+    /// The asking device; `None` for operator entries.
+    pub author: Option<DeviceId>,
+    /// The idempotency key the question was created with (`ask`/`enter` `ref`).
+    #[serde(rename = "ref")]
+    pub client_ref: String,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+    /// Epoch milliseconds.
+    pub updated_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_statuses() {
+        let public: Vec<_> = [
+            Status::Pending,
+            Status::Approved,
+            Status::Rejected,
+            Status::Live,
+            Status::Answered,
+            Status::Withdrawn,
+            Status::Merged,
+        ]
+        .into_iter()
+        .filter(|s| s.is_public())
+        .collect();
+        assert_eq!(
+            public,
+            vec![Status::Approved, Status::Live, Status::Answered]
+        );
+    }
+
+    #[test]
+    fn transitions_match_protocol_table() {
+        assert!(Transition::Approve.allows(Status::Rejected));
+        assert!(!Transition::Approve.allows(Status::Approved));
+        assert!(Transition::Reject.allows(Status::Live));
+        assert!(!Transition::Reject.allows(Status::Answered));
+        assert!(Transition::Edit.allows(Status::Rejected));
+        assert!(!Transition::Edit.allows(Status::Answered));
+        assert!(!Transition::Live.allows(Status::Pending));
+        assert!(Transition::Requeue.allows(Status::Answered));
+        assert!(!Transition::Move.allows(Status::Live));
+        assert!(Transition::Assign.allows(Status::Live));
+        assert!(!Transition::MergeFrom.allows(Status::Live));
+        assert!(Transition::MergeInto.allows(Status::Answered));
+        assert!(!Transition::Withdraw.allows(Status::Approved));
+        assert_eq!(Channel::parse("whatsapp"), Some(Channel::Whatsapp));
+        assert_eq!(Channel::parse("fax"), None);
+    }
+}

@@ -1,0 +1,181 @@
+//! Role views: what each role may see of a question, a session and the overlay.
+
+use chrono::{DateTime, SecondsFormat};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::question::{Channel, DeviceId, Question, Source, Status};
+use super::session::{SessionInfo, SessionState, SessionStatus, Speaker};
+
+/// Which view of a question to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionViewKind {
+    /// Audience, press and screen: approved, live and answered questions.
+    Public,
+    /// The asking device's own question: adds `reason` and `edited`.
+    Author,
+    /// Everything, with `original_text`, `reason`, `flags`, `author`, `banned`.
+    Moderator,
+}
+
+/// Turns a device into the opaque per-session `author` id moderators see.
+#[derive(Debug, Clone)]
+pub struct AuthorIds {
+    /// Secret per session (derived by the hub from its own secret and the session id).
+    salt: [u8; 32],
+}
+
+impl AuthorIds {
+    /// Author ids keyed by a per-session secret.
+    pub fn new(salt: [u8; 32]) -> Self {
+        Self { salt }
+    }
+
+    /// The opaque id of a device in this session: not the device token, not linkable across sessions.
+    pub fn id(&self, device: DeviceId) -> String {
+        let mut h = Sha256::new();
+        h.update(self.salt);
+        h.update(device.as_bytes());
+        let d = h.finalize();
+        d[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// RFC 3339 UTC with milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A question as one role sees it. Fields absent from a view are skipped.
+#[derive(Debug, Serialize)]
+pub struct QuestionView<'a> {
+    pub id: Uuid,
+    pub rev: u64,
+    pub text: &'a str,
+    pub name: Option<&'a str>,
+    pub source: Source,
+    pub channel: Option<Channel>,
+    pub outlet: Option<&'a str>,
+    pub to: Option<&'a str>,
+    pub status: Status,
+    pub votes: usize,
+    pub position: Option<f64>,
+    pub merged_into: Option<Uuid>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_text: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub banned: Option<bool>,
+}
+
+/// Builds the view of `q` of the given kind.
+pub fn question<'a>(
+    state: &SessionState,
+    q: &'a Question,
+    kind: QuestionViewKind,
+    authors: &AuthorIds,
+) -> QuestionView<'a> {
+    let mut v = QuestionView {
+        id: q.id,
+        rev: q.rev,
+        text: &q.text,
+        name: q.name.as_deref(),
+        source: q.source,
+        channel: q.channel,
+        outlet: q.outlet.as_deref(),
+        to: q.to.as_deref(),
+        status: q.status,
+        votes: state.votes(q.id),
+        position: q.position,
+        merged_into: q.merged_into,
+        created_at: rfc3339(q.created_at),
+        updated_at: rfc3339(q.updated_at),
+        reason: None,
+        edited: None,
+        original_text: None,
+        flags: None,
+        author: None,
+        banned: None,
+    };
+    match kind {
+        QuestionViewKind::Public => {}
+        QuestionViewKind::Author => {
+            v.reason = Some(q.reason.as_deref());
+            v.edited = Some(q.original_text.is_some());
+        }
+        QuestionViewKind::Moderator => {
+            v.reason = Some(q.reason.as_deref());
+            v.original_text = Some(q.original_text.as_deref());
+            v.flags = Some(&q.flags);
+            v.author = Some(q.author.map(|d| authors.id(d)));
+            v.banned = Some(q.author.is_some_and(|d| state.is_banned(d)));
+        }
+    }
+    v
+}
+
+/// The session as clients see it (no keys).
+#[derive(Debug, Serialize)]
+pub struct SessionView<'a> {
+    pub id: Uuid,
+    pub code: &'a str,
+    pub title: &'a str,
+    pub status: SessionStatus,
+    pub speakers: &'a [Speaker],
+}
+
+/// Builds the session view.
+pub fn session(info: &SessionInfo) -> SessionView<'_> {
+    SessionView {
+        id: info.id,
+        code: &info.code,
+        title: &info.title,
+        status: info.status,
+        speakers: &info.speakers,
+    }
+}
+
+/// The live question as the overlay sees it.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct OverlayQuestion<'a> {
+    pub id: Uuid,
+    pub text: &'a str,
+    pub name: Option<&'a str>,
+    pub outlet: Option<&'a str>,
+    pub source: Source,
+    pub to: Option<&'a str>,
+}
+
+/// `{visible, question}`: the lower third's state.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct OverlayView<'a> {
+    pub visible: bool,
+    pub question: Option<OverlayQuestion<'a>>,
+}
+
+/// Builds the overlay view.
+pub fn overlay(state: &SessionState) -> OverlayView<'_> {
+    OverlayView {
+        visible: state.overlay_visible(),
+        question: state.live().map(|q| OverlayQuestion {
+            id: q.id,
+            text: &q.text,
+            name: q.name.as_deref(),
+            outlet: q.outlet.as_deref(),
+            source: q.source,
+            to: q.to.as_deref(),
+        }),
+    }
+}

@@ -1,0 +1,183 @@
+//! The `tanya` command: parse, load config, call the library.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tanya::config::Config;
+use tanya::domain::SpeakerInput;
+
+/// Tanya: live Q&A moderation hub for broadcast public discussions.
+#[derive(Parser, Debug)]
+#[command(name = "tanya", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run the hub until SIGINT or SIGTERM.
+    Serve {
+        /// Settings file (default: config/tanya.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Also create a demo session and print its links.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage sessions in the configured store.
+    Session {
+        #[command(subcommand)]
+        cmd: SessionCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SessionCmd {
+    /// Create a session and print it as JSON (as POST /api/sessions does).
+    Create {
+        /// The session's title.
+        #[arg(long)]
+        title: String,
+        /// A speaker, as "NAME|ROLE" (repeatable).
+        #[arg(long = "speaker")]
+        speakers: Vec<String>,
+        /// Settings file (default: config/tanya.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn load(path: Option<&std::path::Path>) -> Config {
+    match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tanya: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn speakers(raw: &[String]) -> Result<Vec<SpeakerInput>, String> {
+    raw.iter()
+        .map(|s| match s.split_once('|') {
+            Some((n, r)) => Ok(SpeakerInput {
+                id: None,
+                name: n.to_string(),
+                role: r.to_string(),
+            }),
+            None => Err(format!("--speaker {s:?}: expected \"NAME|ROLE\"")),
+        })
+        .collect()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Serve { config, demo } => {
+            let cfg = Arc::new(load(config.as_deref()));
+            let listener = match tokio::net::TcpListener::bind(cfg.listen).await {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("tanya: cannot listen on {}: {e}", cfg.listen);
+                    std::process::exit(2);
+                }
+            };
+            if demo {
+                let store = tanya::store::open(&cfg.database).await?;
+                let rec = tanya::hub::Hub::create_session(
+                    store.as_ref(),
+                    "Diskusi Wong Kito #12: Perizinan",
+                    &[
+                        SpeakerInput {
+                            id: None,
+                            name: "Drs Ratu Dewa MSi".into(),
+                            role: "Sekretaris Daerah".into(),
+                        },
+                        SpeakerInput {
+                            id: None,
+                            name: "Ir Rina Marlina".into(),
+                            role: "Kepala DPMPTSP".into(),
+                        },
+                    ],
+                    chrono::Utc::now().timestamp_millis(),
+                )
+                .await?;
+                let base = cfg.base_url();
+                let links = tanya::hub::links(&base, &rec);
+                eprintln!(
+                    "demo session \"{}\" (code {})",
+                    rec.info.title, rec.info.code
+                );
+                for k in ["audience", "press", "moderator", "screen", "overlay"] {
+                    eprintln!("  {k:<10} {}", links[k].as_str().unwrap_or(""));
+                }
+                eprintln!("  admin      {base}/admin");
+            }
+            tanya::server::serve(cfg, listener, shutdown_signal()).await?;
+            Ok(())
+        }
+        Cmd::Session {
+            cmd:
+                SessionCmd::Create {
+                    title,
+                    speakers: raw,
+                    config,
+                },
+        } => {
+            let cfg = load(config.as_deref());
+            let sp = match speakers(&raw) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("tanya: {e}");
+                    std::process::exit(2);
+                }
+            };
+            let store = tanya::store::open(&cfg.database).await?;
+            let now = chrono::Utc::now().timestamp_millis();
+            match tanya::hub::Hub::create_session(store.as_ref(), &title, &sp, now).await {
+                Ok(rec) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&tanya::hub::session_json(
+                            &cfg.base_url(),
+                            &rec
+                        ))?
+                    );
+                    Ok(())
+                }
+                Err(tanya::hub::HubError::Invalid(m)) => {
+                    eprintln!("tanya: {m}");
+                    std::process::exit(2);
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}

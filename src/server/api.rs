@@ -1,0 +1,371 @@
+//! The HTTP API: sessions (admin), export, the vMix data source, health and metrics.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use crate::domain::view::{self, QuestionViewKind};
+use crate::hub::secrets::same_secret;
+use crate::hub::{Hub, HubError, session_json};
+
+/// An HTTP error: `{"error":{"code","message"}}`. A 500 says little and logs much.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// An error with a status, a code and a message for a person.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    fn invalid(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid", m)
+    }
+    fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid token is required: Authorization: Bearer TOKEN",
+        )
+    }
+    fn not_found(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", m)
+    }
+}
+
+impl From<HubError> for ApiError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::Invalid(m) => Self::invalid(m),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                )
+            }
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        HubError::from(e).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"error":{"code":self.code,"message":self.message}})),
+        )
+            .into_response()
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn require_admin(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    match bearer(headers) {
+        Some(t) if same_secret(t, &app.admin_token) => Ok(()),
+        _ => Err(ApiError::unauthorized()),
+    }
+}
+
+/// `POST /api/sessions`.
+pub async fn create_session(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_admin(&app, &headers)?;
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid(format!("the body is not valid JSON: {e}")))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("the body must be an object {title, speakers?}"))?;
+    let title = match o.get("title") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(_) => return Err(ApiError::invalid("`title` must be a string")),
+        None => return Err(ApiError::invalid("`title` is missing")),
+    };
+    let speakers = match o.get("speakers") {
+        None | Some(Value::Null) => vec![],
+        Some(s) => super::protocol::speakers_input(s).map_err(ApiError::invalid)?,
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let rec = Hub::create_session(app.hub.shared().store.as_ref(), title, &speakers, now).await?;
+    tracing::info!(session = %rec.info.id, "session created");
+    Ok((
+        StatusCode::CREATED,
+        Json(session_json(&app.cfg.base_url(), &rec)),
+    )
+        .into_response())
+}
+
+/// `GET /api/sessions`.
+pub async fn list_sessions(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    require_admin(&app, &headers)?;
+    let base = app.cfg.base_url();
+    let list: Vec<Value> = app
+        .hub
+        .shared()
+        .store
+        .list_sessions()
+        .await?
+        .iter()
+        .map(|r| session_json(&base, r))
+        .collect();
+    Ok(Json(json!({ "sessions": list })).into_response())
+}
+
+/// Query of the export route.
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    format: Option<String>,
+}
+
+async fn running(app: &AppState, id: &str) -> Result<crate::hub::SessionHandle, ApiError> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(ApiError::not_found("no such session"));
+    }
+    app.hub
+        .session(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such session"))
+}
+
+/// `GET /api/sessions/{id}/export?format=json|csv`: admin token or the session's moderator key.
+pub async fn export(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = bearer(&headers)
+        .map(str::to_string)
+        .ok_or_else(ApiError::unauthorized)?;
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::invalid("`format` must be json or csv")),
+    };
+    let s = running(&app, &id).await?;
+    let admin = app.admin_token.clone();
+    let out = s
+        .query(move |v| {
+            if !(same_secret(&token, &admin) || same_secret(&token, &v.record.keys.moderator)) {
+                return None;
+            }
+            let qs: Vec<Value> = v
+                .state
+                .questions()
+                .map(|q| {
+                    json!(view::question(
+                        v.state,
+                        q,
+                        QuestionViewKind::Moderator,
+                        v.authors
+                    ))
+                })
+                .collect();
+            Some((json!(view::session(&v.state.info)), qs))
+        })
+        .await?;
+    let Some((session, questions)) = out else {
+        return Err(ApiError::unauthorized());
+    };
+    if !csv {
+        return Ok(Json(json!({"session": session, "questions": questions})).into_response());
+    }
+    let cols = [
+        "id",
+        "created_at",
+        "updated_at",
+        "status",
+        "source",
+        "channel",
+        "name",
+        "outlet",
+        "to",
+        "text",
+        "original_text",
+        "reason",
+        "votes",
+        "merged_into",
+    ];
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: csv::Error| {
+        tracing::error!(error = %e, "csv");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
+    };
+    w.write_record(cols).map_err(csv_err)?;
+    for q in &questions {
+        let row: Vec<String> = cols
+            .iter()
+            .map(|c| match &q[*c] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        w.write_record(&row).map_err(csv_err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| csv_err(e.into_error().into()))?;
+    let code = session["code"].as_str().unwrap_or("session").to_string();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"tanya-{code}.csv\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Query of live.json.
+#[derive(Debug, Deserialize)]
+pub struct KeyQuery {
+    k: Option<String>,
+}
+
+/// `GET /api/sessions/{id}/live.json?k=KEY`: the vMix data source.
+pub async fn live_json(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<KeyQuery>,
+) -> Result<Response, ApiError> {
+    let key = q.k.ok_or_else(ApiError::unauthorized)?;
+    let s = running(&app, &id).await?;
+    let row = s
+        .query(move |v| {
+            if !same_secret(&key, &v.record.keys.overlay) {
+                return None;
+            }
+            let o = view::overlay(v.state);
+            let q = o.question.as_ref().filter(|_| o.visible);
+            let speaker = q
+                .and_then(|q| q.to)
+                .and_then(|to| v.state.info.speakers.iter().find(|s| s.id == to));
+            Some(json!([{
+                "visible": o.visible,
+                "text": q.map_or("", |q| q.text),
+                "name": q.and_then(|q| q.name).unwrap_or(""),
+                "outlet": q.and_then(|q| q.outlet).unwrap_or(""),
+                "speaker": speaker.map_or("", |s| s.name.as_str()),
+                "speaker_role": speaker.map_or("", |s| s.role.as_str()),
+            }]))
+        })
+        .await?;
+    let row = row.ok_or_else(ApiError::unauthorized)?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(row)).into_response())
+}
+
+/// `GET /healthz`: 200 when the store answers.
+pub async fn healthz(State(app): State<AppState>) -> Response {
+    match app.hub.shared().store.ping().await {
+        Ok(()) if !app.hub.is_shutting_down() => {
+            (StatusCode::OK, Json(json!({"status":"ok"}))).into_response()
+        }
+        Ok(()) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status":"shutting down"})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: store failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status":"store unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: loopback and `metrics_allow` only.
+pub async fn metrics(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    let ip = peer.ip();
+    let ip = match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    if !(ip.is_loopback() || app.cfg.metrics_allow.contains(&ip)) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this address may not read /metrics",
+        )
+        .into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        super::metrics_handle().render(),
+    )
+        .into_response()
+}
+
+/// `GET /qr/{code}.svg`: the audience link as a QR code.
+pub async fn qr(
+    State(app): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let code = file
+        .strip_suffix(".svg")
+        .unwrap_or(&file)
+        .to_ascii_uppercase();
+    if !crate::hub::secrets::looks_like_code(&code) {
+        return Err(ApiError::not_found("no such session"));
+    }
+    let url = format!("{}/j/{code}", app.cfg.base_url());
+    let qr = qrcode::QrCode::new(url.as_bytes()).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let svg = qr
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(256, 256)
+        .quiet_zone(true)
+        .build();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        svg,
+    )
+        .into_response())
+}

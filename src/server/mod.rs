@@ -1,0 +1,253 @@
+//! axum: the router, its layers (Origin, limits, CSP, tracing), and the serve loop with
+//! graceful shutdown.
+
+pub mod api;
+pub mod pages;
+pub mod protocol;
+pub mod ws;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderValue, Request, header};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::hub::Hub;
+
+/// The Content-Security-Policy of every response: nothing from another host, no inline script.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
+
+/// Counts open WebSockets against `max_connections`.
+#[derive(Debug, Default)]
+pub struct ConnCount(AtomicUsize);
+
+/// Releases one connection slot on drop.
+#[derive(Debug)]
+pub struct ConnGuard(Arc<ConnCount>);
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl ConnCount {
+    /// Takes a slot when fewer than `max` are open.
+    pub fn try_acquire(self: &Arc<Self>, max: usize) -> Option<ConnGuard> {
+        let n = self.0.fetch_add(1, Ordering::AcqRel);
+        let g = ConnGuard(self.clone());
+        (n < max).then_some(g)
+    }
+
+    /// Open sockets.
+    pub fn open(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Arc<Hub>,
+    pub cfg: Arc<Config>,
+    /// The admin token (configured, or generated and kept in the store).
+    pub admin_token: Arc<str>,
+    pub conns: Arc<ConnCount>,
+}
+
+impl AppState {
+    /// Whether an `Origin` may open `/ws`: the hub's own (the request's Host, `public_url`) or allowed.
+    pub fn origin_allowed(&self, origin: &str, host: &str) -> bool {
+        let origin = origin.trim_end_matches('/');
+        if !host.is_empty()
+            && (origin == format!("http://{host}") || origin == format!("https://{host}"))
+        {
+            return true;
+        }
+        if self
+            .cfg
+            .public_url
+            .as_deref()
+            .is_some_and(|u| origin_of(u) == origin)
+        {
+            return true;
+        }
+        self.cfg
+            .allowed_origins
+            .iter()
+            .any(|o| o.trim_end_matches('/') == origin)
+    }
+}
+
+fn origin_of(url: &str) -> &str {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    match url[after..].find('/') {
+        Some(i) => &url[..after + i],
+        None => url,
+    }
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every hub in the process).
+pub fn metrics_handle() -> &'static PrometheusHandle {
+    static H: OnceLock<PrometheusHandle> = OnceLock::new();
+    H.get_or_init(|| {
+        let secs = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        ];
+        let b = PrometheusBuilder::new()
+            .set_buckets(&secs)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = b.build_recorder();
+        let handle = recorder.handle();
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+/// The router.
+pub fn router(app: AppState) -> Router {
+    let pages = Router::new()
+        .route("/", get(pages::audience))
+        .route("/j/{code}", get(pages::audience))
+        .route("/m/{id}", get(pages::moderator))
+        .route("/screen/{id}", get(pages::screen))
+        .route("/overlay/{id}", get(pages::overlay))
+        .route("/admin", get(pages::admin))
+        .route("/assets/{*path}", get(pages::asset))
+        .layer(CompressionLayer::new());
+    Router::new()
+        .route("/ws", get(ws::upgrade))
+        .route("/api/sessions", get(api::list_sessions).post(api::create_session))
+        .route("/api/sessions/{id}/export", get(api::export))
+        .route("/api/sessions/{id}/live.json", get(api::live_json))
+        .route("/qr/{file}", get(api::qr))
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .merge(pages)
+        .fallback(|| async {
+            api::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such route")
+        })
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(
+            // Only the path is logged: never a query string or a fragment (keys travel there).
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                tracing::debug_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(app)
+}
+
+/// Loads or generates the admin token. Returns it and whether it was generated now.
+pub async fn admin_token(
+    cfg: &Config,
+    hub: &Hub,
+) -> Result<(String, bool), crate::store::StoreError> {
+    if let Some(t) = &cfg.admin_token {
+        return Ok((t.clone(), false));
+    }
+    let fresh = crate::hub::secrets::new_key();
+    let t = hub
+        .shared()
+        .store
+        .setting_or_insert("admin_token", &fresh)
+        .await?;
+    let generated = t == fresh;
+    Ok((t, generated))
+}
+
+/// Runs the hub on `listener` until `shutdown` resolves; then stops taking commands, commits and
+/// answers what is in flight, closes every socket with 4503 and returns.
+pub async fn serve(
+    cfg: Arc<Config>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let _ = metrics_handle();
+    let store = crate::store::open(&cfg.database).await?;
+    let hub = Hub::new(cfg.clone(), store).await?;
+    let (token, generated) = admin_token(&cfg, &hub).await?;
+    if generated {
+        eprintln!("admin token: {token}");
+    }
+    serve_hub(cfg, listener, hub, token, shutdown).await
+}
+
+/// Like [`serve`], with a hub already made.
+pub async fn serve_hub(
+    cfg: Arc<Config>,
+    listener: tokio::net::TcpListener,
+    hub: Arc<Hub>,
+    admin_token: String,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let conns = Arc::new(ConnCount::default());
+    let app = AppState {
+        hub: hub.clone(),
+        cfg: cfg.clone(),
+        admin_token: admin_token.into(),
+        conns: conns.clone(),
+    };
+    let local = listener.local_addr()?;
+    let sndbuf = cfg.buffers.socket_send_buffer;
+    let listener = listener.tap_io(move |tcp| {
+        let _ = tcp.set_nodelay(true);
+        let _ = socket2::SockRef::from(&*tcp).set_send_buffer_size(sndbuf);
+    });
+    let quota_hub = hub.clone();
+    let sweeper = tokio::spawn(async move {
+        let mut t = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            t.tick().await;
+            quota_hub.shared().quotas.retain_recent();
+        }
+    });
+    tracing::info!(addr = %local, "listening");
+    eprintln!("listening on http://{local}");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let hub2 = hub.clone();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        hub2.shutdown(Duration::from_secs(3)).await;
+        let _ = stop_tx.send(());
+    };
+    tokio::spawn(signal);
+    let server = axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stop_rx.await;
+    });
+    server.await?;
+    // Sockets were told 4503 by their sessions; give their writers a moment to deliver it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while conns.open() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sweeper.abort();
+    Ok(())
+}

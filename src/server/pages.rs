@@ -1,0 +1,84 @@
+//! Static pages from web/, embedded in the binary (read from disk in debug builds).
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rust_embed::RustEmbed;
+
+/// Everything under web/.
+#[derive(RustEmbed)]
+#[folder = "web/"]
+struct Web;
+
+fn serve(path: &str, headers: &HeaderMap) -> Response {
+    let Some(file) = Web::get(path) else {
+        return super::api::ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such page")
+            .into_response();
+    };
+    let etag = format!(
+        "\"{}\"",
+        file.metadata
+            .sha256_hash()
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    let mime = file.metadata.mimetype().to_string();
+    let mime = if mime.starts_with("text/") || mime.contains("javascript") || mime.contains("json")
+    {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime
+    };
+    (
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "no-cache".to_string()),
+            (header::ETAG, etag),
+        ],
+        file.data.into_owned(),
+    )
+        .into_response()
+}
+
+/// `/` and `/j/{code}`: the phone page.
+pub async fn audience(headers: HeaderMap) -> Response {
+    serve("audience/index.html", &headers)
+}
+
+/// `/m/{id}`: the moderator console.
+pub async fn moderator(headers: HeaderMap) -> Response {
+    serve("moderator/index.html", &headers)
+}
+
+/// `/screen/{id}`: the speaker screen.
+pub async fn screen(headers: HeaderMap) -> Response {
+    serve("screen/index.html", &headers)
+}
+
+/// `/overlay/{id}`: the broadcast overlay.
+pub async fn overlay(headers: HeaderMap) -> Response {
+    serve("overlay/index.html", &headers)
+}
+
+/// `/admin`: the admin page.
+pub async fn admin(headers: HeaderMap) -> Response {
+    serve("admin/index.html", &headers)
+}
+
+/// `/assets/{*path}`: scripts, styles, images.
+pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    if path.contains("..") {
+        return super::api::ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such file")
+            .into_response();
+    }
+    serve(&path, &headers)
+}

@@ -1,0 +1,498 @@
+//! The client side of the wire contract: every client frame parsed and checked here, in
+//! PROTOCOL.md's order (type, role, fields). Server frames are built in `hub::actor`.
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::domain::session::{validate_speakers, validate_title};
+use crate::domain::text::{self, limits};
+use crate::domain::{Channel, Command, ErrorCode, Role, SessionStatus, SpeakerInput};
+use crate::hub::actor::Since;
+
+/// A refused client frame: the `error` reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WireError {
+    pub client_ref: Option<String>,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl WireError {
+    /// The `error` frame.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({"type":"error","ref":self.client_ref,"code":self.code.as_str(),"message":self.message})
+    }
+}
+
+/// The first frame of a socket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hello {
+    pub role: Role,
+    /// Join code or session id.
+    pub session: String,
+    pub key: Option<String>,
+    pub device: Option<String>,
+    pub since: Option<Since>,
+}
+
+/// A parsed client frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientMsg {
+    Hello(Hello),
+    Command {
+        client_ref: Option<String>,
+        cmd: Command,
+        kind: &'static str,
+    },
+}
+
+/// Every command type and the roles that may send it.
+const COMMANDS: &[(&str, &[Role])] = &[
+    ("ask", &[Role::Audience, Role::Press]),
+    ("withdraw", &[Role::Audience, Role::Press]),
+    ("vote", &[Role::Audience, Role::Press]),
+    ("approve", &[Role::Moderator]),
+    ("reject", &[Role::Moderator]),
+    ("edit", &[Role::Moderator]),
+    ("live", &[Role::Moderator]),
+    ("answered", &[Role::Moderator]),
+    ("requeue", &[Role::Moderator]),
+    ("move", &[Role::Moderator]),
+    ("assign", &[Role::Moderator]),
+    ("merge", &[Role::Moderator]),
+    ("enter", &[Role::Moderator]),
+    ("overlay", &[Role::Moderator]),
+    ("session", &[Role::Moderator]),
+    ("ban", &[Role::Moderator]),
+    ("unban", &[Role::Moderator]),
+];
+
+struct Fields<'a> {
+    m: &'a Map<String, Value>,
+    client_ref: Option<String>,
+}
+
+impl<'a> Fields<'a> {
+    fn err(&self, code: ErrorCode, message: impl Into<String>) -> WireError {
+        WireError {
+            client_ref: self.client_ref.clone(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(&self, message: impl Into<String>) -> WireError {
+        self.err(ErrorCode::Invalid, message)
+    }
+
+    /// A string field: `None` when absent or null.
+    fn opt_str(&self, k: &str) -> Result<Option<&'a str>, WireError> {
+        match self.m.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.invalid(format!("`{k}` must be a string"))),
+        }
+    }
+
+    fn req_str(&self, k: &str) -> Result<&'a str, WireError> {
+        self.opt_str(k)?
+            .ok_or_else(|| self.invalid(format!("`{k}` is missing")))
+    }
+
+    fn text(&self, k: &str, limit: (usize, usize)) -> Result<String, WireError> {
+        text::checked(k, self.req_str(k)?, limit).map_err(|e| self.invalid(e.0))
+    }
+
+    fn opt_text(&self, k: &str, limit: (usize, usize)) -> Result<Option<String>, WireError> {
+        match self.opt_str(k)? {
+            None => Ok(None),
+            Some(s) => text::optional(k, s, limit).map_err(|e| self.invalid(e.0)),
+        }
+    }
+
+    fn id(&self, k: &str) -> Result<Uuid, WireError> {
+        let s = self.req_str(k)?;
+        Uuid::parse_str(s)
+            .map_err(|_| self.invalid(format!("`{k}` must be a question id (a UUID)")))
+    }
+
+    fn opt_id(&self, k: &str, required: bool) -> Result<Option<Uuid>, WireError> {
+        if required && !self.m.contains_key(k) {
+            return Err(self.invalid(format!("`{k}` is missing (a question id, or null)")));
+        }
+        match self.opt_str(k)? {
+            None => Ok(None),
+            Some(_) => self.id(k).map(Some),
+        }
+    }
+
+    fn rev(&self) -> Result<Option<u64>, WireError> {
+        match self.m.get("rev") {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| self.invalid("`rev` must be a whole number, 0 or more")),
+        }
+    }
+
+    fn bool(&self, k: &str) -> Result<bool, WireError> {
+        match self.m.get(k) {
+            Some(Value::Bool(b)) => Ok(*b),
+            None | Some(Value::Null) => {
+                Err(self.invalid(format!("`{k}` is missing (true or false)")))
+            }
+            Some(_) => Err(self.invalid(format!("`{k}` must be true or false"))),
+        }
+    }
+
+    fn to(&self, required: bool) -> Result<Option<String>, WireError> {
+        if required && !self.m.contains_key("to") {
+            return Err(self.invalid("`to` is missing (a speaker id, or null)"));
+        }
+        Ok(self.opt_str("to")?.map(str::to_string))
+    }
+}
+
+/// Parses one client text frame. `role` is the socket's role once `hello` was accepted.
+pub fn parse(text: &str, role: Option<Role>) -> Result<ClientMsg, WireError> {
+    let bare = |message: String| WireError {
+        client_ref: None,
+        code: ErrorCode::Invalid,
+        message,
+    };
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| bare(format!("the frame is not valid JSON: {e}")))?;
+    let Value::Object(m) = v else {
+        return Err(bare("the frame must be a JSON object with a `type`".into()));
+    };
+    let client_ref = match m.get("ref") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            text::check_ref(s).map_err(|e| bare(e.0))?;
+            Some(s.clone())
+        }
+        Some(_) => return Err(bare("`ref` must be a string".into())),
+    };
+    let f = Fields { m: &m, client_ref };
+    let ty = match m.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(_) => return Err(f.invalid("`type` must be a string")),
+        None => return Err(f.invalid("`type` is missing")),
+    };
+    if ty == "hello" {
+        if role.is_some() {
+            return Err(f.invalid("`hello` was already sent on this socket"));
+        }
+        return parse_hello(&f).map(ClientMsg::Hello);
+    }
+    let Some((kind, roles)) = COMMANDS.iter().find(|(t, _)| *t == ty) else {
+        return Err(f.invalid(format!(
+            "unknown type \"{}\"",
+            ty.chars().take(40).collect::<String>()
+        )));
+    };
+    let Some(role) = role else {
+        return Err(f.invalid("the first frame must be `hello`"));
+    };
+    if !roles.contains(&role) {
+        return Err(f.err(
+            ErrorCode::Forbidden,
+            format!("the {} role may not send `{kind}`", role.as_str()),
+        ));
+    }
+    let cmd = parse_command(&f, kind, role)?;
+    Ok(ClientMsg::Command {
+        client_ref: f.client_ref,
+        cmd,
+        kind,
+    })
+}
+
+fn parse_hello(f: &Fields<'_>) -> Result<Hello, WireError> {
+    let role_s = f.req_str("role")?;
+    let role = Role::parse(role_s).ok_or_else(|| {
+        f.invalid("`role` must be one of audience, press, moderator, screen, overlay")
+    })?;
+    let session = f.req_str("session")?;
+    if session.is_empty() || session.len() > 64 {
+        return Err(f.invalid("`session` must be a join code or a session id"));
+    }
+    let key = f.opt_str("key")?.map(str::to_string);
+    let device = f.opt_str("device")?.map(str::to_string);
+    let since = match f.m.get("since") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(s)) => {
+            let epoch = s.get("epoch").and_then(Value::as_str);
+            let seq = s.get("seq").and_then(Value::as_u64);
+            match (epoch, seq) {
+                (Some(e), Some(q)) if e.len() <= 64 => Some(Since {
+                    epoch: e.to_string(),
+                    seq: q,
+                }),
+                _ => {
+                    return Err(
+                        f.invalid("`since` must be {\"epoch\": string, \"seq\": whole number}")
+                    );
+                }
+            }
+        }
+        Some(_) => return Err(f.invalid("`since` must be an object {epoch, seq}")),
+    };
+    Ok(Hello {
+        role,
+        session: session.to_string(),
+        key,
+        device,
+        since,
+    })
+}
+
+fn parse_command(f: &Fields<'_>, kind: &str, role: Role) -> Result<Command, WireError> {
+    let need_ref = || -> Result<String, WireError> {
+        f.client_ref
+            .clone()
+            .ok_or_else(|| f.invalid(format!("`ref` is required with `{kind}`")))
+    };
+    Ok(match kind {
+        "ask" => Command::Ask {
+            client_ref: need_ref()?,
+            text: f.text("text", limits::TEXT)?,
+            name: f.opt_text("name", limits::NAME)?,
+            outlet: if role == Role::Press {
+                f.opt_text("outlet", limits::OUTLET)?
+            } else {
+                None
+            },
+            to: f.to(false)?,
+        },
+        "withdraw" => Command::Withdraw {
+            question: f.id("question")?,
+            rev: f.rev()?,
+        },
+        "vote" => Command::Vote {
+            question: f.id("question")?,
+            on: f.bool("on")?,
+            rev: f.rev()?,
+        },
+        "approve" => Command::Approve {
+            question: f.id("question")?,
+            rev: f.rev()?,
+        },
+        "reject" => Command::Reject {
+            question: f.id("question")?,
+            rev: f.rev()?,
+            reason: f.opt_text("reason", limits::REASON)?,
+        },
+        "edit" => Command::Edit {
+            question: f.id("question")?,
+            rev: f.rev()?,
+            text: f.text("text", limits::TEXT)?,
+        },
+        "live" => Command::Live {
+            question: f.id("question")?,
+            rev: f.rev()?,
+        },
+        "answered" => Command::Answered {
+            question: f.id("question")?,
+            rev: f.rev()?,
+        },
+        "requeue" => Command::Requeue {
+            question: f.id("question")?,
+            rev: f.rev()?,
+        },
+        "move" => Command::Move {
+            question: f.id("question")?,
+            rev: f.rev()?,
+            after: f.opt_id("after", true)?,
+        },
+        "assign" => Command::Assign {
+            question: f.id("question")?,
+            rev: f.rev()?,
+            to: f.to(true)?,
+        },
+        "merge" => Command::Merge {
+            question: f.id("question")?,
+            rev: f.rev()?,
+            into: f.id("into")?,
+        },
+        "enter" => {
+            let client_ref = need_ref()?;
+            let text = f.text("text", limits::TEXT)?;
+            let name = f.opt_text("name", limits::NAME)?;
+            let ch = f.req_str("channel")?;
+            let channel = Channel::parse(ch).ok_or_else(|| {
+                f.invalid("`channel` must be one of phone, sms, whatsapp, radio, room")
+            })?;
+            Command::Enter {
+                client_ref,
+                text,
+                name,
+                channel,
+                to: f.to(false)?,
+            }
+        }
+        "overlay" => Command::Overlay {
+            visible: f.bool("visible")?,
+        },
+        "session" => {
+            let status = match f.opt_str("status")? {
+                None => None,
+                Some(s) => Some(
+                    SessionStatus::parse(s)
+                        .ok_or_else(|| f.invalid("`status` must be open, paused or closed"))?,
+                ),
+            };
+            let title = match f.opt_str("title")? {
+                None => None,
+                Some(t) => Some(validate_title(t).map_err(|e| f.invalid(e.0))?),
+            };
+            let speakers = match f.m.get("speakers") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    validate_speakers(&speakers_input(v).map_err(|m| f.invalid(m))?)
+                        .map_err(|e| f.invalid(e.0))?,
+                ),
+            };
+            if status.is_none() && title.is_none() && speakers.is_none() {
+                return Err(f.invalid("`session` needs at least one of status, title, speakers"));
+            }
+            Command::Session {
+                status,
+                title,
+                speakers,
+            }
+        }
+        "ban" | "unban" => Command::Ban {
+            question: f.id("question")?,
+            rev: f.rev()?,
+            banned: kind == "ban",
+        },
+        _ => return Err(f.invalid(format!("unknown type \"{kind}\""))),
+    })
+}
+
+/// Reads a JSON speaker list `[{id?, name, role}]`.
+pub fn speakers_input(v: &Value) -> Result<Vec<SpeakerInput>, String> {
+    let arr = v
+        .as_array()
+        .ok_or("`speakers` must be a list of {name, role}")?;
+    arr.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let o = s
+                .as_object()
+                .ok_or(format!("`speakers[{i}]` must be an object {{name, role}}"))?;
+            let get = |k: &str| -> Result<Option<String>, String> {
+                match o.get(k) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::String(s)) => Ok(Some(s.clone())),
+                    Some(_) => Err(format!("`speakers[{i}].{k}` must be a string")),
+                }
+            };
+            Ok(SpeakerInput {
+                id: get("id")?,
+                name: get("name")?.ok_or(format!("`speakers[{i}].name` is missing"))?,
+                role: get("role")?.ok_or(format!("`speakers[{i}].role` is missing"))?,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str, role: Option<Role>) -> WireError {
+        parse(text, role).unwrap_err()
+    }
+
+    #[test]
+    fn checks_run_in_protocol_order() {
+        assert!(err("nope", None).message.contains("not valid JSON"));
+        assert!(err("[1]", None).message.contains("object"));
+        assert!(
+            err(r#"{"type":"fly"}"#, Some(Role::Audience))
+                .message
+                .contains("unknown type")
+        );
+        let e = err(r#"{"type":"approve","ref":"r1"}"#, Some(Role::Audience));
+        assert_eq!(
+            (e.code, e.client_ref.as_deref()),
+            (ErrorCode::Forbidden, Some("r1"))
+        );
+        let e = err(r#"{"type":"approve","ref":"r1"}"#, Some(Role::Moderator));
+        assert_eq!(e.code, ErrorCode::Invalid);
+        assert!(e.message.contains("`question`"), "{}", e.message);
+        let e = err(r#"{"type":"ask","text":"hi"}"#, Some(Role::Audience));
+        assert!(e.message.contains("`ref`"));
+        let e = err(
+            &format!(r#"{{"type":"ask","ref":"a","text":"{}"}}"#, "x".repeat(301)),
+            Some(Role::Audience),
+        );
+        assert!(e.message.contains("too long"));
+        let e = err(
+            r#"{"type":"vote","ref":"a","question":"x","on":true}"#,
+            Some(Role::Audience),
+        );
+        assert!(e.message.contains("UUID"));
+        let e = err(
+            r#"{"type":"hello","role":"audience","session":"ABCDEF"}"#,
+            Some(Role::Audience),
+        );
+        assert!(e.message.contains("already"));
+        let e = err(r#"{"type":"ask","ref":5}"#, Some(Role::Audience));
+        assert!(e.message.contains("`ref`"));
+    }
+
+    #[test]
+    fn parses_commands() {
+        let m = parse(
+            r#"{"type":"ask","ref":"r","text":"  Halo  ","name":"","outlet":"X"}"#,
+            Some(Role::Audience),
+        )
+        .unwrap();
+        assert_eq!(
+            m,
+            ClientMsg::Command {
+                client_ref: Some("r".into()),
+                cmd: Command::Ask {
+                    client_ref: "r".into(),
+                    text: "Halo".into(),
+                    name: None,
+                    outlet: None,
+                    to: None
+                },
+                kind: "ask"
+            }
+        );
+        let m = parse(
+            r#"{"type":"move","question":"6f1c1c1e-1111-4111-8111-111111111111","after":null}"#,
+            Some(Role::Moderator),
+        )
+        .unwrap();
+        assert!(matches!(
+            m,
+            ClientMsg::Command {
+                cmd: Command::Move { after: None, .. },
+                ..
+            }
+        ));
+        let h = parse(r#"{"type":"hello","role":"screen","session":"abcdef","key":"k","since":{"epoch":"e","seq":3}}"#, None).unwrap();
+        assert!(matches!(
+            h,
+            ClientMsg::Hello(Hello {
+                role: Role::Screen,
+                since: Some(_),
+                ..
+            })
+        ));
+        assert!(
+            parse(
+                r#"{"type":"session","speakers":[{"name":"A"}]}"#,
+                Some(Role::Moderator)
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! SQLite store: WAL, `synchronous=FULL`, migrations embedded in the binary.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use uuid::Uuid;
+
+use super::{Keys, SessionRecord, Store, StoreError};
+use crate::domain::{Event, SessionInfo};
+
+/// Rows per multi-row journal INSERT.
+const INSERT_CHUNK: usize = 64;
+
+/// The embedded migrations.
+fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        "init".into(),
+        MigrationType::Simple,
+        sqlx::SqlSafeStr::into_sql_str(include_str!("../../migrations/sqlite/0001_init.sql")),
+        false,
+    )])
+}
+
+/// A pool of SQLite connections on one file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating file and folder when missing) and migrates.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        if let Some(dir) = std::path::Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+            && !path.starts_with(':')
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        }
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        migrator().run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+fn record(row: &sqlx::sqlite::SqliteRow) -> Result<SessionRecord, StoreError> {
+    let id: String = row.try_get("id")?;
+    let status: String = row.try_get("status")?;
+    let speakers: String = row.try_get("speakers")?;
+    let info = SessionInfo {
+        id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        code: row.try_get("code")?,
+        title: row.try_get("title")?,
+        status: serde_json::from_value(serde_json::Value::String(status))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        speakers: serde_json::from_str(&speakers)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        created_at: row.try_get("created_at")?,
+    };
+    Ok(SessionRecord {
+        info,
+        keys: Keys {
+            moderator: row.try_get("moderator_key")?,
+            screen: row.try_get("screen_key")?,
+            overlay: row.try_get("overlay_key")?,
+            press: row.try_get("press_key")?,
+        },
+    })
+}
+
+fn status_str(info: &SessionInfo) -> String {
+    serde_json::to_value(info.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn speakers_json(info: &SessionInfo) -> String {
+    serde_json::to_string(&info.speakers).unwrap_or_else(|_| "[]".into())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_session(&self, rec: &SessionRecord) -> Result<(), StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO sessions (id, code, title, status, speakers, created_at, \
+             moderator_key, screen_key, overlay_key, press_key) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        )
+        .bind(rec.info.id.to_string())
+        .bind(&rec.info.code)
+        .bind(&rec.info.title)
+        .bind(status_str(&rec.info))
+        .bind(speakers_json(&rec.info))
+        .bind(rec.info.created_at)
+        .bind(&rec.keys.moderator)
+        .bind(&rec.keys.screen)
+        .bind(&rec.keys.overlay)
+        .bind(&rec.keys.press)
+        .execute(&self.pool)
+        .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Duplicate(e.message().to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn list_sessions(&self) -> Result<Vec<SessionRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(record).collect()
+    }
+
+    async fn find_session(&self, id_or_code: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE id = ? OR code = ?")
+            .bind(id_or_code.to_ascii_lowercase())
+            .bind(id_or_code.to_ascii_uppercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    async fn load_events(&self, session: Uuid) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query("SELECT seq, body FROM events WHERE session_id = ? ORDER BY seq")
+            .bind(session.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let body: String = r.try_get("body")?;
+                serde_json::from_str(&body).map_err(|e| {
+                    let seq: i64 = r.try_get("seq").unwrap_or(-1);
+                    StoreError::Corrupt(format!("session {session} event {seq}: {e}"))
+                })
+            })
+            .collect()
+    }
+
+    async fn append(
+        &self,
+        session: Uuid,
+        first_seq: u64,
+        events: &[Event],
+        info: Option<&SessionInfo>,
+    ) -> Result<(), StoreError> {
+        let sid = session.to_string();
+        let mut tx = self.pool.begin().await?;
+        let mut seq = first_seq as i64;
+        for chunk in events.chunks(INSERT_CHUNK) {
+            let mut sql = String::from("INSERT INTO events (session_id, seq, body) VALUES ");
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 { "(?,?,?)" } else { ",(?,?,?)" });
+            }
+            // Only placeholders are formatted into the statement; every value is bound.
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for e in chunk {
+                let body =
+                    serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                q = q.bind(sid.clone()).bind(seq).bind(body);
+                seq += 1;
+            }
+            q.execute(&mut *tx).await?;
+        }
+        if let Some(info) = info {
+            sqlx::query("UPDATE sessions SET title = ?, status = ?, speakers = ? WHERE id = ?")
+                .bind(&info.title)
+                .bind(status_str(info))
+                .bind(speakers_json(info))
+                .bind(&sid)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        let v: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(v)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

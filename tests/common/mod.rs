@@ -1,0 +1,473 @@
+//! Test harness: the real `tanya` binary on 127.0.0.1 with a real SQLite file in a temporary
+//! folder, and a WebSocket client speaking PROTOCOL.md.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const ADMIN: &str = "test-admin-token-0123456789";
+
+/// A running hub process. Killed on drop.
+pub struct TestServer {
+    pub dir: Arc<tempfile::TempDir>,
+    pub addr: String,
+    pub child: Child,
+    pub stderr: Arc<Mutex<Vec<String>>>,
+    pub env: Vec<(String, String)>,
+}
+
+impl TestServer {
+    /// Starts a hub on a fresh database.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a hub with extra environment variables.
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::spawn(dir, env, None)
+    }
+
+    fn spawn(dir: Arc<tempfile::TempDir>, env: Vec<(String, String)>, port: Option<u16>) -> Self {
+        let db = dir.path().join("tanya.db");
+        let listen = format!("127.0.0.1:{}", port.unwrap_or(0));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tanya"));
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(Self::config_file(&dir))
+            .env("TANYA_LISTEN", &listen)
+            .env("TANYA_DATABASE", format!("sqlite://{}", db.display()))
+            .env("TANYA_ADMIN_TOKEN", ADMIN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start tanya");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pipe = child.stderr.take().unwrap();
+        let lines = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Some(a) = line.strip_prefix("listening on http://") {
+                    let _ = tx.send(a.to_string());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("hub did not start: {:?}", stderr.lock().unwrap()));
+        Self {
+            dir,
+            addr,
+            child,
+            stderr,
+            env,
+        }
+    }
+
+    fn config_file(dir: &tempfile::TempDir) -> PathBuf {
+        let p = dir.path().join("tanya.toml");
+        if !p.exists() {
+            std::fs::write(&p, "").unwrap();
+        }
+        p
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("tanya.db")
+    }
+
+    pub fn http(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Kills the process with SIGKILL and waits for it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM; returns the exit status and the time it took.
+    pub fn terminate(&mut self) -> (std::process::ExitStatus, Duration) {
+        let t = std::time::Instant::now();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let st = self.child.wait().unwrap();
+        (st, t.elapsed())
+    }
+
+    /// Starts a new process on the same database and port (after kill9 or terminate).
+    pub fn restart(&mut self) {
+        let port: u16 = self.addr.rsplit(':').next().unwrap().parse().unwrap();
+        let mut last = None;
+        for _ in 0..50 {
+            match std::net::TcpListener::bind(("127.0.0.1", port)) {
+                Ok(l) => {
+                    drop(l);
+                    last = None;
+                    break;
+                }
+                Err(e) => {
+                    last = Some(e);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+        assert!(last.is_none(), "port {port} still busy: {last:?}");
+        let next = Self::spawn(self.dir.clone(), self.env.clone(), Some(port));
+        let old = std::mem::replace(self, next);
+        drop(old);
+    }
+
+    /// Creates a session through the admin API; returns the POST body.
+    pub async fn create_session(&self, title: &str, speakers: Value) -> Value {
+        let (status, body) = http_json(
+            "POST",
+            &self.http("/api/sessions"),
+            Some(ADMIN),
+            Some(&json!({"title": title, "speakers": speakers}).to_string()),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    /// A session with two speakers (s1, s2).
+    pub async fn demo_session(&self) -> Session {
+        let v = self
+            .create_session(
+                "Diskusi Wong Kito #12: Perizinan",
+                json!([{"name":"Drs Ratu Dewa MSi","role":"Sekretaris Daerah"},{"name":"Ir Rina","role":"Kepala Dinas"}]),
+            )
+            .await;
+        Session::from_json(&v)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a test needs of a created session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub id: String,
+    pub code: String,
+    pub moderator: String,
+    pub screen: String,
+    pub overlay: String,
+    pub press: String,
+    pub raw: Value,
+}
+
+impl Session {
+    pub fn from_json(v: &Value) -> Self {
+        let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap().to_string();
+        Self {
+            id: s("/session/id"),
+            code: s("/code"),
+            moderator: s("/keys/moderator"),
+            screen: s("/keys/screen"),
+            overlay: s("/keys/overlay"),
+            press: s("/keys/press"),
+            raw: v.clone(),
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 client over a real socket: (status, body as JSON or string).
+pub async fn http(
+    method: &str,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<&str>,
+) -> (u16, Vec<(String, String)>, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = TcpStream::connect(host).await.unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    if let Some(t) = bearer {
+        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    if let Some(b) = body {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        ));
+    }
+    req.push_str("\r\n");
+    if let Some(b) = body {
+        req.push_str(b);
+    }
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, headers, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n.min(rest.len())]);
+        s = rest.get(n + 2..).unwrap_or("");
+    }
+    out
+}
+
+/// HTTP with a JSON body in the answer.
+pub async fn http_json(
+    method: &str,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<&str>,
+) -> (u16, Value) {
+    let (st, _, b) = http(method, url, bearer, body).await;
+    (st, serde_json::from_str(&b).unwrap_or(Value::String(b)))
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A WebSocket client of the hub.
+pub struct Client {
+    pub ws: Ws,
+    /// The welcome frame.
+    pub welcome: Value,
+    /// Last seq seen (for resume).
+    pub last_seq: u64,
+}
+
+/// Opens a bare socket (no hello yet).
+pub async fn raw(url: &str) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("ws connect");
+    ws
+}
+
+impl Client {
+    /// Connects and says hello; panics unless the answer is a welcome.
+    pub async fn connect(server: &TestServer, hello: Value) -> Self {
+        let mut ws = raw(&server.ws_url()).await;
+        ws.send(Message::text(hello.to_string())).await.unwrap();
+        let welcome = next_json(&mut ws).await;
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        let last_seq = welcome["seq"].as_u64().unwrap();
+        Self {
+            ws,
+            welcome,
+            last_seq,
+        }
+    }
+
+    pub async fn audience(server: &TestServer, s: &Session) -> Self {
+        Self::connect(
+            server,
+            json!({"type":"hello","role":"audience","session":s.code}),
+        )
+        .await
+    }
+
+    pub async fn moderator(server: &TestServer, s: &Session) -> Self {
+        Self::connect(
+            server,
+            json!({"type":"hello","role":"moderator","session":s.id,"key":s.moderator}),
+        )
+        .await
+    }
+
+    pub fn device(&self) -> String {
+        self.welcome["you"]["device"].as_str().unwrap().to_string()
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.ws.send(Message::text(v.to_string())).await.unwrap();
+    }
+
+    /// The next JSON frame (presence frames skipped), within 5 s.
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let v = next_json(&mut self.ws).await;
+            if v["type"] == "presence" {
+                continue;
+            }
+            if let Some(s) = v["seq"].as_u64() {
+                if v["type"] != "welcome" {
+                    assert!(
+                        s > self.last_seq,
+                        "seq must increase: {s} after {}: {v}",
+                        self.last_seq
+                    );
+                }
+                self.last_seq = s;
+            }
+            return v;
+        }
+    }
+
+    /// Frames until one of type `ty`; returns it and the frames before it.
+    pub async fn until(&mut self, ty: &str) -> (Value, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            let v = self.recv().await;
+            if v["type"] == ty {
+                return (v, before);
+            }
+            before.push(v);
+        }
+    }
+
+    /// Sends a command and waits for its `ok` or `error` (matched by ref); returns it.
+    pub async fn call(&mut self, mut cmd: Value) -> Value {
+        let r = cmd
+            .get("ref")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        cmd["ref"] = json!(r);
+        self.send(cmd).await;
+        loop {
+            let v = self.recv().await;
+            if (v["type"] == "ok" || v["type"] == "error") && v["ref"] == json!(r) {
+                return v;
+            }
+        }
+    }
+
+    /// Like `call`, asserting `ok`.
+    pub async fn ok(&mut self, cmd: Value) -> Value {
+        let v = self.call(cmd.clone()).await;
+        assert_eq!(v["type"], "ok", "{cmd} -> {v}");
+        v
+    }
+
+    /// Like `call`, asserting an error with `code`.
+    pub async fn err(&mut self, cmd: Value, code: &str) -> Value {
+        let v = self.call(cmd.clone()).await;
+        assert_eq!(
+            (v["type"].as_str(), v["code"].as_str()),
+            (Some("error"), Some(code)),
+            "{cmd} -> {v}"
+        );
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+        v
+    }
+
+    /// Asks a question; returns its id.
+    pub async fn ask(&mut self, text: &str) -> String {
+        let v = self
+            .ok(json!({"type":"ask","ref":uuid::Uuid::new_v4().to_string(),"text":text}))
+            .await;
+        v["question"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Waits for the socket to be closed; returns the close code.
+    pub async fn expect_close(&mut self) -> u16 {
+        expect_close(&mut self.ws).await
+    }
+
+    /// True when no frame (other than presence) arrives within `ms`.
+    pub async fn quiet(&mut self, ms: u64) -> bool {
+        loop {
+            match tokio::time::timeout(Duration::from_millis(ms), self.ws.next()).await {
+                Err(_) => return true,
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    let v: Value = serde_json::from_str(&t).unwrap();
+                    if v["type"] != "presence" {
+                        return false;
+                    }
+                }
+                Ok(_) => return false,
+            }
+        }
+    }
+}
+
+/// The next text frame as JSON, within 5 s.
+pub async fn next_json(ws: &mut Ws) -> Value {
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame within 5 s")
+            .expect("socket open")
+            .expect("no socket error");
+        match m {
+            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+            Message::Close(c) => panic!("closed: {c:?}"),
+            _ => continue,
+        }
+    }
+}
+
+/// Waits (10 s at most) for the close frame; returns its code (0 when the TCP connection ended without one).
+pub async fn expect_close(ws: &mut Ws) -> u16 {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(15), ws.next())
+            .await
+            .expect("close within 15 s")
+        {
+            Some(Ok(Message::Close(Some(CloseFrame { code, .. })))) => return code.into(),
+            Some(Ok(Message::Close(None))) | None => return 0,
+            Some(Ok(_)) => continue,
+            Some(Err(_)) => return 0,
+        }
+    }
+}

@@ -1,0 +1,210 @@
+// Admin page /admin: token (sessionStorage), create a session, list sessions with links.
+import { h, $, $$, setText, copyText } from '../shared/dom.js';
+import { makeI18n } from '../shared/i18n.js';
+
+const i18n = makeI18n({
+  id: {
+    title: 'Admin',
+    'token.heading': 'Token admin',
+    'token.hint': 'Dicetak oleh hub saat pertama kali dijalankan (baris “admin token: …”), atau TANYA_ADMIN_TOKEN. Disimpan hanya di tab ini.',
+    'token.label': 'Token',
+    'token.save': 'Gunakan',
+    'token.forget': 'Lupakan',
+    'create.heading': 'Sesi baru',
+    'create.title': 'Judul',
+    'create.speakers': 'Narasumber (opsional, maks. 20)',
+    'create.addSpeaker': '+ Tambah narasumber',
+    'create.submit': 'Buat sesi',
+    'create.done': 'Sesi dibuat: kode {code}.',
+    'create.needTitle': 'Judul wajib diisi (1–200 karakter).',
+    'create.needSpeaker': 'Setiap narasumber perlu nama dan jabatan.',
+    'speaker.name': 'Nama',
+    'speaker.role': 'Jabatan',
+    'speaker.remove': 'Hapus',
+    'list.heading': 'Sesi',
+    'list.refresh': 'Muat ulang',
+    'list.empty': 'Belum ada sesi (atau masukkan token dulu).',
+    'link.audience': 'Peserta',
+    'link.press': 'Pers',
+    'link.moderator': 'Moderator',
+    'link.screen': 'Layar',
+    'link.overlay': 'Overlay',
+    'link.copy': 'Salin',
+    'link.copied': 'Disalin',
+    'link.open': 'Buka',
+    'status.open': 'terbuka', 'status.paused': 'dijeda', 'status.closed': 'ditutup',
+    'err.unauthorized': 'Token admin salah atau belum diisi.',
+    'err.network': 'Hub tidak dapat dihubungi.',
+    'err.generic': 'Gagal ({code}): {message}',
+  },
+  en: {
+    title: 'Admin',
+    'token.heading': 'Admin token',
+    'token.hint': 'Printed by the hub at its first start (the “admin token: …” line), or TANYA_ADMIN_TOKEN. Kept in this tab only.',
+    'token.label': 'Token',
+    'token.save': 'Use',
+    'token.forget': 'Forget',
+    'create.heading': 'New session',
+    'create.title': 'Title',
+    'create.speakers': 'Speakers (optional, at most 20)',
+    'create.addSpeaker': '+ Add speaker',
+    'create.submit': 'Create session',
+    'create.done': 'Session created: code {code}.',
+    'create.needTitle': 'A title is required (1–200 characters).',
+    'create.needSpeaker': 'Every speaker needs a name and a role.',
+    'speaker.name': 'Name',
+    'speaker.role': 'Role',
+    'speaker.remove': 'Remove',
+    'list.heading': 'Sessions',
+    'list.refresh': 'Reload',
+    'list.empty': 'No sessions yet (or enter the token first).',
+    'link.audience': 'Audience',
+    'link.press': 'Press',
+    'link.moderator': 'Moderator',
+    'link.screen': 'Screen',
+    'link.overlay': 'Overlay',
+    'link.copy': 'Copy',
+    'link.copied': 'Copied',
+    'link.open': 'Open',
+    'status.open': 'open', 'status.paused': 'paused', 'status.closed': 'closed',
+    'err.unauthorized': 'Wrong or missing admin token.',
+    'err.network': 'Cannot reach the hub.',
+    'err.generic': 'Failed ({code}): {message}',
+  },
+});
+const t = i18n.t;
+
+const TOKEN_KEY = 'tanya:admin-token';
+const getToken = () => { try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; } };
+const setToken = (v) => { try { if (v) sessionStorage.setItem(TOKEN_KEY, v); else sessionStorage.removeItem(TOKEN_KEY); } catch { /* ignore */ } };
+
+function showError(err) {
+  const el = $('#admin-error');
+  if (!err) { el.hidden = true; return; }
+  el.hidden = false;
+  const code = err.code || 'internal';
+  setText(el, code === 'unauthorized' ? t('err.unauthorized') : code === 'network' ? t('err.network') : t('err.generic', { code, message: err.message || '' }));
+}
+
+async function api(method, path, body) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: { Authorization: `Bearer ${getToken()}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      cache: 'no-store',
+    });
+  } catch {
+    throw { code: 'network', message: '' };
+  }
+  let data = null;
+  try { data = await res.json(); } catch { data = null; }
+  if (!res.ok) throw (data && data.error) || { code: res.status === 401 ? 'unauthorized' : String(res.status), message: res.statusText };
+  return data;
+}
+
+// ---- speakers form -----------------------------------------------------------
+let rowSeq = 0;
+function addSpeakerRow(name = '', role = '') {
+  if ($$('.speaker-row').length >= 20) return;
+  const n = ++rowSeq;
+  const row = h('div', { class: 'speaker-row' },
+    h('div', {}, h('label', { attrs: { for: `sp-name-${n}` }, dataset: { i18n: 'speaker.name' } }, t('speaker.name')),
+      h('input', { id: `sp-name-${n}`, name: 'speaker-name', maxLength: 100, value: name })),
+    h('div', {}, h('label', { attrs: { for: `sp-role-${n}` }, dataset: { i18n: 'speaker.role' } }, t('speaker.role')),
+      h('input', { id: `sp-role-${n}`, name: 'speaker-role', maxLength: 100, value: role })),
+    h('button', { type: 'button', class: 'danger', dataset: { act: 'remove-speaker', i18n: 'speaker.remove' }, onclick: () => row.remove() }, t('speaker.remove')));
+  $('#speaker-rows').appendChild(row);
+  return row;
+}
+
+async function onCreate(e) {
+  e.preventDefault();
+  showError(null);
+  const title = $('#new-title').value.trim();
+  if (!title) { setText($('#create-status'), t('create.needTitle')); $('#new-title').focus(); return; }
+  const speakers = [];
+  for (const row of $$('.speaker-row')) {
+    const name = $('[name=speaker-name]', row).value.trim();
+    const role = $('[name=speaker-role]', row).value.trim();
+    if (!name && !role) continue;
+    if (!name || !role) { setText($('#create-status'), t('create.needSpeaker')); return; }
+    speakers.push({ name, role });
+  }
+  $('#create-btn').disabled = true;
+  try {
+    const res = await api('POST', '/api/sessions', { title, speakers });
+    setText($('#create-status'), t('create.done', { code: res.code || (res.session && res.session.code) }));
+    $('#new-title').value = '';
+    $('#speaker-rows').replaceChildren();
+    await refresh();
+  } catch (err) {
+    showError(err);
+    setText($('#create-status'), '');
+  } finally {
+    $('#create-btn').disabled = false;
+  }
+}
+
+// ---- list --------------------------------------------------------------------
+function linkRow(kind, url) {
+  const id = `l-${Math.random().toString(36).slice(2)}`;
+  const input = h('input', { id, readOnly: true, value: url, dataset: { link: kind }, onfocus: () => input.select() });
+  const copyBtn = h('button', { type: 'button', dataset: { copy: kind } }, t('link.copy'));
+  copyBtn.addEventListener('click', async () => {
+    const ok = await copyText(url);
+    if (!ok) input.select();
+    setText(copyBtn, ok ? t('link.copied') : t('link.copy'));
+    setTimeout(() => setText(copyBtn, t('link.copy')), 1500);
+  });
+  return [
+    h('span', {}, h('label', { attrs: { for: id } }, t(`link.${kind}`))),
+    input,
+    copyBtn,
+    h('a', { href: url, target: '_blank', rel: 'noopener' }, t('link.open')),
+  ];
+}
+
+function renderSessions(list) {
+  const ul = $('#sessions');
+  $('#sessions-empty').hidden = list.length > 0;
+  ul.replaceChildren(...list.map((item) => {
+    const s = item.session || item;
+    const links = item.links || {};
+    return h('li', { class: 'session', dataset: { sessionId: s.id, code: s.code } },
+      h('h3', {}, s.title),
+      h('p', { class: 'meta' }, h('span', { class: 'code' }, s.code), ` · ${t(`status.${s.status}`)}`,
+        (s.speakers || []).length ? ` · ${(s.speakers || []).map((sp) => `${sp.name} (${sp.role})`).join(', ')}` : ''),
+      h('div', { class: 'links' }, ...['audience', 'press', 'moderator', 'screen', 'overlay'].filter((k) => links[k]).flatMap((k) => linkRow(k, links[k]))));
+  }));
+}
+
+async function refresh() {
+  if (!getToken()) { renderSessions([]); return; }
+  try {
+    const data = await api('GET', '/api/sessions');
+    showError(null);
+    renderSessions((data && data.sessions) || []);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ---- boot --------------------------------------------------------------------
+function setLang(l) {
+  i18n.set(l);
+  for (const b of $$('[data-lang]')) b.setAttribute('aria-pressed', b.dataset.lang === i18n.lang ? 'true' : 'false');
+  refresh();
+}
+
+for (const b of $$('[data-lang]')) b.addEventListener('click', () => setLang(b.dataset.lang));
+i18n.apply();
+for (const b of $$('[data-lang]')) b.setAttribute('aria-pressed', b.dataset.lang === i18n.lang ? 'true' : 'false');
+$('#admin-token').value = getToken();
+$('#token-form').addEventListener('submit', (e) => { e.preventDefault(); setToken($('#admin-token').value.trim()); refresh(); });
+$('#token-forget').addEventListener('click', () => { setToken(''); $('#admin-token').value = ''; renderSessions([]); showError(null); });
+$('#add-speaker').addEventListener('click', () => { const row = addSpeakerRow(); if (row) $('input', row).focus(); });
+$('#create-form').addEventListener('submit', onCreate);
+$('#refresh-btn').addEventListener('click', refresh);
+refresh();

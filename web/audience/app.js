@@ -1,0 +1,370 @@
+// Phone page: /j/{code} (and / to type a code). Press mode with #p=KEY.
+import { TanyaClient, store, sessionKey } from '../shared/client.js';
+import { h, $, $$, setText, syncList, textLength, pathId, hashParams } from '../shared/dom.js';
+import { makeI18n } from '../shared/i18n.js';
+import STRINGS from './strings.js';
+
+const MAX = 300;
+const CODE_RE = /^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$/;
+const i18n = makeI18n(STRINGS);
+const t = i18n.t;
+
+let client = null;
+let code = '';
+let sort = store.get('sort') === 'recent' ? 'recent' : 'popular';
+let lastStatus = new Map(); // my question id -> status (for announcements)
+let askMsg = null;          // {key, vars, kind}
+
+function announce(text) {
+  const el = $('#sr-status');
+  el.textContent = '';
+  setTimeout(() => { el.textContent = text; }, 50);
+}
+
+function setAskStatus(key, vars, kind = '') {
+  askMsg = key ? { key, vars, kind } : null;
+  renderAskStatus();
+}
+function renderAskStatus() {
+  const el = $('#ask-status');
+  setText(el, askMsg ? t(askMsg.key, askMsg.vars) : '');
+  el.dataset.kind = askMsg ? askMsg.kind : '';
+}
+
+function errorText(err) {
+  const code = err && err.code;
+  const key = `err.${code}`;
+  if (code && STRINGS.id[key]) return t(key, { message: err.message || '' });
+  return t('err.generic', { message: (err && (err.message || err.code)) || '?' });
+}
+
+// ---- join by code ---------------------------------------------------------
+function showJoin(prefill = '') {
+  $('#join').hidden = false;
+  $('#app').hidden = true;
+  const input = $('#join-code');
+  input.value = prefill;
+  input.focus();
+  $('#join-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const v = input.value.replace(/\s+/g, '').toUpperCase();
+    if (!CODE_RE.test(v)) { setText($('#join-error'), t('join.bad')); input.setAttribute('aria-invalid', 'true'); return; }
+    location.assign(`/j/${v}`);
+  });
+}
+
+// ---- session --------------------------------------------------------------
+function pressKey() {
+  const fromHash = hashParams().get('p');
+  if (fromHash) store.set(`press:${sessionKey(code)}`, fromHash);
+  return fromHash || store.get(`press:${sessionKey(code)}`);
+}
+
+function startClient() {
+  if (client) client.stop();
+  const key = pressKey();
+  client = new TanyaClient({ role: key ? 'press' : 'audience', session: code, key });
+  client.on('state', renderConn);
+  client.on('change', scheduleRender);
+  client.on('fatal', onFatal);
+  client.on('error', showError);
+  client.start();
+  renderPress();
+  scheduleRender();
+}
+
+function showError(err) { setAskStatus('err.generic', { message: errorText(err) }, 'bad'); }
+
+function onFatal(f) {
+  if (f.code === 4401 && client.role === 'press') {
+    // wrong press code: back to the audience role, keep the page
+    store.del(`press:${sessionKey(code)}`);
+    if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+    $('#press-section').open = true;
+    setText($('#press-error'), t('press.bad'));
+    startClient();
+    return;
+  }
+  $('#app').hidden = true;
+  $('#fatal').hidden = false;
+  setText($('#fatal-text'), f.code === 4404 ? t('fatal.notfound') : t('fatal.key'));
+}
+
+function renderConn(s) {
+  const el = $('#conn');
+  el.dataset.state = s.state;
+  setText($('#conn-label'), t(`conn.${s.state}`));
+  if (s.state === 'online') scheduleRender();
+}
+
+function renderPress() {
+  const press = client && client.role === 'press';
+  $('#press-bar').hidden = !press;
+  $('#outlet-field').hidden = !press;
+  $('#press-section').hidden = press;
+}
+
+// ---- rendering ------------------------------------------------------------
+let renderQueued = false;
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  queueMicrotask(() => { renderQueued = false; render(); });
+}
+
+function speakerName(id) {
+  const sp = client.speaker(id);
+  return sp ? sp.name : '';
+}
+
+function metaLine(q) {
+  const parts = [];
+  parts.push(q.name || t('list.anon'));
+  if (q.outlet) parts.push(q.outlet);
+  if (q.to && speakerName(q.to)) parts.push(t('meta.to', { name: speakerName(q.to) }));
+  return parts.join(' · ');
+}
+
+function render() {
+  if (!client) return;
+  const v = client.view;
+  const s = v.session;
+  if (s) {
+    setText($('#session-title'), s.title);
+    document.title = `${s.title} · Tanya`;
+    const st = $('#session-status');
+    st.hidden = s.status === 'open';
+    setText(st, s.status === 'paused' ? t('session.paused') : s.status === 'closed' ? t('session.closed') : '');
+    renderSpeakers(s.speakers || []);
+  }
+  renderCount();
+  const all = client.questions();
+  // live
+  const live = all.find((q) => q.status === 'live');
+  $('#live-box').hidden = !live;
+  if (live) { setText($('#live-text'), live.text); setText($('#live-meta'), metaLine(live)); }
+  // public list
+  const pub = all.filter((q) => q.status === 'approved' || q.status === 'live');
+  pub.sort(sort === 'popular'
+    ? (a, b) => (b.status === 'live') - (a.status === 'live') || b.votes - a.votes || cmpTime(a, b)
+    : (a, b) => (b.status === 'live') - (a.status === 'live') || cmpTime(b, a));
+  syncList($('#questions'), pub, (q) => q.id, createItem, updateItem);
+  $('#questions-empty').hidden = pub.length > 0;
+  const answered = all.filter((q) => q.status === 'answered').sort((a, b) => cmpUpdated(b, a));
+  $('#answered-section').hidden = answered.length === 0;
+  setText($('#answered-count'), answered.length);
+  syncList($('#answered'), answered, (q) => q.id, createItem, updateItem);
+  // mine: unsent first, then newest first
+  const mine = all.filter((q) => client.isMine(q)).sort((a, b) => cmpTime(b, a));
+  const pending = client.outbox.filter((e) => e.cmd.type === 'ask').map((e) => ({ ref: e.ref, text: e.cmd.text, outbox: true }));
+  const items = [...pending.reverse(), ...mine];
+  $('#mine-section').hidden = items.length === 0;
+  syncList($('#my-questions'), items, (x) => (x.outbox ? `ref:${x.ref}` : x.id), createMine, updateMine);
+  // announce status changes of my questions
+  for (const q of mine) {
+    const before = lastStatus.get(q.id);
+    if (before && before !== q.status) announce(t('mine.changed', { status: t(`status.${q.status}`) }));
+    lastStatus.set(q.id, q.status);
+  }
+  const open = !s || s.status === 'open';
+  $('#ask-btn').disabled = !open || !validText();
+}
+
+const cmpTime = (a, b) => String(a.created_at).localeCompare(String(b.created_at));
+const cmpUpdated = (a, b) => String(a.updated_at).localeCompare(String(b.updated_at));
+
+function createItem(q) {
+  const li = h('li', { class: 'q', dataset: { qid: q.id } },
+    h('p', { class: 'text q-text' }),
+    h('div', { class: 'row q-foot' },
+      h('span', { class: 'meta grow' }),
+      h('span', { class: 'badge mine-badge', hidden: true }),
+      h('button', { type: 'button', class: 'vote', dataset: { act: 'vote' }, onclick: () => onVote(li.dataset.qid) },
+        h('span', { class: 'vote-icon', attrs: { 'aria-hidden': 'true' } }, '▲'),
+        h('span', { class: 'vote-count', dataset: { votes: '' } }))));
+  return li;
+}
+
+function updateItem(li, q) {
+  li.dataset.qid = q.id;
+  li.dataset.status = q.status;
+  li.classList.toggle('is-live', q.status === 'live');
+  setText($('.q-text', li), q.text);
+  setText($('.meta', li), metaLine(q));
+  const mineBadge = $('.mine-badge', li);
+  mineBadge.hidden = !client.isMine(q);
+  setText(mineBadge, t('list.yours'));
+  const btn = $('[data-act=vote]', li);
+  const on = client.view.votes.has(q.id);
+  btn.setAttribute('aria-pressed', on ? 'true' : 'false');
+  btn.setAttribute('aria-label', t(on ? 'vote.labelOn' : 'vote.label', { n: q.votes }));
+  setText($('.vote-count', li), q.votes);
+  $('.vote-count', li).dataset.votes = String(q.votes);
+}
+
+function createMine() {
+  return h('li', { class: 'q mine' },
+    h('p', { class: 'text q-text' }),
+    h('div', { class: 'row q-foot' },
+      h('span', { class: 'status badge', dataset: { field: 'status' } }),
+      h('span', { class: 'grow' }),
+      h('button', { type: 'button', class: 'danger', dataset: { act: 'withdraw' }, hidden: true, onclick: (e) => onWithdraw(e.currentTarget.closest('li').dataset.qid) })),
+    h('p', { class: 'reason hint', dataset: { field: 'reason' }, hidden: true }),
+    h('p', { class: 'edited hint', dataset: { field: 'edited' }, hidden: true }));
+}
+
+function updateMine(li, x) {
+  if (x.outbox) {
+    li.dataset.ref = x.ref;
+    delete li.dataset.qid;
+    li.dataset.status = client.sentOn.has(x.ref) ? 'sending' : 'queued';
+    setText($('.q-text', li), x.text);
+    setText($('[data-field=status]', li), t(`status.${li.dataset.status}`));
+    $('[data-act=withdraw]', li).hidden = true;
+    return;
+  }
+  const q = x;
+  li.dataset.qid = q.id;
+  li.dataset.status = q.status;
+  setText($('.q-text', li), q.text);
+  setText($('[data-field=status]', li), t(`status.${q.status}`));
+  const btn = $('[data-act=withdraw]', li);
+  btn.hidden = q.status !== 'pending';
+  setText(btn, t('mine.withdraw'));
+  btn.setAttribute('aria-label', t('mine.withdrawLabel'));
+  const reason = $('[data-field=reason]', li);
+  reason.hidden = !(q.status === 'rejected' && q.reason);
+  setText(reason, q.reason ? t('mine.reason', { reason: q.reason }) : '');
+  const edited = $('[data-field=edited]', li);
+  edited.hidden = !q.edited;
+  setText(edited, t('mine.edited'));
+}
+
+function renderSpeakers(speakers) {
+  const field = $('#speaker-field');
+  field.hidden = speakers.length === 0;
+  const sel = $('#speaker');
+  const want = JSON.stringify([i18n.lang, speakers.map((s) => [s.id, s.name, s.role])]);
+  if (sel.dataset.sig === want) return;
+  sel.dataset.sig = want;
+  const cur = sel.value;
+  sel.replaceChildren(h('option', { value: '' }, t('ask.anyone')),
+    ...speakers.map((s) => h('option', { value: s.id }, `${s.name} (${s.role})`)));
+  sel.value = speakers.some((s) => s.id === cur) ? cur : '';
+}
+
+function validText() {
+  const n = textLength($('#question-text').value);
+  return n >= 1 && n <= MAX;
+}
+
+function renderCount() {
+  const n = textLength($('#question-text').value);
+  const el = $('#char-count');
+  setText(el, t('ask.count', { n, max: MAX }));
+  el.setAttribute('aria-label', t('ask.countLabel', { n, max: MAX }));
+  el.classList.toggle('over', n > MAX);
+  const ta = $('#question-text');
+  if (n > MAX) ta.setAttribute('aria-invalid', 'true'); else ta.removeAttribute('aria-invalid');
+}
+
+// ---- actions --------------------------------------------------------------
+function onAsk(e) {
+  e.preventDefault();
+  const text = $('#question-text').value;
+  const n = textLength(text);
+  if (n < 1) { $('#question-text').focus(); return; }
+  if (n > MAX) { setAskStatus('ask.tooLong', { max: MAX }, 'bad'); return; }
+  const name = $('#name').value.trim();
+  store.set('name', name);
+  const cmd = { type: 'ask', text: text.trim() };
+  if (name) cmd.name = name;
+  const to = $('#speaker').value;
+  if (to) cmd.to = to;
+  if (client.role === 'press') {
+    const outlet = $('#outlet').value.trim();
+    store.set('outlet', outlet);
+    if (outlet) cmd.outlet = outlet;
+  }
+  const online = client.ready;
+  const p = client.submit(cmd);
+  $('#question-text').value = '';
+  store.del(`draft:${sessionKey(code)}`);
+  renderCount();
+  setAskStatus(online ? 'ask.sending' : 'ask.queued', null, online ? '' : 'warn');
+  p.then(() => { setAskStatus('ask.sent', null, 'ok'); },
+    (err) => { setAskStatus('err.generic', { message: errorText(err) }, 'bad'); if (!$('#question-text').value) $('#question-text').value = cmd.text; renderCount(); scheduleRender(); });
+  scheduleRender();
+}
+
+function onVote(id) {
+  const on = !client.view.votes.has(id);
+  client.vote(id, on).catch((err) => showError(err));
+  scheduleRender();
+}
+
+function onWithdraw(id) {
+  const q = client.view.questions.get(id);
+  client.send({ type: 'withdraw', question: id, rev: q ? q.rev : undefined })
+    .then(() => announce(t('mine.withdrawn')), (err) => showError(err));
+}
+
+function onPressCode(e) {
+  e.preventDefault();
+  const v = $('#press-code').value.trim();
+  if (!v) return;
+  setText($('#press-error'), '');
+  store.set(`press:${sessionKey(code)}`, v);
+  $('#press-code').value = '';
+  startClient();
+}
+
+function leavePress() {
+  store.del(`press:${sessionKey(code)}`);
+  if (hashParams().get('p')) history.replaceState(null, '', location.pathname + location.search);
+  startClient();
+}
+
+function setLang(l) {
+  i18n.set(l);
+  for (const b of $$('[data-lang]')) b.setAttribute('aria-pressed', b.dataset.lang === i18n.lang ? 'true' : 'false');
+  if (client) { renderConn(client.state); $('#speaker').dataset.sig = ''; }
+  renderAskStatus();
+  scheduleRender();
+}
+
+function setSort(s) {
+  sort = s;
+  store.set('sort', s);
+  for (const b of $$('[data-sort]')) b.setAttribute('aria-pressed', b.dataset.sort === s ? 'true' : 'false');
+  scheduleRender();
+}
+
+// ---- boot -----------------------------------------------------------------
+function boot() {
+  for (const b of $$('[data-lang]')) b.addEventListener('click', () => setLang(b.dataset.lang));
+  setLang(i18n.lang);
+  code = pathId('/j/').replace(/\s+/g, '').toUpperCase();
+  if (!code) { showJoin(); return; }
+  if (!CODE_RE.test(code)) { showJoin(code); setText($('#join-error'), t('join.bad')); return; }
+  $('#app').hidden = false;
+  $('#name').value = store.get('name') || '';
+  $('#outlet').value = store.get('outlet') || '';
+  const ta = $('#question-text');
+  ta.value = store.get(`draft:${sessionKey(code)}`) || '';
+  ta.addEventListener('input', () => {
+    store.set(`draft:${sessionKey(code)}`, ta.value);
+    renderCount();
+    $('#ask-btn').disabled = !validText() || (client.view.session && client.view.session.status !== 'open');
+  });
+  $('#ask-form').addEventListener('submit', onAsk);
+  $('#press-form').addEventListener('submit', onPressCode);
+  $('#press-leave').addEventListener('click', leavePress);
+  for (const b of $$('[data-sort]')) b.addEventListener('click', () => setSort(b.dataset.sort));
+  setSort(sort);
+  window.addEventListener('hashchange', () => { if (hashParams().get('p')) startClient(); });
+  startClient();
+  window.tanya = { get client() { return client; }, i18n };
+}
+
+boot();

@@ -1,0 +1,683 @@
+// Moderator console /m/{id}#k=KEY.
+import { TanyaClient, pageKey } from '../shared/client.js';
+import { h, $, $$, setText, syncList, pathId, copyText, textLength, clockTime } from '../shared/dom.js';
+import { makeI18n } from '../shared/i18n.js';
+import { buildLowerThird, fillLowerThird, airData } from '../overlay/lower-third.js';
+import STRINGS from './strings.js';
+
+const i18n = makeI18n(STRINGS);
+const t = i18n.t;
+const MAX = 300;
+
+const sessionId = pathId('/m/');
+const key = pageKey('k');
+const client = new TanyaClient({ role: 'moderator', session: sessionId, key });
+
+const ui = {
+  filter: 'all',
+  selected: null,
+  editing: new Map(),   // id -> rev when editing started
+  rejecting: null,      // id with the reason field open
+  mergeSource: null,
+};
+
+// ---- helpers ---------------------------------------------------------------
+const Q = (id) => client.view.questions.get(id);
+const speakers = () => (client.view.session && client.view.session.speakers) || [];
+const byTime = (a, b) => String(a.created_at).localeCompare(String(b.created_at));
+const byUpdatedDesc = (a, b) => String(b.updated_at).localeCompare(String(a.updated_at));
+const byPosition = (a, b) => (a.position ?? Infinity) - (b.position ?? Infinity) || byTime(a, b);
+
+function lists() {
+  const all = client.questions();
+  const pendingAll = all.filter((q) => q.status === 'pending').sort(byTime);
+  return {
+    pendingAll,
+    pending: pendingAll.filter((q) => ui.filter === 'all' || q.source === ui.filter),
+    approved: all.filter((q) => q.status === 'approved').sort(byPosition),
+    live: all.filter((q) => q.status === 'live'),
+    answered: all.filter((q) => q.status === 'answered').sort(byUpdatedDesc),
+    rejected: all.filter((q) => q.status === 'rejected').sort(byUpdatedDesc),
+  };
+}
+
+let noticeTimer = null;
+function notice(text, kind = '') {
+  const el = $('#notice');
+  el.className = `notice toast ${kind}`;
+  setText(el, text);
+  el.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { el.hidden = true; }, kind === 'bad' ? 9000 : 4000);
+}
+
+function errorText(err) {
+  const code = (err && err.code) || 'internal';
+  const k = `err.${code}`;
+  if (STRINGS.id[k]) return t(k);
+  return t('err.generic', { code, message: (err && err.message) || '' });
+}
+
+function cmd(frame) {
+  return client.send(frame).catch((err) => {
+    const q = frame.question && Q(frame.question);
+    const snippet = q ? ` — “${q.text.slice(0, 80)}${q.text.length > 80 ? '…' : ''}”` : '';
+    notice(errorText(err) + (err.code === 'conflict' ? snippet : ''), 'bad');
+    const el = frame.question && document.querySelector(`.card[data-qid="${CSS.escape(frame.question)}"]`);
+    if (el && err.code === 'conflict') { el.classList.remove('flash'); void el.offsetWidth; el.classList.add('flash'); }
+    throw err;
+  });
+}
+
+/** A command about one question, always with its current rev. */
+function qcmd(type, id, extra = {}) {
+  const q = Q(id);
+  if (!q) return Promise.resolve();
+  return cmd({ type, question: id, rev: q.rev, ...extra }).catch(() => {});
+}
+
+// ---- cards -----------------------------------------------------------------
+function createCard(q) {
+  const el = h('article', { class: 'card', tabIndex: -1, dataset: { qid: q.id } },
+    h('div', { class: 'card-head' },
+      h('span', { class: 'badge src', dataset: { field: 'source' } }),
+      h('span', { class: 'who', dataset: { field: 'who' } }),
+      h('span', { class: 'to', dataset: { field: 'to' } }),
+      h('span', { class: 'flags', dataset: { field: 'flags' } }),
+      h('span', { class: 'badge banned', dataset: { field: 'banned' } }),
+      h('span', { class: 'grow' }),
+      h('span', { class: 'votes', dataset: { field: 'votes' } }),
+      h('time', { class: 'time', dataset: { field: 'time' } })),
+    h('p', { class: 'text', dataset: { field: 'text' } }),
+    h('p', { class: 'orig', dataset: { field: 'original' } }, h('span', { class: 'orig-label' }), h('span', { class: 'text orig-text' })),
+    h('p', { class: 'reason', dataset: { field: 'reason' } }),
+    h('div', { class: 'editor', hidden: true },
+      h('textarea', { rows: 3, dataset: { field: 'edit-text' }, attrs: { 'aria-label': t('act.edit') } }),
+      h('p', { class: 'hint', dataset: { field: 'edit-note' } }),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'primary', dataset: { act: 'save' } }),
+        h('button', { type: 'button', dataset: { act: 'cancel' } }),
+        h('span', { class: 'hint edit-count' }))),
+    h('div', { class: 'rejector', hidden: true },
+      h('input', { dataset: { field: 'reject-reason' }, maxLength: 200 }),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'danger', dataset: { act: 'reject-confirm' } }),
+        h('button', { type: 'button', dataset: { act: 'cancel' } }))),
+    h('div', { class: 'actions row' }));
+  el.addEventListener('dragstart', onDragStart);
+  el.addEventListener('dragend', onDragEnd);
+  return el;
+}
+
+function actionsFor(q) {
+  const a = [];
+  if (ui.mergeSource && ui.mergeSource !== q.id && ['approved', 'live', 'answered'].includes(q.status)) a.push(['merge-into', 'act.mergeInto', 'primary']);
+  switch (q.status) {
+    case 'pending': a.push(['approve', 'act.approve', 'primary'], ['reject', 'act.reject', 'danger'], ['edit', 'act.edit'], ['merge', 'act.merge']); break;
+    case 'approved': a.push(['live', 'act.live', 'primary'], ['up', 'act.up'], ['down', 'act.down'], ['edit', 'act.edit'], ['answered', 'act.answered'], ['merge', 'act.merge'], ['reject', 'act.reject', 'danger']); break;
+    case 'live': a.push(['answered', 'act.answered', 'primary'], ['requeue', 'act.requeue'], ['edit', 'act.edit'], ['reject', 'act.reject', 'danger']); break;
+    case 'answered': a.push(['requeue', 'act.requeue']); break;
+    case 'rejected': a.push(['approve', 'act.approve'], ['edit', 'act.edit']); break;
+    default: break;
+  }
+  if (q.author && ['pending', 'rejected', 'approved'].includes(q.status)) a.push(q.banned ? ['unban', 'act.unban'] : ['ban', 'act.ban', 'danger subtle']);
+  return a;
+}
+
+const KEYS = { approve: 'a', reject: 'r', edit: 'e', live: 'l', answered: 'd', requeue: 'u', merge: 'm' };
+
+function updateCard(el, q) {
+  el.dataset.qid = q.id;
+  el.dataset.status = q.status;
+  el.dataset.source = q.source;
+  el.dataset.rev = String(q.rev);
+  el.draggable = q.status === 'approved' && !ui.editing.has(q.id);
+  el.setAttribute('aria-selected', ui.selected === q.id ? 'true' : 'false');
+  el.classList.toggle('selected', ui.selected === q.id);
+  el.classList.toggle('merge-source', ui.mergeSource === q.id);
+  const src = $('[data-field=source]', el);
+  const srcText = q.source === 'press' ? t('src.press') : q.source === 'operator' ? `${t('src.operator')} · ${t(`channel.${q.channel}`)}` : '';
+  setText(src, srcText);
+  src.hidden = !srcText;
+  setText($('[data-field=who]', el), [q.name || t('card.anon'), q.outlet].filter(Boolean).join(' · '));
+  const sp = q.to && speakers().find((s) => s.id === q.to);
+  setText($('[data-field=to]', el), sp ? t('card.to', { name: sp.name }) : '');
+  const flags = $('[data-field=flags]', el);
+  const fsig = (q.flags || []).join(',');
+  if (flags.dataset.sig !== fsig + i18n.lang) {
+    flags.dataset.sig = fsig + i18n.lang;
+    flags.replaceChildren(...(q.flags || []).map((f) => h('span', { class: 'badge flag', dataset: { flag: f } }, STRINGS.id[`flag.${f}`] ? t(`flag.${f}`) : f)));
+  }
+  const banned = $('[data-field=banned]', el);
+  banned.hidden = !q.banned;
+  setText(banned, t('card.banned'));
+  const votes = $('[data-field=votes]', el);
+  setText(votes, q.votes ? t('card.votes', { n: q.votes }) : '');
+  votes.dataset.votes = String(q.votes || 0);
+  setText($('[data-field=time]', el), clockTime(q.created_at, i18n.lang));
+  $('[data-field=time]', el).dateTime = q.created_at || '';
+  setText($('[data-field=text]', el), q.text);
+  const orig = $('[data-field=original]', el);
+  const editing = ui.editing.has(q.id);
+  orig.hidden = !q.original_text;
+  setText($('.orig-label', orig), t('card.original'));
+  setText($('.orig-text', orig), q.original_text || '');
+  const reason = $('[data-field=reason]', el);
+  reason.hidden = !(q.status === 'rejected' && q.reason);
+  setText(reason, q.reason ? t('card.reason') + q.reason : '');
+  // editor
+  const editor = $('.editor', el);
+  if (editing && editor.hidden) {
+    editor.hidden = false;
+    const ta = $('[data-field=edit-text]', editor);
+    ta.value = q.text;
+    setText($('[data-act=save]', editor), t('act.save'));
+    setText($('[data-act=cancel]', editor), t('act.cancel'));
+    updateEditCount(ta);
+    requestAnimationFrame(() => { ta.focus(); ta.setSelectionRange(ta.value.length, ta.value.length); });
+  } else if (!editing && !editor.hidden) {
+    editor.hidden = true;
+  }
+  if (editing) setText($('[data-field=edit-note]', editor), ui.editing.get(q.id) !== q.rev ? t('card.changedWhileEditing') : t('card.editHint'));
+  el.classList.toggle('editing', editing);
+  // reject reason
+  const rej = $('.rejector', el);
+  const rejecting = ui.rejecting === q.id;
+  if (rejecting && rej.hidden) {
+    rej.hidden = false;
+    const inp = $('[data-field=reject-reason]', rej);
+    inp.value = '';
+    inp.placeholder = t('card.reasonPlaceholder');
+    inp.setAttribute('aria-label', t('card.reasonPlaceholder'));
+    setText($('[data-act=reject-confirm]', rej), t('act.rejectConfirm'));
+    setText($('[data-act=cancel]', rej), t('act.cancel'));
+    requestAnimationFrame(() => inp.focus());
+  } else if (!rejecting) rej.hidden = true;
+  // actions: rebuilt only when they change
+  const acts = actionsFor(q);
+  const sig = JSON.stringify([acts.map((x) => x[0]), q.to, speakers().map((s) => s.id + s.name), i18n.lang, q.status]);
+  const row = $('.actions', el);
+  if (row.dataset.sig !== sig) {
+    row.dataset.sig = sig;
+    const nodes = acts.map(([act, label, cls]) => h('button', { type: 'button', class: cls || '', dataset: { act } },
+      t(label), KEYS[act] ? h('kbd', { attrs: { 'aria-hidden': 'true' } }, KEYS[act]) : null));
+    if (['pending', 'approved', 'live'].includes(q.status) && speakers().length) {
+      const sel = h('select', { dataset: { act: 'assign' }, attrs: { 'aria-label': t('assign.label') } },
+        h('option', { value: '' }, t('assign.none')),
+        ...speakers().map((s) => h('option', { value: s.id }, `${s.name} — ${s.role}`)));
+      nodes.push(sel);
+    }
+    row.replaceChildren(...nodes);
+  }
+  const sel = $('select[data-act=assign]', row);
+  if (sel && sel.value !== (q.to || '')) sel.value = q.to || '';
+}
+
+function updateEditCount(ta) {
+  const n = textLength(ta.value);
+  const c = ta.closest('.editor').querySelector('.edit-count');
+  setText(c, `${n}/${MAX}`);
+  c.classList.toggle('over', n > MAX);
+}
+
+// ---- render ----------------------------------------------------------------
+let queued = false;
+function schedule() {
+  if (queued) return;
+  queued = true;
+  queueMicrotask(() => { queued = false; render(); });
+}
+
+function render() {
+  const v = client.view;
+  const s = v.session;
+  if (s) {
+    setText($('#session-title'), s.title);
+    document.title = `${s.title} · Tanya moderator`;
+    const st = $('#session-status');
+    st.dataset.status = s.status;
+    setText(st, t(`status.${s.status}`));
+    for (const b of $$('[data-status]', $('.bar-group'))) b.setAttribute('aria-pressed', b.dataset.status === s.status ? 'true' : 'false');
+    renderLinks(s);
+    renderOpTo();
+  }
+  const L = lists();
+  if (ui.selected && !Q(ui.selected)) ui.selected = null;
+  if (ui.mergeSource && !['pending', 'approved'].includes((Q(ui.mergeSource) || {}).status)) endMerge();
+  for (const col of ['pending', 'approved', 'live', 'answered', 'rejected']) {
+    syncList($(`#col-${col}`), L[col], (q) => q.id, createCard, updateCard);
+    const empty = $(`#empty-${col}`);
+    if (empty) empty.hidden = L[col].length > 0;
+  }
+  setText($('#n-pending'), ui.filter === 'all' ? L.pendingAll.length : `${L.pending.length}/${L.pendingAll.length}`);
+  setText($('#n-approved'), L.approved.length);
+  setText($('#n-answered'), L.answered.length);
+  setText($('#n-rejected'), L.rejected.length);
+  setText($('#count-pending'), L.pendingAll.length);
+  setText($('#count-approved'), L.approved.length);
+  setText($('#count-answered'), L.answered.length);
+  setText($('#count-rejected'), L.rejected.length);
+  const p = v.presence;
+  if (p) {
+    setText($('#presence-audience'), (p.audience || 0) + (p.press || 0));
+    setText($('#presence-moderator'), p.moderator || 0);
+    setText($('#presence-screen'), p.screen || 0);
+    setText($('#presence-overlay'), p.overlay || 0);
+  }
+  $('#next-btn').disabled = L.approved.length === 0;
+  renderOverlay(L.live[0] || null);
+}
+
+let previewSig = '';
+function renderOverlay(live) {
+  const o = client.view.overlay || { visible: false, question: null };
+  const onAir = !!o.visible;
+  const state = $('#overlay-state');
+  state.dataset.visible = onAir ? 'true' : 'false';
+  setText(state, onAir ? t('overlay.onAir') : t('overlay.off'));
+  const q = o.question || live;
+  const data = airData(q, speakers());
+  setText($('#overlay-caption'), !q ? t('overlay.captionNone') : onAir ? t('overlay.captionOnAir') : t('overlay.captionPreview'));
+  const box = $('#overlay-preview');
+  box.dataset.empty = q ? 'false' : 'true';
+  box.dataset.visible = onAir ? 'true' : 'false';
+  const sig = JSON.stringify(data);
+  if (sig !== previewSig) {
+    previewSig = sig;
+    const lt = previewLt();
+    if (q) fillLowerThird(lt, data);
+    lt.classList.toggle('on', !!q);
+  }
+  $('#overlay-take').disabled = !live || onAir;
+  $('#overlay-clear').disabled = !onAir;
+}
+
+let ltEl = null;
+function previewLt() {
+  if (!ltEl) {
+    ltEl = buildLowerThird();
+    ltEl.id = 'preview-lower-third';
+    for (const x of ltEl.querySelectorAll('[id]')) x.id = `preview-${x.id}`;
+    $('#preview-stage').appendChild(ltEl);
+    const stagePos = new URLSearchParams(location.search).get('pos');
+    if (stagePos) $('#preview-stage').dataset.pos = stagePos;
+    const ro = new ResizeObserver(() => {
+      const w = $('#overlay-preview').clientWidth;
+      $('#preview-stage').style.setProperty('--stage-scale', String(w / 1920));
+    });
+    ro.observe($('#overlay-preview'));
+  }
+  return ltEl;
+}
+
+function renderLinks(s) {
+  const links = s.links || {};
+  const origin = location.origin;
+  const set = (id, v) => { const el = $(id); if (el.value !== v) el.value = v || ''; };
+  set('#link-audience', links.audience || `${origin}/j/${s.code}`);
+  set('#link-press', links.press || '');
+  set('#link-screen', links.screen || '');
+  set('#link-overlay', links.overlay || '');
+  for (const k of ['press', 'screen', 'overlay']) $(`#link-${k}`).closest('.row').previousElementSibling.hidden = !links[k];
+  for (const k of ['press', 'screen', 'overlay']) $(`#link-${k}`).closest('.row').hidden = !links[k];
+  const qr = $('#qr');
+  const src = `/qr/${encodeURIComponent(s.code)}.svg`;
+  if (qr.getAttribute('src') !== src) { qr.src = src; qr.alt = `QR ${s.code}`; }
+  setText($('#join-code'), s.code);
+}
+
+function renderOpTo() {
+  const sel = $('#op-to');
+  const sig = JSON.stringify([i18n.lang, speakers()]);
+  if (sel.dataset.sig === sig) return;
+  sel.dataset.sig = sig;
+  const cur = sel.value;
+  sel.replaceChildren(h('option', { value: '' }, t('assign.none')), ...speakers().map((s) => h('option', { value: s.id }, `${s.name} — ${s.role}`)));
+  sel.value = speakers().some((s) => s.id === cur) ? cur : '';
+  sel.closest('form').querySelector('label[for=op-to]').hidden = speakers().length === 0;
+  sel.hidden = speakers().length === 0;
+}
+
+// ---- selection & actions ---------------------------------------------------
+function visibleCards() {
+  return $$('#board .card').filter((el) => el.offsetParent !== null);
+}
+
+function select(id, { focus = true } = {}) {
+  ui.selected = id;
+  for (const el of $$('#board .card')) {
+    const on = el.dataset.qid === id;
+    el.classList.toggle('selected', on);
+    el.setAttribute('aria-selected', on ? 'true' : 'false');
+    if (on && focus) { el.focus({ preventScroll: true }); el.scrollIntoView({ block: 'nearest' }); }
+  }
+}
+
+function stepSelection(delta) {
+  const cards = visibleCards();
+  if (!cards.length) return;
+  let i = cards.findIndex((el) => el.dataset.qid === ui.selected);
+  i = i < 0 ? (delta > 0 ? 0 : cards.length - 1) : Math.max(0, Math.min(cards.length - 1, i + delta));
+  select(cards[i].dataset.qid);
+}
+
+/** The card that should be selected after `id` leaves its column. */
+function neighbourInColumn(id) {
+  const el = document.querySelector(`.card[data-qid="${CSS.escape(id)}"]`);
+  if (!el) return null;
+  const next = el.nextElementSibling || el.previousElementSibling;
+  return next && next.dataset.qid ? next.dataset.qid : null;
+}
+
+function moveSelectionAway(id) {
+  if (ui.selected !== id) return;
+  const n = neighbourInColumn(id);
+  ui.selected = n;
+  if (n) queueMicrotask(() => select(n));
+}
+
+function act(name, id, arg) {
+  const q = id && Q(id);
+  switch (name) {
+    case 'approve': if (q) { moveSelectionAway(id); qcmd('approve', id); } break;
+    case 'reject': if (q) { moveSelectionAway(id); qcmd('reject', id); } break;
+    case 'reject-reason': if (q) { ui.rejecting = id; schedule(); } break;
+    case 'reject-confirm': {
+      const el = cardEl(id);
+      const reason = el ? $('[data-field=reject-reason]', el).value.trim() : '';
+      ui.rejecting = null;
+      moveSelectionAway(id);
+      qcmd('reject', id, reason ? { reason } : {});
+      break;
+    }
+    case 'edit': if (q) { ui.editing.set(id, q.rev); ui.selected = id; schedule(); } break;
+    case 'save': {
+      const el = cardEl(id);
+      const text = $('[data-field=edit-text]', el).value;
+      const n = textLength(text);
+      if (n < 1 || n > MAX) { notice(`${n}/${MAX}`, 'bad'); return; }
+      const rev = ui.editing.get(id);
+      cmd({ type: 'edit', question: id, text: text.trim(), rev }).then(() => {
+        ui.editing.delete(id); schedule(); queueMicrotask(() => select(id));
+      }, () => {});
+      break;
+    }
+    case 'cancel':
+      ui.editing.delete(id);
+      if (ui.rejecting === id) ui.rejecting = null;
+      schedule();
+      queueMicrotask(() => select(id));
+      break;
+    case 'live': if (q) qcmd('live', id); break;
+    case 'answered': if (q) qcmd('answered', id); break;
+    case 'requeue': if (q) qcmd('requeue', id); break;
+    case 'up': case 'down': moveInQueue(id, name === 'up' ? -1 : 1); break;
+    case 'merge': if (q && ['pending', 'approved'].includes(q.status)) startMerge(id); break;
+    case 'merge-into': if (ui.mergeSource && ui.mergeSource !== id) {
+      const src = ui.mergeSource;
+      endMerge();
+      moveSelectionAway(src);
+      qcmd('merge', src, { into: id });
+    } break;
+    case 'assign': if (q) qcmd('assign', id, { to: arg || null }); break;
+    case 'ban': if (q) qcmd('ban', id); break;
+    case 'unban': if (q) qcmd('unban', id); break;
+    default: break;
+  }
+}
+
+const cardEl = (id) => document.querySelector(`#board .card[data-qid="${CSS.escape(id)}"]`);
+
+function queueIds() { return lists().approved.map((q) => q.id); }
+
+function moveInQueue(id, delta) {
+  const ids = queueIds();
+  const i = ids.indexOf(id);
+  if (i < 0) return;
+  const j = i + delta;
+  if (j < 0 || j >= ids.length) return;
+  const rest = ids.filter((x) => x !== id);
+  const after = j === 0 ? null : rest[j - 1];
+  cmd({ type: 'move', question: id, after, rev: Q(id).rev }).catch(() => {});
+}
+
+function nextLive() {
+  const first = lists().approved[0];
+  if (first) qcmd('live', first.id);
+}
+
+function toggleOverlay() {
+  const o = client.view.overlay;
+  if (o && o.visible) cmd({ type: 'overlay', visible: false }).catch(() => {});
+  else if (lists().live.length) cmd({ type: 'overlay', visible: true }).catch(() => {});
+}
+
+function startMerge(id) {
+  ui.mergeSource = id;
+  const q = Q(id);
+  setText($('#merge-text'), t('merge.prompt', { text: q.text.length > 90 ? `${q.text.slice(0, 90)}…` : q.text }));
+  $('#merge-banner').hidden = false;
+  document.body.classList.add('merging');
+  schedule();
+}
+function endMerge() {
+  ui.mergeSource = null;
+  $('#merge-banner').hidden = true;
+  document.body.classList.remove('merging');
+  schedule();
+}
+
+// ---- drag and drop (queue) -------------------------------------------------
+let dragId = null;
+function onDragStart(e) {
+  const el = e.currentTarget;
+  if (el.dataset.status !== 'approved') { e.preventDefault(); return; }
+  dragId = el.dataset.qid;
+  e.dataTransfer.effectAllowed = 'move';
+  e.dataTransfer.setData('text/plain', dragId);
+  el.classList.add('dragging');
+}
+function onDragEnd(e) {
+  e.currentTarget.classList.remove('dragging');
+  clearDropMarks();
+  dragId = null;
+}
+function clearDropMarks() { for (const el of $$('#col-approved .drop-before, #col-approved .drop-after')) el.classList.remove('drop-before', 'drop-after'); }
+function dropTarget(e) {
+  const cards = $$('#col-approved .card').filter((c) => c.dataset.qid !== dragId);
+  for (const c of cards) {
+    const r = c.getBoundingClientRect();
+    if (e.clientY < r.top + r.height / 2) return { card: c, before: true };
+  }
+  return cards.length ? { card: cards[cards.length - 1], before: false } : null;
+}
+function setupDrop() {
+  const list = $('#col-approved');
+  list.addEventListener('dragover', (e) => {
+    if (!dragId) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'move';
+    clearDropMarks();
+    const tgt = dropTarget(e);
+    if (tgt) tgt.card.classList.add(tgt.before ? 'drop-before' : 'drop-after');
+  });
+  list.addEventListener('dragleave', (e) => { if (!list.contains(e.relatedTarget)) clearDropMarks(); });
+  list.addEventListener('drop', (e) => {
+    if (!dragId) return;
+    e.preventDefault();
+    const tgt = dropTarget(e);
+    clearDropMarks();
+    const id = dragId;
+    dragId = null;
+    if (!tgt) return;
+    const rest = queueIds().filter((x) => x !== id);
+    const idx = rest.indexOf(tgt.card.dataset.qid);
+    const after = tgt.before ? (idx > 0 ? rest[idx - 1] : null) : rest[idx];
+    const cur = queueIds();
+    const curAfter = cur.indexOf(id) > 0 ? cur[cur.indexOf(id) - 1] : null;
+    if (after === curAfter) return;
+    cmd({ type: 'move', question: id, after, rev: Q(id).rev }).catch(() => {});
+  });
+}
+
+// ---- keyboard ----------------------------------------------------------------
+function typing(el) {
+  return el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
+}
+
+function onKey(e) {
+  const target = e.target;
+  // inside the editor / reason field
+  if (target.matches && target.matches('[data-field=edit-text]')) {
+    const id = target.closest('.card').dataset.qid;
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); act('save', id); }
+    else if (e.key === 'Escape') { e.preventDefault(); act('cancel', id); }
+    return;
+  }
+  if (target.matches && target.matches('[data-field=reject-reason]')) {
+    const id = target.closest('.card').dataset.qid;
+    if (e.key === 'Enter') { e.preventDefault(); act('reject-confirm', id); }
+    else if (e.key === 'Escape') { e.preventDefault(); act('cancel', id); }
+    return;
+  }
+  if (e.key === 'Escape') {
+    if (ui.mergeSource) { endMerge(); e.preventDefault(); }
+    return;
+  }
+  if (typing(target) || e.ctrlKey || e.metaKey) return;
+  if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
+    if (ui.selected) { e.preventDefault(); moveInQueue(ui.selected, e.key === 'ArrowUp' ? -1 : 1); }
+    return;
+  }
+  if (e.altKey) return;
+  const id = ui.selected;
+  const k = e.key;
+  let handled = true;
+  if (k === 'j' || k === 'ArrowDown') stepSelection(1);
+  else if (k === 'k' || k === 'ArrowUp') stepSelection(-1);
+  else if (k === 'J') { if (id) moveInQueue(id, 1); }
+  else if (k === 'K') { if (id) moveInQueue(id, -1); }
+  else if (k === 'n') nextLive();
+  else if (k === 'o') toggleOverlay();
+  else if (k === 'Enter' && ui.mergeSource && id) act('merge-into', id);
+  else if (!id) handled = false;
+  else if (k === 'a') act('approve', id);
+  else if (k === 'r') act('reject', id);
+  else if (k === 'R') act('reject-reason', id);
+  else if (k === 'e') act('edit', id);
+  else if (k === 'l') act('live', id);
+  else if (k === 'd') act('answered', id);
+  else if (k === 'u') act('requeue', id);
+  else if (k === 'm') act('merge', id);
+  else handled = false;
+  if (handled) e.preventDefault();
+}
+
+// ---- operator form -----------------------------------------------------------
+function onOperator(e) {
+  e.preventDefault();
+  const ta = $('#op-text');
+  const n = textLength(ta.value);
+  if (n < 1 || n > MAX) { ta.focus(); setText($('#op-status'), `${n}/${MAX}`); return; }
+  const frame = { type: 'enter', text: ta.value.trim(), channel: $('#op-channel').value };
+  const name = $('#op-name').value.trim();
+  if (name) frame.name = name;
+  if ($('#op-to').value) frame.to = $('#op-to').value;
+  const online = client.ready;
+  client.submit(frame).then(() => setText($('#op-status'), t('op.sent')), (err) => {
+    setText($('#op-status'), errorText(err));
+    if (!ta.value) ta.value = frame.text;
+  });
+  setText($('#op-status'), online ? '' : t('op.queued'));
+  ta.value = '';
+  $('#op-name').value = '';
+  updateOpCount();
+  ta.focus();
+}
+function updateOpCount() {
+  const n = textLength($('#op-text').value);
+  setText($('#op-count'), `${n}/${MAX}`);
+  $('#op-count').classList.toggle('over', n > MAX);
+}
+
+// ---- boot ----------------------------------------------------------------------
+function setLang(l) {
+  i18n.set(l);
+  for (const b of $$('[data-lang]')) b.setAttribute('aria-pressed', b.dataset.lang === i18n.lang ? 'true' : 'false');
+  previewSig = '';
+  if (ui.mergeSource) startMerge(ui.mergeSource);
+  for (const row of $$('.card .actions')) row.dataset.sig = '';
+  renderConn(client.state);
+  schedule();
+}
+
+function renderConn(s) {
+  $('#conn').dataset.state = s.state;
+  setText($('#conn-label'), t(`conn.${s.state}`));
+}
+
+function boot() {
+  for (const b of $$('[data-lang]')) b.addEventListener('click', () => setLang(b.dataset.lang));
+  setLang(i18n.lang);
+  const board = $('#board');
+  board.addEventListener('click', (e) => {
+    const btn = e.target.closest('button[data-act]');
+    const card = e.target.closest('.card');
+    if (btn && card) { act(btn.dataset.act, card.dataset.qid); return; }
+    if (card && !e.target.closest('select, textarea, input, a')) select(card.dataset.qid);
+  });
+  board.addEventListener('change', (e) => {
+    const sel = e.target.closest('select[data-act=assign]');
+    if (sel) act('assign', sel.closest('.card').dataset.qid, sel.value);
+  });
+  board.addEventListener('input', (e) => { if (e.target.matches('[data-field=edit-text]')) updateEditCount(e.target); });
+  board.addEventListener('focusin', (e) => {
+    const card = e.target.closest('.card');
+    if (card && ui.selected !== card.dataset.qid) select(card.dataset.qid, { focus: false });
+  });
+  document.addEventListener('keydown', onKey);
+  setupDrop();
+  for (const b of $$('[data-filter]')) {
+    b.addEventListener('click', () => {
+      ui.filter = b.dataset.filter;
+      for (const x of $$('[data-filter]')) x.setAttribute('aria-pressed', x === b ? 'true' : 'false');
+      schedule();
+    });
+  }
+  for (const b of $$('.bar-group [data-status]')) b.addEventListener('click', () => cmd({ type: 'session', status: b.dataset.status }).catch(() => {}));
+  $('#next-btn').addEventListener('click', nextLive);
+  $('#overlay-take').addEventListener('click', () => cmd({ type: 'overlay', visible: true }).catch(() => {}));
+  $('#overlay-clear').addEventListener('click', () => cmd({ type: 'overlay', visible: false }).catch(() => {}));
+  $('#merge-cancel').addEventListener('click', endMerge);
+  $('#op-form').addEventListener('submit', onOperator);
+  $('#op-text').addEventListener('input', updateOpCount);
+  $('#op-text').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) onOperator(e); });
+  for (const b of $$('[data-copy]')) {
+    b.addEventListener('click', async () => {
+      const inp = document.getElementById(b.dataset.copy);
+      const ok = await copyText(inp.value);
+      if (!ok) inp.select();
+      setText($('#copy-status'), ok ? t('links.copied') : t('links.copyFailed'));
+    });
+  }
+  for (const inp of $$('.links input[readonly]')) inp.addEventListener('focus', () => inp.select());
+
+  client.on('state', renderConn);
+  client.on('change', schedule);
+  client.on('error', (err) => notice(errorText(err), 'bad'));
+  client.on('fatal', (f) => {
+    $('#board').hidden = true;
+    $('#fatal').hidden = false;
+    setText($('#fatal'), f.code === 4404 ? t('fatal.notfound') : t('fatal.key'));
+  });
+  if (!sessionId || !key) {
+    $('#board').hidden = true;
+    $('#fatal').hidden = false;
+    setText($('#fatal'), t('fatal.key'));
+    return;
+  }
+  client.start();
+  window.tanya = { client, ui, select, act };
+}
+
+boot();

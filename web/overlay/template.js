@@ -1,0 +1,47 @@
+// CasparCG / SPX-GC template interface, defined at once (classic script) so a
+// caller never finds the globals missing; calls made before the page module has
+// loaded are queued and replayed by app.js.
+(function () {
+  'use strict';
+  var queue = [];
+  var impl = null;
+  function call(name) {
+    return function (arg) {
+      if (impl) return impl[name](arg);
+      queue.push([name, arg]);
+      return undefined;
+    };
+  }
+  window.play = call('play');
+  window.stop = call('stop');
+  window.next = call('next');
+  window.update = call('update');
+  window.remove = call('stop');
+  window.__tanyaTemplate = {
+    attach: function (handlers) {
+      impl = handlers;
+      var q = queue;
+      queue = [];
+      for (var i = 0; i < q.length; i++) impl[q[i][0]](q[i][1]);
+    },
+  };
+  // SPX-GC reads this definition from the template page.
+  window.SPXGCTemplateDefinition = {
+    description: 'Tanya: live question lower third',
+    playserver: 'OVERLAY',
+    playchannel: '1',
+    playlayer: '7',
+    webplayout: '7',
+    out: 'manual',
+    uicolor: '2',
+    dataformat: 'json',
+    DataFields: [
+      { field: 'f0', ftype: 'textarea', title: 'Question (text)', value: '' },
+      { field: 'f1', ftype: 'textfield', title: 'Name', value: '' },
+      { field: 'f2', ftype: 'textfield', title: 'Outlet', value: '' },
+      { field: 'f3', ftype: 'textfield', title: 'Speaker', value: '' },
+      { field: 'f4', ftype: 'textfield', title: 'Speaker role', value: '' },
+      { field: 'f99', ftype: 'instruction', value: 'Leave the fields empty to show the question the moderator takes live (add #k=OVERLAY_KEY to the template URL).' }
+    ]
+  };
+})();
