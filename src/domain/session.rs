@@ -354,7 +354,7 @@ pub enum Applied {
     /// A question was created or changed; `before` is its previous record.
     Question {
         id: Uuid,
-        before: Option<Question>,
+        before: Option<Box<Question>>,
     },
     /// The vote counts of these questions changed.
     Votes(Vec<Uuid>),
@@ -858,7 +858,7 @@ impl SessionState {
                 if before.is_none() {
                     self.order.push(id);
                 }
-                Applied::Question { id, before }
+                Applied::Question { id, before: before.map(Box::new) }
             }
             Event::Vote {
                 question,

@@ -173,7 +173,7 @@ impl Actor {
             tokio::select! {
                 n = self.rx.recv_many(&mut buf, 512) => {
                     if n == 0 { break; }
-                    let batch: Vec<ActorMsg> = buf.drain(..).collect();
+                    let batch = std::mem::take(&mut buf);
                     self.handle(batch).await;
                 }
                 _ = votes_tick.tick() => self.flush_votes(),
@@ -185,7 +185,7 @@ impl Actor {
         }
         self.rx.close();
         while self.rx.recv_many(&mut buf, 512).await > 0 {
-            let batch: Vec<ActorMsg> = buf.drain(..).collect();
+            let batch = std::mem::take(&mut buf);
             self.handle(batch).await;
         }
         self.flush_votes();

@@ -32,6 +32,14 @@ impl TestServer {
         Self::start_with(&[])
     }
 
+    /// Starts a hub with a config file (TOML text) and extra environment variables.
+    pub fn start_with_config(toml: &str, env: &[(&str, &str)]) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        std::fs::write(dir.path().join("tanya.toml"), toml).unwrap();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Self::spawn(dir, env, None)
+    }
+
     /// Starts a hub with extra environment variables.
     pub fn start_with(env: &[(&str, &str)]) -> Self {
         let dir = Arc::new(tempfile::tempdir().unwrap());

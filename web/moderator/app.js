@@ -132,7 +132,7 @@ function updateCard(el, q) {
   el.dataset.source = q.source;
   el.dataset.rev = String(q.rev);
   el.draggable = q.status === 'approved' && !ui.editing.has(q.id);
-  el.setAttribute('aria-selected', ui.selected === q.id ? 'true' : 'false');
+  el.setAttribute('aria-current', ui.selected === q.id ? 'true' : 'false');
   el.classList.toggle('selected', ui.selected === q.id);
   el.classList.toggle('merge-source', ui.mergeSource === q.id);
   const src = $('[data-field=source]', el);
@@ -348,7 +348,7 @@ function select(id, { focus = true } = {}) {
   for (const el of $$('#board .card')) {
     const on = el.dataset.qid === id;
     el.classList.toggle('selected', on);
-    el.setAttribute('aria-selected', on ? 'true' : 'false');
+    el.setAttribute('aria-current', on ? 'true' : 'false');
     if (on && focus) { el.focus({ preventScroll: true }); el.scrollIntoView({ block: 'nearest' }); }
   }
 }

@@ -136,10 +136,8 @@ export class TanyaClient {
   connect() {
     clearTimeout(this.timer);
     if (this.stopped) return;
-    if (navigator.onLine === false) {
-      this.setState('offline');
-      return; // the 'online' event reconnects
-    }
+    // navigator.onLine is only a hint (a venue LAN without internet may report
+    // false): try anyway; the 'online' event retries at once.
     const serial = ++this.serial;
     let ws;
     try {
@@ -150,7 +148,7 @@ export class TanyaClient {
     }
     this.ws = ws;
     this.ready = false;
-    this.setState(this.attempt ? 'reconnecting' : 'connecting', { attempt: this.attempt });
+    if (this.state.state !== 'offline') this.setState(this.attempt ? 'reconnecting' : 'connecting', { attempt: this.attempt });
     ws.onopen = () => {
       if (this.ws !== ws) return;
       const hello = { type: 'hello', role: this.role, session: this.sessionRef };
@@ -185,7 +183,6 @@ export class TanyaClient {
         this.emit('fatal', this.fatal);
         return;
       }
-      if (navigator.onLine === false) { this.setState('offline', { code: ev.code }); return; }
       this.scheduleReconnect(ev.code);
     };
     ws.onerror = () => { /* onclose follows */ };
@@ -199,7 +196,7 @@ export class TanyaClient {
     const base = Math.min(15000, 500 * 2 ** Math.min(this.attempt - 1, 5));
     let delay = Math.round(base * (0.5 + Math.random() * 0.5));
     if (code === 4429) delay = Math.max(delay, 5000 + Math.random() * 5000); // too slow / flooding: pause
-    this.setState('waiting', { attempt: this.attempt, delay, code });
+    this.setState(navigator.onLine === false ? 'offline' : 'waiting', { attempt: this.attempt, delay, code });
     this.timer = setTimeout(() => this.connect(), delay);
   }
 

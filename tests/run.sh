@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of Tanya on a fresh Debian machine with Rust and Node installed:
+# installs what is missing (Debian's chromium, playwright-core from npm), then runs
+# formatting and lint checks, the Rust unit, property and integration tests (each starts
+# real hubs on 127.0.0.1 with SQLite files in temporary folders), a small smoke run of the
+# load tool, and the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+if ! command -v chromium >/dev/null 2>&1; then
+  step "installing chromium (Debian)"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+step "installing playwright-core (npm, no browser download)"
+(cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "cargo test (unit, property, integration)"
+cargo test --all-targets --quiet 2>&1 | tee /tmp/tanya-cargo-test.log | grep -vE '^test .* \.\.\. ok$' || { tail -50 /tmp/tanya-cargo-test.log; exit 1; }
+
+if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
+  step "browser tests (chromium + playwright-core)"
+  cargo build --quiet --bin tanya
+  (cd tests/browser && TANYA_BIN="$PWD/../../target/debug/tanya" node --test --test-concurrency=1 .)
+fi
+
+step "all tests passed"
