@@ -271,9 +271,11 @@ async fn withdraw_own_pending_question() {
     let (ev, _) = m.until("question").await;
     let rev = ev["question"]["rev"].as_u64().unwrap();
 
-    // Another device may not withdraw it; nor may a moderator.
+    // Another device may not withdraw it: it cannot even see a pending question of another
+    // device, so it is `not_found` for it (PROTOCOL.md: "also for a question the sender may not
+    // see"; docs/protocol.md spells this out). A moderator's role may not withdraw.
     other
-        .err(json!({"type":"withdraw","question":id}), "forbidden")
+        .err(json!({"type":"withdraw","question":id}), "not_found")
         .await;
     m.err(json!({"type":"withdraw","question":id}), "forbidden")
         .await;
@@ -310,15 +312,22 @@ async fn withdraw_own_pending_question() {
 }
 
 #[tokio::test]
-async fn withdraw_of_an_approved_question_is_a_conflict() {
+async fn withdraw_by_another_device_is_forbidden_and_of_an_approved_question_a_conflict() {
     let server = TestServer::start();
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
+    let mut other = Client::audience(&server, &s).await;
     let id = a.ask("Sudah disetujui").await;
     m.ok(json!({"type":"approve","question":id})).await;
     let (ev, _) = a.until("question").await;
     assert_eq!(ev["question"]["status"], "approved");
+    // The other phone sees it now, and may not withdraw it.
+    let (seen, _) = other.until("question").await;
+    assert_eq!(seen["question"]["id"], json!(id));
+    other
+        .err(json!({"type":"withdraw","question":id}), "forbidden")
+        .await;
     let e = a
         .err(json!({"type":"withdraw","question":id}), "conflict")
         .await;

@@ -64,12 +64,12 @@ pub struct Hub {
     shared: Arc<Shared>,
     /// Running actors by session id.
     sessions: DashMap<Uuid, SessionHandle>,
+    /// Join code (upper case) -> session id, for running sessions.
+    codes: DashMap<String, Uuid>,
     /// Serializes actor start-up so one session never gets two actors.
     starting: Mutex<()>,
     /// Source of connection ids.
     next_conn: AtomicU64,
-    /// Finished when every actor has stopped.
-    actors: tokio::task::JoinSet<()>,
     /// Sends the shutdown signal.
     shutdown_tx: watch::Sender<bool>,
     /// Actor join handles, awaited at shutdown.
@@ -109,9 +109,9 @@ impl Hub {
                 store,
             }),
             sessions: DashMap::new(),
+            codes: DashMap::new(),
             starting: Mutex::new(()),
             next_conn: AtomicU64::new(1),
-            actors: tokio::task::JoinSet::new(),
             shutdown_tx,
             handles: std::sync::Mutex::new(Vec::new()),
         }))
@@ -172,7 +172,11 @@ impl Hub {
     /// The running actor of a session (by id or code), started from the journal when needed.
     pub async fn session(&self, id_or_code: &str) -> Result<Option<SessionHandle>, HubError> {
         let key = id_or_code.trim();
-        if let Ok(id) = Uuid::parse_str(key)
+        let known = match Uuid::parse_str(key) {
+            Ok(id) => Some(id),
+            Err(_) => self.codes.get(&key.to_ascii_uppercase()).map(|e| *e),
+        };
+        if let Some(id) = known
             && let Some(h) = self.sessions.get(&id)
         {
             return Ok(Some(h.clone()));
@@ -200,6 +204,7 @@ impl Hub {
         let authors = AuthorIds::new(self.shared.signer.author_salt(rec.info.id));
         let (tx, rx) = mpsc::channel(self.shared.cfg.limits.session_queue);
         let id = rec.info.id;
+        let rec_code = rec.info.code.clone();
         let task = actor::Actor::new(self.shared.clone(), rec, state, authors, journal_len, rx);
         let handle = tokio::spawn(task.run());
         if let Ok(mut h) = self.handles.lock() {
@@ -207,6 +212,7 @@ impl Hub {
         }
         let h = SessionHandle { id, tx };
         self.sessions.insert(id, h.clone());
+        self.codes.insert(rec_code, id);
         tracing::info!(session = %id, "session actor started");
         Ok(Some(h))
     }
@@ -228,7 +234,6 @@ impl Hub {
         if tokio::time::timeout(deadline, all).await.is_err() {
             tracing::warn!("some sessions did not stop in time");
         }
-        let _ = &self.actors;
     }
 }
 
