@@ -165,7 +165,11 @@ async fn ask_ok_carries_the_question_in_the_authors_view() {
     assert_eq!(mq["banned"], false);
     assert_eq!(mq["original_text"], Value::Null);
     let author = mq["author"].as_str().expect("an author id");
-    assert_ne!(author, a.device(), "the author id is never the device token");
+    assert_ne!(
+        author,
+        a.device(),
+        "the author id is never the device token"
+    );
 
     // Another phone does not see a pending question.
     barrier(&mut m, &mut [&mut other]).await;
@@ -403,8 +407,10 @@ async fn press_asks_with_source_press_and_outlet() {
     assert_eq!(p.welcome["role"], "press");
     assert!(p.welcome["you"]["device"].is_string(), "{}", p.welcome);
     let ok = p
-        .ok(json!({"type":"ask","ref":new_ref(),"text":"Berapa anggaran perizinan tahun ini?",
-            "name":"Rudi","outlet":"  Sumatera Ekspres "}))
+        .ok(
+            json!({"type":"ask","ref":new_ref(),"text":"Berapa anggaran perizinan tahun ini?",
+            "name":"Rudi","outlet":"  Sumatera Ekspres "}),
+        )
         .await;
     let q = &ok["question"];
     assert_author_view(q);
@@ -508,9 +514,15 @@ async fn edited_question_shows_new_text_and_edited_to_the_author() {
     let mut other = Client::audience(&server, &s).await;
     m.ok(json!({"type":"approve","question":id})).await;
     let (ev, _) = other.until("question").await;
-    assert_eq!(ev["question"]["text"], "Kapan jalan rusak di Plaju diperbaiki?");
+    assert_eq!(
+        ev["question"]["text"],
+        "Kapan jalan rusak di Plaju diperbaiki?"
+    );
     for k in ["original_text", "flags", "author", "banned"] {
-        assert!(ev["question"].get(k).is_none(), "public view has `{k}`: {ev}");
+        assert!(
+            ev["question"].get(k).is_none(),
+            "public view has `{k}`: {ev}"
+        );
     }
 
     let device = a.device();

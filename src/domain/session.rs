@@ -858,7 +858,10 @@ impl SessionState {
                 if before.is_none() {
                     self.order.push(id);
                 }
-                Applied::Question { id, before: before.map(Box::new) }
+                Applied::Question {
+                    id,
+                    before: before.map(Box::new),
+                }
             }
             Event::Vote {
                 question,

@@ -2298,7 +2298,7 @@ mod props {
                             applied,
                             Applied::Question {
                                 id: question.id,
-                                before
+                                before: before.map(Box::new)
                             }
                         );
                     }

@@ -139,6 +139,7 @@ pub fn router(app: AppState) -> Router {
             api::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such route")
         })
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        .layer(axum::middleware::map_response(json_errors))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -158,6 +159,58 @@ pub fn router(app: AppState) -> Router {
             }),
         )
         .with_state(app)
+}
+
+/// Turns every error response that is not JSON yet (axum's own: 405, 413, query and upgrade
+/// rejections) into `{"error":{"code","message"}}`, so every HTTP error has the contract's shape.
+async fn json_errors(res: axum::response::Response) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let detail = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let detail = String::from_utf8_lossy(&detail).trim().to_string();
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST => (
+            "invalid",
+            if detail.is_empty() {
+                "bad request".to_string()
+            } else {
+                detail
+            },
+        ),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "a valid token is required".to_string()),
+        StatusCode::FORBIDDEN => ("forbidden", "forbidden".to_string()),
+        StatusCode::NOT_FOUND => ("not_found", "no such route".to_string()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "invalid",
+            "this method is not allowed on this path".to_string(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "invalid",
+            "the body is too large: at most 64 KiB".to_string(),
+        ),
+        StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "too many requests".to_string()),
+        s if s.is_client_error() => (
+            "invalid",
+            if detail.is_empty() {
+                s.to_string()
+            } else {
+                detail
+            },
+        ),
+        _ => ("internal", "internal error".to_string()),
+    };
+    api::ApiError::new(status, code, message).into_response()
 }
 
 /// Loads or generates the admin token. Returns it and whether it was generated now.
@@ -186,6 +239,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let _ = metrics_handle();
+    // Links and origins use the port actually bound (`:0` picks one).
+    let mut bound = (*cfg).clone();
+    bound.listen = listener.local_addr()?;
+    let cfg = Arc::new(bound);
     let store = crate::store::open(&cfg.database).await?;
     let hub = Hub::new(cfg.clone(), store).await?;
     let (token, generated) = admin_token(&cfg, &hub).await?;

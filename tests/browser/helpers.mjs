@@ -1,12 +1,86 @@
 // Shared helpers for the browser tests (node:test + playwright-core + Debian chromium).
-// Environment: TANYA_URL (the running hub, e.g. http://127.0.0.1:8080),
-// TANYA_ADMIN_TOKEN (its admin token), CHROMIUM (default /usr/bin/chromium).
+// The hub: TANYA_URL + TANYA_ADMIN_TOKEN of a running hub, or else this process
+// starts one from TANYA_BIN (default ../../target/debug/tanya) on a free
+// 127.0.0.1 port with a fresh SQLite file, and stops it on exit.
+// CHROMIUM: the browser (default /usr/bin/chromium).
 import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 
-export const BASE = (process.env.TANYA_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
-export const ADMIN_TOKEN = process.env.TANYA_ADMIN_TOKEN || '';
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export let BASE = (process.env.TANYA_URL || '').replace(/\/$/, '');
+export let ADMIN_TOKEN = process.env.TANYA_ADMIN_TOKEN || '';
+let hubProcess = null;
+let hubStarting = null;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+
+/** Make sure a hub is there: the one in TANYA_URL, or one started here. */
+export function hub() {
+  if (BASE) return Promise.resolve({ base: BASE, token: ADMIN_TOKEN });
+  if (!hubStarting) hubStarting = startHub();
+  return hubStarting;
+}
+
+async function startHub() {
+  const bin = process.env.TANYA_BIN || path.resolve(HERE, '../../target/debug/tanya');
+  if (!fs.existsSync(bin)) throw new Error(`no hub: set TANYA_URL (+ TANYA_ADMIN_TOKEN) or build ${bin}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tanya-browser-'));
+  const port = await freePort();
+  const token = crypto.randomBytes(24).toString('base64url');
+  const base = `http://127.0.0.1:${port}`;
+  const log = fs.openSync(path.join(dir, 'hub.log'), 'a');
+  hubProcess = spawn(bin, ['serve'], {
+    cwd: dir,
+    stdio: ['ignore', log, log],
+    env: {
+      ...process.env,
+      TANYA_LISTEN: `127.0.0.1:${port}`,
+      TANYA_DATABASE: `sqlite://${path.join(dir, 'tanya.db')}`,
+      TANYA_ADMIN_TOKEN: token,
+      TANYA_PUBLIC_URL: base,
+      TANYA_ASKS_PER_MINUTE: process.env.TANYA_ASKS_PER_MINUTE || '60',
+      RUST_LOG: process.env.RUST_LOG || 'warn',
+    },
+  });
+  const exited = new Promise((resolve) => hubProcess.once('exit', (code) => resolve(code)));
+  process.once('exit', () => { try { hubProcess.kill('SIGTERM'); } catch { /* gone */ } });
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok) break;
+    } catch { /* not yet */ }
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r(undefined), 100))]);
+    if (code !== undefined) throw new Error(`hub exited with ${code}; log: ${fs.readFileSync(path.join(dir, 'hub.log'), 'utf8').slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`hub did not answer /healthz at ${base}`);
+  }
+  BASE = base;
+  ADMIN_TOKEN = token;
+  return { base, token, dir };
+}
+
+/** Stop the hub this process started (if any). */
+export async function stopHub() {
+  if (!hubProcess || hubProcess.exitCode !== null) return;
+  const p = new Promise((resolve) => hubProcess.once('exit', resolve));
+  hubProcess.kill('SIGTERM');
+  await Promise.race([p, new Promise((r) => setTimeout(r, 6000))]);
+}
 
 export async function launch() {
+  await hub();
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
@@ -18,7 +92,8 @@ export async function createSession(title = `Browser test ${new Date().toISOStri
   { name: 'Drs Ratu Dewa MSi', role: 'Sekretaris Daerah' },
   { name: 'Ir. Budi Santoso', role: 'Kepala Dinas PUPR' },
 ]) {
-  if (!ADMIN_TOKEN) throw new Error('set TANYA_ADMIN_TOKEN to the hub admin token');
+  await hub();
+  if (!ADMIN_TOKEN) throw new Error('set TANYA_ADMIN_TOKEN to the admin token of the hub in TANYA_URL');
   const res = await fetch(`${BASE}/api/sessions`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },

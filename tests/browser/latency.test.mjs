@@ -2,12 +2,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, createSession, newPage, online, ask, card, quantile } from './helpers.mjs';
+import { launch, stopHub, createSession, newPage, online, ask, card, quantile } from './helpers.mjs';
 
 const TAKES = Number(process.env.TANYA_TAKES || 50);
 let browser;
 before(async () => { browser = await launch(); });
-after(async () => { await browser?.close(); });
+after(async () => { await browser?.close(); await stopHub(); });
 
 test(`take → overlay painted, ${TAKES} takes`, async () => {
   const s = await createSession('Latency');

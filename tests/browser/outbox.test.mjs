@@ -1,11 +1,11 @@
 // The offline outbox: a question written offline is sent once when the connection is back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, createSession, newPage, online, ask, card } from './helpers.mjs';
+import { launch, stopHub, createSession, newPage, online, ask, card } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
-after(async () => { await browser?.close(); });
+after(async () => { await browser?.close(); await stopHub(); });
 
 test('a phone goes offline, asks, comes back: exactly one question', async () => {
   const s = await createSession('Outbox');

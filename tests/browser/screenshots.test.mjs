@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch, createSession, newPage, online, ask, card, BASE, ADMIN_TOKEN } from './helpers.mjs';
+import { launch, stopHub, createSession, newPage, online, ask, card, BASE, ADMIN_TOKEN } from './helpers.mjs';
 
 const OUT = process.env.TANYA_SCREENSHOTS || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/screenshots');
 let browser;
 before(async () => { browser = await launch(); fs.mkdirSync(OUT, { recursive: true }); });
-after(async () => { await browser?.close(); });
+after(async () => { await browser?.close(); await stopHub(); });
 
 test('screenshots of every page', async () => {
   const s = await createSession('Diskusi Wong Kito #12: Perizinan');

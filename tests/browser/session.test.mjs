@@ -1,11 +1,11 @@
 // One whole live session in five browser contexts: two phones, moderator, screen, overlay.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, createSession, newPage, online, ask, card } from './helpers.mjs';
+import { launch, stopHub, createSession, newPage, online, ask, card } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
-after(async () => { await browser?.close(); });
+after(async () => { await browser?.close(); await stopHub(); });
 
 test('ask, approve, vote, live, take on air, clear, answered', async () => {
   const s = await createSession('Diskusi Wong Kito: sesi uji');

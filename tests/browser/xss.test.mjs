@@ -1,11 +1,11 @@
 // Hostile text renders as plain text on every page and runs nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, createSession, newPage, online, card } from './helpers.mjs';
+import { launch, stopHub, createSession, newPage, online, card } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
-after(async () => { await browser?.close(); });
+after(async () => { await browser?.close(); await stopHub(); });
 
 const PAYLOADS = [
   '<img src=x onerror="window.__pwned=1;alert(1)">',

@@ -36,7 +36,10 @@ impl TestServer {
     pub fn start_with_config(toml: &str, env: &[(&str, &str)]) -> Self {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         std::fs::write(dir.path().join("tanya.toml"), toml).unwrap();
-        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Self::spawn(dir, env, None)
     }
 

@@ -174,7 +174,7 @@ function updateCard(el, q) {
     setText($('[data-act=save]', editor), t('act.save'));
     setText($('[data-act=cancel]', editor), t('act.cancel'));
     updateEditCount(ta);
-    requestAnimationFrame(() => { ta.focus(); ta.setSelectionRange(ta.value.length, ta.value.length); });
+    focusSoon(ta, () => ta.setSelectionRange(ta.value.length, ta.value.length));
   } else if (!editing && !editor.hidden) {
     editor.hidden = true;
   }
@@ -191,7 +191,7 @@ function updateCard(el, q) {
     inp.setAttribute('aria-label', t('card.reasonPlaceholder'));
     setText($('[data-act=reject-confirm]', rej), t('act.rejectConfirm'));
     setText($('[data-act=cancel]', rej), t('act.cancel'));
-    requestAnimationFrame(() => inp.focus());
+    focusSoon(inp);
   } else if (!rejecting) rej.hidden = true;
   // actions: rebuilt only when they change
   const acts = actionsFor(q);
@@ -211,6 +211,13 @@ function updateCard(el, q) {
   }
   const sel = $('select[data-act=assign]', row);
   if (sel && sel.value !== (q.to || '')) sel.value = q.to || '';
+}
+
+/** Focus at once when the element is in the page (no keystroke may slip through
+ *  to the shortcuts), else as soon as it is inserted. */
+function focusSoon(el, then) {
+  const go = () => { el.focus({ preventScroll: false }); if (then) then(); };
+  if (el.isConnected) go(); else queueMicrotask(() => { if (el.isConnected) go(); else requestAnimationFrame(go); });
 }
 
 function updateEditCount(ta) {
