@@ -338,9 +338,11 @@ pub async fn run(worker: u32) -> anyhow::Result<()> {
                 let _ = out_tx.send(FromWorker::Started { id });
                 let out = out_tx.clone();
                 tokio::spawn(async move {
-                    let _ =
-                        tokio::time::timeout(Duration::from_millis(timeout_ms), job.done.notified())
-                            .await;
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(timeout_ms),
+                        job.done.notified(),
+                    )
+                    .await;
                     {
                         let mut cur = g.current.write().unwrap_or_else(|e| e.into_inner());
                         if cur.as_ref().is_some_and(|c| c.id == job.id) {
@@ -403,7 +405,14 @@ async fn connect_all(
             let idx = base + i;
             let r = tokio::time::timeout(
                 Duration::from_secs(30),
-                open_phone(g.target, server, &url, &hello, first + i as u64, per_address),
+                open_phone(
+                    g.target,
+                    server,
+                    &url,
+                    &hello,
+                    first + i as u64,
+                    per_address,
+                ),
             )
             .await;
             drop(permit);
@@ -411,6 +420,7 @@ async fn connect_all(
                 Ok(Ok(ws)) => {
                     g.open.fetch_add(1, Ordering::AcqRel);
                     let _ = res_tx.send(Ok(()));
+                    drop(res_tx);
                     phone(g, worker, idx, ws).await;
                 }
                 Ok(Err(e)) => {

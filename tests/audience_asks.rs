@@ -199,6 +199,21 @@ async fn name_is_optional_and_empty_means_anonymous() {
 }
 
 #[tokio::test]
+async fn text_is_stored_trimmed_and_in_nfc() {
+    let server = TestServer::start();
+    let s = server.demo_session().await;
+    let mut a = Client::audience(&server, &s).await;
+    // Text is stored in NFC and counted after it: 300 decomposed "é" (600 scalar values) fit.
+    let ok = a.ok(ask_cmd("  Cafe\u{301} di Jakabaring?")).await;
+    assert_eq!(ok["question"]["text"], "Caf\u{e9} di Jakabaring?");
+    let ok = a.ok(ask_cmd(&"e\u{301}".repeat(300))).await;
+    assert_eq!(ok["question"]["text"], json!("\u{e9}".repeat(300)));
+    // 301 is too long; white space alone is empty.
+    a.err(ask_cmd(&"\u{e9}".repeat(301)), "invalid").await;
+    a.err(ask_cmd(" \n\t "), "invalid").await;
+}
+
+#[tokio::test]
 async fn outlet_from_an_audience_device_is_ignored() {
     let server = TestServer::start();
     let s = server.demo_session().await;
@@ -284,7 +299,15 @@ async fn withdraw_own_pending_question() {
     m.err(json!({"type":"withdraw","question":id}), "forbidden")
         .await;
 
-    let (ok, before) = act(&mut a, json!({"type":"withdraw","question":id})).await;
+    // A stale rev: conflict with the current one.
+    let e = a
+        .err(
+            json!({"type":"withdraw","question":id,"rev":rev + 1}),
+            "conflict",
+        )
+        .await;
+    assert_eq!(e["rev"], rev, "{e}");
+    let (ok, before) = act(&mut a, json!({"type":"withdraw","question":id,"rev":rev})).await;
     assert_eq!(ok["type"], "ok", "{ok}");
     let ev = before
         .iter()
@@ -367,7 +390,7 @@ async fn ask_is_idempotent_per_ref() {
     let device = a.device();
     drop(a);
     let mut a = phone_with(&server, &s, &device).await;
-    let again = a.ok(cmd).await;
+    let again = a.ok(cmd.clone()).await;
     assert_eq!(again["question"]["id"], json!(id));
 
     // The same ref with other text: conflict, with the question's rev.
@@ -379,6 +402,18 @@ async fn ask_is_idempotent_per_ref() {
         .await;
     assert_eq!(e["rev"], first["question"]["rev"], "{e}");
 
+    // After a moderator's edit, the retry is compared with the text as asked, and answered
+    // with the question as it is now.
+    m.ok(json!({"type":"edit","question":id,"text":"Kapan lampu jalan di Plaju dipasang?"}))
+        .await;
+    let edited = a.ok(cmd.clone()).await;
+    assert_eq!(edited["question"]["id"], json!(id));
+    assert_eq!(
+        edited["question"]["text"],
+        "Kapan lampu jalan di Plaju dipasang?"
+    );
+    assert_eq!(edited["question"]["edited"], true);
+
     // The same ref from another device is a new question.
     let mut b = Client::audience(&server, &s).await;
     let other = b
@@ -386,7 +421,7 @@ async fn ask_is_idempotent_per_ref() {
         .await;
     assert_ne!(other["question"]["id"], json!(id));
 
-    // The moderator saw exactly one new question since the first: the other device's.
+    // The moderator saw exactly one new question since the edit: the other device's.
     let (ev, before) = m.until("question").await;
     assert!(before.iter().all(|f| f["type"] != "question"), "{before:?}");
     assert_eq!(ev["question"]["id"], other["question"]["id"]);
@@ -453,7 +488,7 @@ async fn paused_session_refuses_asks_but_enter_works() {
 
     a.err(ask_cmd("Ditanyakan saat jeda"), "closed").await;
     // A retry of an earlier ask still gets its question.
-    let again = a.ok(earlier).await;
+    let again = a.ok(earlier.clone()).await;
     assert_eq!(again["question"]["id"], first["question"]["id"]);
     // The operator may still enter questions.
     let ok = m
@@ -461,6 +496,14 @@ async fn paused_session_refuses_asks_but_enter_works() {
         .await;
     assert_eq!(ok["question"]["source"], "operator");
     assert_eq!(ok["question"]["status"], "pending");
+
+    // Closed: the same, and the retry is still answered.
+    m.ok(json!({"type":"session","status":"closed"})).await;
+    let (ev, _) = a.until("session").await;
+    assert_eq!(ev["session"]["status"], "closed");
+    a.err(ask_cmd("Ditanyakan saat tutup"), "closed").await;
+    let again = a.ok(earlier).await;
+    assert_eq!(again["question"]["id"], first["question"]["id"]);
 
     m.ok(json!({"type":"session","status":"open"})).await;
     let (ev, _) = a.until("session").await;

@@ -93,6 +93,7 @@ async fn still_serving(server: &TestServer, s: &Session, m: &mut Client) {
             break;
         }
     }
+    assert_no_panic(server);
 }
 
 /// A bare socket with a first frame sent; returns the close code.
@@ -100,6 +101,13 @@ async fn close_after(server: &TestServer, first: Message) -> u16 {
     let mut ws = raw(&server.ws_url()).await;
     ws.send(first).await.unwrap();
     expect_close(&mut ws).await
+}
+
+/// The hub never panics, whatever it was sent.
+fn assert_no_panic(server: &TestServer) {
+    let lines = server.stderr.lock().unwrap();
+    let bad: Vec<&String> = lines.iter().filter(|l| l.contains("panicked")).collect();
+    assert!(bad.is_empty(), "hub stderr: {bad:#?}");
 }
 
 fn hello(role: &str, session: &str, key: Option<&str>) -> Value {
@@ -1075,6 +1083,83 @@ async fn flooding_closes_with_4429() {
     still_serving(&server, &s, &mut m).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_that_does_not_read_is_dropped_and_the_hub_goes_on() {
+    // The queue of a socket that does not read must drain within `drain_timeout_ms`, else the
+    // socket is dropped (with 4429 when a close frame can still be delivered).
+    let server = TestServer::start_with_config(
+        "[limits]\ndrain_timeout_ms = 500\nasks_per_minute = 100000\n",
+        &[],
+    );
+    let s = server.demo_session().await;
+    let mut m = Client::moderator(&server, &s).await;
+
+    // A moderator socket with a tiny receive buffer that stops reading after its hello.
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let stream = sock.connect(server.addr.parse().unwrap()).await.unwrap();
+    let (mut slow, _) = tokio_tungstenite::client_async(server.ws_url(), stream)
+        .await
+        .unwrap();
+    slow.send(Message::text(
+        hello("moderator", &s.id, Some(&s.moderator)).to_string(),
+    ))
+    .await
+    .unwrap();
+
+    // Lots of events for it: 400 long questions (about 300 KB of frames), pipelined from four
+    // phones (each stays under the 300-frame burst).
+    let long = "Mengapa antrean perizinan begitu panjang? ".repeat(7);
+    let mut phones = Vec::new();
+    for _ in 0..4 {
+        phones.push(Client::audience(&server, &s).await);
+    }
+    for (p, a) in phones.iter_mut().enumerate() {
+        for i in 0..100 {
+            let cmd =
+                json!({"type":"ask","ref":format!("slow-{i}"),"text":format!("{p}/{i} {long}")});
+            a.ws.feed(Message::text(cmd.to_string())).await.unwrap();
+        }
+        a.ws.flush().await.unwrap();
+    }
+    for a in &mut phones {
+        for _ in 0..100 {
+            let v = next_reply(a).await;
+            assert_eq!(v["type"], "ok", "{v}");
+        }
+    }
+    // The hub went on serving the others meanwhile (the moderator that reads got them all).
+    let mut seen = 0;
+    while seen < 400 {
+        let (q, _) = m.until("question").await;
+        if q["question"]["status"] == "pending" {
+            seen += 1;
+        }
+    }
+    // Give the slow socket's queue time to miss its drain deadline, then read: what was
+    // buffered arrives, then the end of the socket.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(10), slow.next())
+            .await
+            .expect("the slow socket was dropped: it ends once its buffers are read")
+        {
+            Some(Ok(Message::Close(Some(f)))) => break u16::from(f.code),
+            Some(Ok(Message::Close(None))) => break 1005,
+            Some(Err(_)) | None => break 0,
+            Some(Ok(_)) => continue,
+        }
+    };
+    assert!(
+        code == 4429 || code == 0,
+        "a slow socket gets 4429 or, when no close frame fits, just the end: {code}"
+    );
+    still_serving(&server, &s, &mut m).await;
+    let (st, _) = http_json("GET", &server.http("/healthz"), None, None).await;
+    assert_eq!(st, 200);
+    assert_no_panic(&server);
+}
+
 #[tokio::test]
 async fn the_hub_keeps_serving_through_every_kind_of_abuse() {
     let server = TestServer::start_with_config("[limits]\nhello_timeout_ms = 1000\n", &[]);
@@ -1277,6 +1362,7 @@ mod fuzz {
             // Whatever happened, the hub answers /healthz and a fresh hello.
             let (st, body) = http_json("GET", &server.http("/healthz"), None, None).await;
             assert_eq!(st, 200, "{body}");
+            assert_no_panic(&server);
             // (The fuzzing moderator may have paused or closed the session.)
             m.ok(json!({"type":"session","status":"open"})).await;
             let mut fresh = Client::audience(&server, &s).await;

@@ -909,6 +909,17 @@ async fn session_title_speakers_and_status() {
         "closed",
     )
     .await;
+    for cmd in [
+        json!({"type":"overlay","visible":true}),
+        json!({"type":"ban","question":p}),
+        json!({"type":"unban","question":p}),
+        json!({"type":"requeue","question":q}),
+        json!({"type":"assign","question":q,"to":null}),
+        json!({"type":"edit","question":q,"text":"Saat tutup"}),
+        json!({"type":"reject","question":q}),
+    ] {
+        m.err(cmd, "closed").await;
+    }
     a.err(json!({"type":"vote","question":q,"on":false}), "closed")
         .await;
     a.err(json!({"type":"withdraw","question":p}), "closed")
@@ -937,7 +948,11 @@ async fn ban_and_unban() {
     let mut m2 = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
     let mut other = Client::audience(&server, &s).await;
-    let q1 = a.ask("Pertanyaan pertama").await;
+    let first = json!({"type":"ask","ref":new_ref(),"text":"Pertanyaan pertama"});
+    let q1 = a.ok(first.clone()).await["question"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let q2 = approved(&mut m, &mut a, "Pertanyaan kedua").await;
     let keep = other.ask("Dari orang lain").await;
     let snap = snapshot(&server, &s).await;
@@ -979,6 +994,9 @@ async fn ban_and_unban() {
         "banned",
     )
     .await;
+    // A retry of an ask from before the ban is not a new question: ok.
+    let again = a.ok(first).await;
+    assert_eq!(again["question"]["id"], json!(q1));
     other.ask("Orang lain masih boleh").await;
 
     let (_, before) = act_ok(&mut m, json!({"type":"unban","question":q2})).await;

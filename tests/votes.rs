@@ -108,13 +108,25 @@ async fn vote_on_and_off() {
         assert_eq!(fresh_view(&server, &s, &q).await["votes"], 1, "after {cmd}");
     }
     // Live and answered questions take votes.
-    let other = Client::audience(&server, &s).await;
-    let mut other = other;
+    let mut other = Client::audience(&server, &s).await;
     m.ok(json!({"type":"live","question":q})).await;
     other.ok(vote(&q, true)).await;
     m.ok(json!({"type":"answered","question":q})).await;
     voter.ok(vote(&q, false)).await;
     assert_eq!(fresh_view(&server, &s, &q).await["votes"], 1);
+
+    // `rev` may be given: the current one is fine, a stale one is a conflict.
+    let rev = fresh_view(&server, &s, &q).await["rev"].as_u64().unwrap();
+    voter
+        .ok(json!({"type":"vote","question":q,"on":true,"rev":rev}))
+        .await;
+    let e = voter
+        .err(
+            json!({"type":"vote","question":q,"on":false,"rev":rev - 1}),
+            "conflict",
+        )
+        .await;
+    assert_eq!(e["rev"], rev, "{e}");
 
     // Fields and roles.
     voter

@@ -2537,8 +2537,7 @@ mod props {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-
+        // 256 cases by default; PROPTEST_CASES=5000 for a longer hunt.
         #[test]
         fn random_sessions_keep_their_invariants(ops in proptest::collection::vec(op(), 1..80)) {
             run(&ops);

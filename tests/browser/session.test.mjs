@@ -94,6 +94,25 @@ test('moderator keyboard: j/a approve, n next live, o take and clear; conflict i
   await overlay.waitForSelector('#lower-third.on');
   await mod.keyboard.press('o');
   await overlay.waitForSelector('body[data-visible=false]');
+  // edit in place (e, type, Ctrl+Enter): the new text, the original kept in sight
+  const second = card(mod, 'approved', 'Second question by keyboard');
+  await second.click({ position: { x: 5, y: 5 } });
+  await mod.keyboard.press('e');
+  await mod.keyboard.type(' (edited)');
+  await mod.keyboard.press('Control+Enter');
+  await second.locator('[data-field=text]', { hasText: 'Second question by keyboard (edited)' }).waitFor();
+  assert.equal(await second.locator('[data-field=original] .orig-text').textContent(), 'Second question by keyboard');
+  await phone.locator('#my-questions li', { hasText: '(edited)' }).locator('[data-field=edited]:visible').waitFor();
+  // reject with a reason (R, type, Enter): the asker sees the reason
+  await mod.keyboard.press('Escape');
+  await second.click({ position: { x: 5, y: 5 } });
+  await mod.keyboard.press('Shift+R');
+  await mod.keyboard.type('Sudah dijawab sebelumnya');
+  await mod.keyboard.press('Enter');
+  await phone.locator('#my-questions li[data-status=rejected] [data-field=reason]', { hasText: 'Sudah dijawab sebelumnya' }).waitFor();
+  await mod.locator('#rejected-wrap summary').click();
+  await card(mod, 'rejected', '(edited)').locator('[data-act=approve]').click();
+  await card(mod, 'approved', '(edited)').waitFor();
   // a stale rev: another moderator acted first
   await mod.evaluate(() => {
     const c = window.tanya.client;
@@ -103,4 +122,55 @@ test('moderator keyboard: j/a approve, n next live, o take and clear; conflict i
   await card(mod, 'approved', 'Second question by keyboard').locator('[data-act=answered]').click();
   await mod.locator('#notice:not([hidden])', { hasText: 'Another moderator' }).waitFor();
   assert.deepEqual(problems.filter((p) => !p.includes('conflict')), []);
+});
+
+test('phone: withdraw, language switch, press by link and by typed code', async () => {
+  const s = await createSession('Phone features');
+  const problems = [];
+  const { page: phone } = await newPage(browser, { viewport: { width: 360, height: 640 }, locale: 'id-ID' }, problems);
+  const { page: mod } = await newPage(browser, { viewport: { width: 1440, height: 900 } }, problems);
+  await Promise.all([phone.goto(s.links.audience), mod.goto(s.links.moderator)]);
+  await Promise.all([online(phone), online(mod)]);
+
+  await ask(phone, 'Pertanyaan yang akan ditarik');
+  const mine = phone.locator('#my-questions li[data-qid]', { hasText: 'Pertanyaan yang akan ditarik' });
+  await mine.locator('[data-act=withdraw]').click();
+  await mine.locator('[data-field=status]', { hasText: 'Ditarik' }).waitFor();
+  await card(mod, 'pending', 'Pertanyaan yang akan ditarik').waitFor({ state: 'detached' });
+
+  await phone.click('#lang-en');
+  assert.equal(await phone.textContent('#ask-btn'), 'Send question');
+  await mine.locator('[data-field=status]', { hasText: 'Withdrawn' }).waitFor();
+  await phone.click('#lang-id');
+  assert.equal(await phone.textContent('#ask-btn'), 'Kirim pertanyaan');
+
+  // a wrong typed press code: back to the audience role with a message
+  await phone.click('#press-section summary');
+  await phone.fill('#press-code', 'not-the-press-code');
+  await phone.click('#press-btn');
+  await phone.locator('#press-error', { hasText: 'Kode pers tidak berlaku' }).waitFor();
+  await online(phone);
+  assert.equal(await phone.isHidden('#outlet-field'), true);
+  // the right one, typed
+  await phone.fill('#press-code', s.keys.press);
+  await phone.click('#press-btn');
+  await phone.locator('#press-bar:not([hidden])').waitFor();
+  await online(phone);
+  await phone.fill('#outlet', 'Sumatera Ekspres');
+  await ask(phone, 'Pertanyaan dari wartawan', { name: 'Rina' });
+  const pc = card(mod, 'pending', 'Pertanyaan dari wartawan');
+  await pc.waitFor();
+  assert.equal(await pc.getAttribute('data-source'), 'press');
+  assert.match(await pc.locator('[data-field=who]').textContent(), /Rina · Sumatera Ekspres/);
+  await mod.click('#filter-press');
+  assert.equal(await mod.locator('#col-pending .card').count(), 1);
+  await mod.click('#filter-audience');
+  assert.equal(await mod.locator('#col-pending .card').count(), 0);
+
+  // the press link
+  const { page: press } = await newPage(browser, { viewport: { width: 360, height: 640 } }, problems);
+  await press.goto(s.links.press);
+  await online(press);
+  await press.locator('#press-bar:not([hidden])').waitFor();
+  assert.deepEqual(problems.filter((p) => !p.includes('4401')), []);
 });

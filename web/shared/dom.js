@@ -65,7 +65,9 @@ export function syncList(parent, items, key, create, update) {
     if (el === cursor) cursor = nextKeyed(cursor.nextElementSibling);
     else parent.insertBefore(el, cursor);
   }
-  if (hadFocus && document.activeElement !== hadFocus && hadFocus.isConnected) hadFocus.focus({ preventScroll: true });
+  // a moved element loses focus: give it back (but never steal it from what update() focused)
+  const now = document.activeElement;
+  if (hadFocus && hadFocus.isConnected && (!now || now === document.body)) hadFocus.focus({ preventScroll: true });
 }
 
 /** Copy text to the clipboard; works on plain http (no secure context) too. */

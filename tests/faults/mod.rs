@@ -1,0 +1,636 @@
+//! Shared code of the fault and abuse suites (`tests/faults_*.rs`): the quick and soak profiles,
+//! the `FIGURES` line, a fault-injecting TCP proxy (`proxy.rs`), a raw WebSocket speaker (for
+//! frames no well-behaved library sends), a phone that survives a dying hub, the client-side
+//! view of PROTOCOL.md, and checks on the SQLite file.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod proxy;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+// ---------------------------------------------------------------------------------------------
+// profiles and figures
+// ---------------------------------------------------------------------------------------------
+
+/// True with `TANYA_SOAK=1`: the long profile.
+pub fn soak() -> bool {
+    std::env::var("TANYA_SOAK").is_ok_and(|v| v.trim() == "1")
+}
+
+/// `quick` in the default profile, `soak` with `TANYA_SOAK=1`.
+pub fn pick<T>(quick: T, soak_value: T) -> T {
+    if soak() { soak_value } else { quick }
+}
+
+/// The profile's name.
+pub fn profile() -> &'static str {
+    if soak() { "soak" } else { "quick" }
+}
+
+/// Prints one `FIGURES <test> profile=.. k=v ...` line (run with `--nocapture` to see it).
+pub fn figures(test: &str, pairs: &[(&str, String)]) {
+    let mut line = format!("FIGURES {test} profile={}", profile());
+    for (k, v) in pairs {
+        line.push_str(&format!(" {k}={v}"));
+    }
+    println!("{line}");
+}
+
+/// A seeded, `Send` random source; the seed is printed so a failing run can be told apart.
+pub fn rng(seed: u64) -> rand::rngs::StdRng {
+    rand::rngs::StdRng::seed_from_u64(seed)
+}
+
+/// A fresh seed.
+pub fn seed() -> u64 {
+    rand::rng().random()
+}
+
+/// A random duration in `[lo, hi]`.
+pub fn between(r: &mut impl Rng, lo: Duration, hi: Duration) -> Duration {
+    let (a, b) = (lo.as_millis() as u64, hi.as_millis() as u64);
+    Duration::from_millis(if b > a { r.random_range(a..=b) } else { a })
+}
+
+/// Percentile (0..=100) of a sorted-in-place sample, in the sample's unit.
+pub fn percentile(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+    v[i.min(v.len() - 1)]
+}
+
+// ---------------------------------------------------------------------------------------------
+// the store and the process
+// ---------------------------------------------------------------------------------------------
+
+async fn open_db(db: &Path) -> sqlx::SqliteConnection {
+    use sqlx::ConnectOptions;
+    sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(db)
+        .busy_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .expect("open the SQLite file")
+}
+
+/// `PRAGMA integrity_check` on the hub's file, through sqlx: "ok" when sound.
+pub async fn integrity_check(db: &Path) -> String {
+    use sqlx::Connection;
+    let mut c = open_db(db).await;
+    let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_all(&mut c)
+        .await
+        .expect("integrity_check");
+    let _ = c.close().await;
+    rows.join("; ")
+}
+
+/// Journal rows that create a second question for one (session, device, ref) or one
+/// (session, ref) of the operator: 0 when idempotency held in the store itself.
+pub async fn db_duplicate_questions(db: &Path) -> u64 {
+    use sqlx::Connection;
+    let mut c = open_db(db).await;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(n - 1), 0) FROM (
+           SELECT COUNT(DISTINCT json_extract(body, '$.question.id')) AS n
+           FROM events WHERE json_extract(body, '$.e') = 'put'
+           GROUP BY session_id, json_extract(body, '$.question.author'),
+                    json_extract(body, '$.question.client_ref'),
+                    json_extract(body, '$.question.source') = 'operator')",
+    )
+    .fetch_one(&mut c)
+    .await
+    .expect("duplicate query");
+    let _ = c.close().await;
+    n as u64
+}
+
+/// Resident memory of a process, KiB (`VmRSS` in /proc/PID/status).
+pub fn vm_rss_kb(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Open file descriptors of a process.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// The kernel's view of one TCP connection (from /proc/net/tcp): state and queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpInfo {
+    /// 1 ESTABLISHED, 4 FIN_WAIT1, 7 CLOSE, 8 CLOSE_WAIT, ...
+    pub state: u8,
+    pub tx_queue: u64,
+    pub rx_queue: u64,
+}
+
+/// The socket with local port `local` and remote port `remote` on 127.0.0.1, if it exists.
+pub fn tcp_info(local: u16, remote: u16) -> Option<TcpInfo> {
+    let text = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 5 {
+            continue;
+        }
+        let port = |s: &str| {
+            s.rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok())
+        };
+        if port(f[1]) == Some(local) && port(f[2]) == Some(remote) {
+            let (tx, rx) = f[4].split_once(':')?;
+            return Some(TcpInfo {
+                state: u8::from_str_radix(f[3], 16).ok()?,
+                tx_queue: u64::from_str_radix(tx, 16).ok()?,
+                rx_queue: u64::from_str_radix(rx, 16).ok()?,
+            });
+        }
+    }
+    None
+}
+
+/// Runs a blocking closure (process control of `TestServer`) off the async workers.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket frames, by hand
+// ---------------------------------------------------------------------------------------------
+
+/// One WebSocket frame as it travelled.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub fin: bool,
+    pub opcode: u8,
+    pub payload: Vec<u8>,
+    /// The whole frame as read (header and payload).
+    pub raw: Vec<u8>,
+}
+
+impl Frame {
+    /// The close code of a close frame (None: no code or not a close).
+    pub fn close_code(&self) -> Option<u16> {
+        (self.opcode == 8 && self.payload.len() >= 2)
+            .then(|| u16::from_be_bytes([self.payload[0], self.payload[1]]))
+    }
+}
+
+/// Encodes a frame; clients mask (`mask` Some), servers do not.
+pub fn encode_frame(fin: bool, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 14);
+    out.push(if fin { 0x80 } else { 0 } | (opcode & 0x0f));
+    let m = if mask.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        n if n < 126 => out.push(m | n as u8),
+        n if n <= 0xffff => {
+            out.push(m | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(m | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    match mask {
+        Some(k) => {
+            out.extend_from_slice(&k);
+            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ k[i % 4]));
+        }
+        None => out.extend_from_slice(payload),
+    }
+    out
+}
+
+/// Reads one frame from `r` (payloads up to `max` bytes).
+pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> std::io::Result<Frame> {
+    let mut h = [0u8; 2];
+    r.read_exact(&mut h).await?;
+    let mut raw = h.to_vec();
+    let masked = h[1] & 0x80 != 0;
+    let len = match h[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            r.read_exact(&mut b).await?;
+            raw.extend_from_slice(&b);
+            u16::from_be_bytes(b) as u64
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            r.read_exact(&mut b).await?;
+            raw.extend_from_slice(&b);
+            u64::from_be_bytes(b)
+        }
+        n => n as u64,
+    };
+    if len > max as u64 {
+        return Err(std::io::Error::other(format!("frame of {len} bytes")));
+    }
+    let mut key = [0u8; 4];
+    if masked {
+        r.read_exact(&mut key).await?;
+        raw.extend_from_slice(&key);
+    }
+    let mut payload = vec![0u8; len as usize];
+    r.read_exact(&mut payload).await?;
+    raw.extend_from_slice(&payload);
+    if masked {
+        for (i, b) in payload.iter_mut().enumerate() {
+            *b ^= key[i % 4];
+        }
+    }
+    Ok(Frame {
+        fin: h[0] & 0x80 != 0,
+        opcode: h[0] & 0x0f,
+        payload,
+        raw,
+    })
+}
+
+/// A WebSocket spoken by hand over TCP: any bytes, any frame, any header.
+pub struct RawWs {
+    pub stream: tokio::io::BufReader<TcpStream>,
+}
+
+/// How a raw socket ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// A close frame with this code (0: without a code).
+    Close(u16),
+    /// The TCP connection ended (EOF or reset) without a close frame.
+    Dropped,
+    /// Still open after the wait.
+    Open,
+}
+
+impl RawWs {
+    /// Sends an upgrade request to `addr` ("host:port") with `extra` header lines (each ending
+    /// in CRLF); returns the socket and the HTTP status (101 when upgraded).
+    pub async fn connect(addr: &str, extra: &str) -> std::io::Result<(Self, u16)> {
+        let s = TcpStream::connect(addr).await?;
+        s.set_nodelay(true)?;
+        let mut stream = tokio::io::BufReader::new(s);
+        let req = format!(
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+        );
+        stream.get_mut().write_all(req.as_bytes()).await?;
+        let mut head = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            let n = tokio::io::AsyncBufReadExt::read_until(&mut stream, b'\n', &mut line).await?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&line);
+            if line == b"\r\n" {
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&head);
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        Ok((Self { stream }, status))
+    }
+
+    /// Sends one masked frame.
+    pub async fn send(&mut self, fin: bool, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
+        let f = encode_frame(fin, opcode, payload, Some([0x37, 0xfa, 0x21, 0x3d]));
+        self.send_bytes(&f).await
+    }
+
+    /// Sends a text frame.
+    pub async fn text(&mut self, s: &str) -> std::io::Result<()> {
+        self.send(true, 1, s.as_bytes()).await
+    }
+
+    /// Sends raw bytes.
+    pub async fn send_bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
+        let s = self.stream.get_mut();
+        s.write_all(b).await?;
+        s.flush().await
+    }
+
+    /// The next frame within `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Result<Frame, Ending> {
+        match tokio::time::timeout(wait, read_frame(&mut self.stream, 1 << 24)).await {
+            Err(_) => Err(Ending::Open),
+            Ok(Err(_)) => Err(Ending::Dropped),
+            Ok(Ok(f)) => Ok(f),
+        }
+    }
+
+    /// The next text frame as JSON within `wait` (skipping presence and control frames).
+    pub async fn json(&mut self, wait: Duration) -> Result<Value, Ending> {
+        let end = Instant::now() + wait;
+        loop {
+            let f = self
+                .next(end.saturating_duration_since(Instant::now()))
+                .await?;
+            match f.opcode {
+                1 => {
+                    let v: Value = serde_json::from_slice(&f.payload).unwrap_or(Value::Null);
+                    if v["type"] != "presence" {
+                        return Ok(v);
+                    }
+                }
+                8 => return Err(Ending::Close(f.close_code().unwrap_or(0))),
+                _ => {}
+            }
+        }
+    }
+
+    /// Reads until the socket ends (or `wait` passes); text frames are skipped.
+    pub async fn ending(&mut self, wait: Duration) -> Ending {
+        let end = Instant::now() + wait;
+        loop {
+            match self
+                .next(end.saturating_duration_since(Instant::now()))
+                .await
+            {
+                Ok(f) if f.opcode == 8 => return Ending::Close(f.close_code().unwrap_or(0)),
+                Ok(_) => continue,
+                Err(e) => return e,
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// a phone that survives a dying hub
+// ---------------------------------------------------------------------------------------------
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Why a call got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lost {
+    /// No reply within the wait; the socket looks open.
+    Timeout,
+    /// The socket ended (close code, 0 without one).
+    Closed(u16),
+}
+
+/// Opens a socket and says hello; the welcome, or why not.
+pub async fn hello(url: &str, hello: &Value, wait: Duration) -> Result<(Ws, Value), Lost> {
+    let (mut ws, _) = match tokio::time::timeout(wait, tokio_tungstenite::connect_async(url)).await
+    {
+        Ok(Ok(x)) => x,
+        Ok(Err(_)) => return Err(Lost::Closed(0)),
+        Err(_) => return Err(Lost::Timeout),
+    };
+    if ws.send(Message::text(hello.to_string())).await.is_err() {
+        return Err(Lost::Closed(0));
+    }
+    let w = recv(&mut ws, wait).await?;
+    if w["type"] != "welcome" {
+        return Err(Lost::Closed(0));
+    }
+    Ok((ws, w))
+}
+
+/// The next JSON text frame (presence skipped) within `wait`.
+pub async fn recv(ws: &mut Ws, wait: Duration) -> Result<Value, Lost> {
+    let end = Instant::now() + wait;
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, ws.next()).await {
+            Err(_) => return Err(Lost::Timeout),
+            Ok(None) | Ok(Some(Err(_))) => return Err(Lost::Closed(0)),
+            Ok(Some(Ok(Message::Close(c)))) => {
+                return Err(Lost::Closed(c.map(|f| u16::from(f.code)).unwrap_or(0)));
+            }
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
+                if v["type"] != "presence" {
+                    return Ok(v);
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+}
+
+/// Sends `cmd` and waits for the reply with its `ref`; other frames go to `seen`.
+pub async fn call(
+    ws: &mut Ws,
+    cmd: &Value,
+    wait: Duration,
+    seen: &mut (dyn FnMut(&Value) + Send),
+) -> Result<Value, Lost> {
+    let r = cmd["ref"].clone();
+    if ws.send(Message::text(cmd.to_string())).await.is_err() {
+        return Err(Lost::Closed(0));
+    }
+    let end = Instant::now() + wait;
+    loop {
+        let v = recv(ws, end.saturating_duration_since(Instant::now())).await?;
+        if (v["type"] == "ok" || v["type"] == "error") && v["ref"] == r {
+            return Ok(v);
+        }
+        seen(&v);
+    }
+}
+
+/// A hello of the audience role with an optional device and resume position.
+pub fn audience_hello(code: &str, device: Option<&str>, since: Option<(&str, u64)>) -> Value {
+    let mut h = json!({"type":"hello","role":"audience","session":code});
+    if let Some(d) = device {
+        h["device"] = json!(d);
+    }
+    if let Some((epoch, seq)) = since {
+        h["since"] = json!({"epoch": epoch, "seq": seq});
+    }
+    h
+}
+
+/// The moderator's welcome on a fresh socket, retried until the hub answers (`wait` at most).
+pub async fn moderator_welcome(url: &str, id: &str, key: &str, wait: Duration) -> Value {
+    let h = json!({"type":"hello","role":"moderator","session":id,"key":key});
+    let end = Instant::now() + wait;
+    loop {
+        match hello(url, &h, Duration::from_secs(10)).await {
+            Ok((mut ws, w)) => {
+                let _ = ws.close(None).await;
+                return w;
+            }
+            Err(e) => {
+                assert!(Instant::now() < end, "no moderator welcome: {e:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Question id -> question of a welcome.
+pub fn by_id(welcome: &Value) -> HashMap<String, Value> {
+    welcome["questions"]
+        .as_array()
+        .map(|qs| {
+            qs.iter()
+                .map(|q| (q["id"].as_str().unwrap_or("").to_string(), q.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// the client's view (PROTOCOL.md: "A client applies events to its copy of the view")
+// ---------------------------------------------------------------------------------------------
+
+/// What a client holds: built from a welcome, kept current by events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct View {
+    pub epoch: String,
+    pub seq: u64,
+    pub questions: BTreeMap<String, Value>,
+    pub overlay: Value,
+    pub session: Value,
+    /// Events that arrived with a seq not above the last one (a duplicate or out of order).
+    pub out_of_order: u64,
+    /// Resumed welcomes that did not match the `since` sent.
+    pub bad_resumes: u64,
+    pub resumed: u64,
+    pub full: u64,
+}
+
+/// The fields compared between two views of one question.
+pub const FIELDS: &[&str] = &["id", "rev", "status", "votes", "position", "text"];
+
+impl View {
+    /// Applies one server frame. `since` is what the hello sent (for a welcome).
+    pub fn apply(&mut self, v: &Value, since: Option<(&str, u64)>) {
+        let seq = v["seq"].as_u64();
+        match v["type"].as_str().unwrap_or("") {
+            "welcome" => {
+                if v["resumed"] == true {
+                    self.resumed += 1;
+                    let ok = since.is_some_and(|(e, s)| {
+                        e == v["epoch"] && Some(s) == seq && e == self.epoch && s == self.seq
+                    });
+                    if !ok {
+                        self.bad_resumes += 1;
+                    }
+                } else {
+                    self.full += 1;
+                    self.questions = by_id(v).into_iter().collect();
+                }
+                self.epoch = v["epoch"].as_str().unwrap_or("").to_string();
+                self.seq = seq.unwrap_or(0);
+                self.session = strip_links(&v["session"]);
+                if v.get("overlay").is_some() {
+                    self.overlay = v["overlay"].clone();
+                }
+                return;
+            }
+            "question" | "removed" | "votes" | "overlay" | "session" => {}
+            _ => return,
+        }
+        if let Some(s) = seq {
+            if s <= self.seq {
+                self.out_of_order += 1;
+                return;
+            }
+            self.seq = s;
+        }
+        match v["type"].as_str().unwrap_or("") {
+            "question" => {
+                let q = &v["question"];
+                self.questions
+                    .insert(q["id"].as_str().unwrap_or("").to_string(), q.clone());
+            }
+            "removed" => {
+                self.questions.remove(v["id"].as_str().unwrap_or(""));
+            }
+            "votes" => {
+                if let Some(m) = v["counts"].as_object() {
+                    for (id, n) in m {
+                        if let Some(q) = self.questions.get_mut(id) {
+                            q["votes"] = n.clone();
+                        }
+                    }
+                }
+            }
+            "overlay" => {
+                self.overlay = json!({"visible": v["visible"], "question": v["question"]});
+            }
+            "session" => self.session = strip_links(&v["session"]),
+            _ => {}
+        }
+    }
+
+    /// The compared part: every question's FIELDS, the overlay and the session.
+    pub fn essence(&self) -> Value {
+        let qs: BTreeMap<&String, Value> = self
+            .questions
+            .iter()
+            .map(|(id, q)| {
+                let m: serde_json::Map<String, Value> = FIELDS
+                    .iter()
+                    .map(|f| (f.to_string(), q[*f].clone()))
+                    .collect();
+                (id, Value::Object(m))
+            })
+            .collect();
+        json!({"questions": qs, "overlay": self.overlay, "session": self.session})
+    }
+
+    /// A readable list of differences with `other` (empty when equal).
+    pub fn diff(&self, other: &View) -> Vec<String> {
+        let mut out = Vec::new();
+        let (a, b) = (self.essence(), other.essence());
+        for key in ["overlay", "session"] {
+            if a[key] != b[key] {
+                out.push(format!("{key}: client {} / fresh {}", a[key], b[key]));
+            }
+        }
+        let (qa, qb) = (a["questions"].as_object(), b["questions"].as_object());
+        let empty = serde_json::Map::new();
+        let (qa, qb) = (qa.unwrap_or(&empty), qb.unwrap_or(&empty));
+        for (id, q) in qa {
+            match qb.get(id) {
+                None => out.push(format!("extra (stale) question {q}")),
+                Some(f) if f != q => out.push(format!("stale question: client {q} / fresh {f}")),
+                _ => {}
+            }
+        }
+        for (id, q) in qb {
+            if !qa.contains_key(id) {
+                out.push(format!("missing question {q}"));
+            }
+        }
+        out
+    }
+}
+
+fn strip_links(s: &Value) -> Value {
+    let mut s = s.clone();
+    if let Some(m) = s.as_object_mut() {
+        m.remove("links");
+    }
+    s
+}
