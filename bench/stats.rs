@@ -15,10 +15,6 @@ impl Lat {
         self.0.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     fn sorted(&self) -> Vec<u64> {
         let mut v = self.0.clone();
         v.sort_unstable();

@@ -1,6 +1,8 @@
 //! Bad input, black-box through real sockets: every error code and every close code of
 //! PROTOCOL.md, and the hub keeps serving everyone else through all of it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -94,7 +94,7 @@ async fn phone(url: String, code: String, i: usize, ledger: Arc<Ledger>, seed: u
                 None => {
                     n += 1;
                     let pool = ledger.pool.lock().unwrap().clone();
-                    if r.random_bool(0.3) || pool.is_empty() {
+                    if r.random_bool(0.25) || pool.is_empty() {
                         ledger.asks_sent.fetch_add(1, Ordering::Relaxed);
                         json!({"type":"ask","ref":format!("r{n}"),
                                "text":format!("Pertanyaan {i}-{n}: kapan izin usaha selesai?")})
@@ -140,7 +140,7 @@ async fn phone(url: String, code: String, i: usize, ledger: Arc<Ledger>, seed: u
                     break;
                 }
             }
-            tokio::time::sleep(Duration::from_millis(r.random_range(5..40))).await;
+            tokio::time::sleep(Duration::from_millis(r.random_range(10..50))).await;
         }
     }
 }
@@ -181,13 +181,34 @@ async fn moderator(url: String, s: Session, ledger: Arc<Ledger>) {
     }
 }
 
+/// What was acknowledged up to a moment.
+struct Acked {
+    asks: HashMap<String, String>,
+    votes: HashMap<String, HashSet<usize>>,
+    approved: HashSet<String>,
+}
+
+impl Acked {
+    fn of(l: &Ledger) -> Self {
+        Self {
+            asks: l.asks.lock().unwrap().clone(),
+            votes: l.votes.lock().unwrap().clone(),
+            approved: l.approved.lock().unwrap().clone(),
+        }
+    }
+}
+
 /// Compares the hub's moderator view with the ledger: (missing asks, missing votes, phantom
 /// votes, missing approvals, duplicates by text).
-fn check(welcome: &Value, ledger: &Ledger) -> (u64, u64, u64, u64, u64, Vec<String>) {
+fn check(
+    welcome: &Value,
+    acked: &Acked,
+    ledger: &Ledger,
+) -> (u64, u64, u64, u64, u64, Vec<String>) {
     let qs = by_id(welcome);
     let mut notes = Vec::new();
     let mut missing = 0;
-    for (text, id) in ledger.asks.lock().unwrap().iter() {
+    for (text, id) in &acked.asks {
         if qs.get(id).is_none_or(|q| q["text"] != json!(text)) {
             missing += 1;
             notes.push(format!("acknowledged ask {id} {text:?} missing"));
@@ -195,7 +216,7 @@ fn check(welcome: &Value, ledger: &Ledger) -> (u64, u64, u64, u64, u64, Vec<Stri
     }
     let tried = ledger.tried.lock().unwrap();
     let (mut missing_votes, mut phantom) = (0, 0);
-    for (id, who) in ledger.votes.lock().unwrap().iter() {
+    for (id, who) in &acked.votes {
         let n = qs.get(id).and_then(|q| q["votes"].as_u64()).unwrap_or(0);
         if n < who.len() as u64 {
             missing_votes += who.len() as u64 - n;
@@ -211,7 +232,7 @@ fn check(welcome: &Value, ledger: &Ledger) -> (u64, u64, u64, u64, u64, Vec<Stri
         }
     }
     let mut missing_approvals = 0;
-    for id in ledger.approved.lock().unwrap().iter() {
+    for id in &acked.approved {
         if qs.get(id).is_none_or(|q| q["status"] != "approved") {
             missing_approvals += 1;
             notes.push(format!("acknowledged approve of {id} lost"));
@@ -291,8 +312,8 @@ async fn acknowledged_changes_survive_kill_9_at_random_moments() {
         // Let the load run a random while (the phones reconnect first).
         tokio::time::sleep(between(
             &mut r,
-            Duration::from_millis(300),
-            Duration::from_millis(1200),
+            Duration::from_millis(200),
+            Duration::from_millis(900),
         ))
         .await;
         blocking(|| server.kill9());
@@ -305,9 +326,10 @@ async fn acknowledged_changes_survive_kill_9_at_random_moments() {
         }
         db_dups += db_duplicate_questions(&server.db_path()).await;
         // What was acknowledged up to the kill (taken before the new process can add more).
+        let acked = Acked::of(&ledger);
         blocking(|| server.restart());
         let w = moderator_welcome(&url, &s.id, &s.moderator, Duration::from_secs(10)).await;
-        let (a, b, c, d, e, n) = check(&w, &ledger);
+        let (a, b, c, d, e, n) = check(&w, &acked, &ledger);
         missing += a;
         missing_votes += b;
         phantom += c;
@@ -321,8 +343,9 @@ async fn acknowledged_changes_survive_kill_9_at_random_moments() {
     for t in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
     }
+    let acked = Acked::of(&ledger);
     let w = moderator_welcome(&url, &s.id, &s.moderator, Duration::from_secs(10)).await;
-    let (a, b, c, d, e, n) = check(&w, &ledger);
+    let (a, b, c, d, e, n) = check(&w, &acked, &ledger);
     missing += a;
     missing_votes += b;
     phantom += c;

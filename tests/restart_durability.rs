@@ -1,6 +1,8 @@
 //! Durability across `kill -9`: nothing acknowledged is ever lost, nothing is duplicated, the
 //! store stays consistent, and retries, bans, session status, the overlay and votes survive.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

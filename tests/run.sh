@@ -16,8 +16,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-step "installing playwright-core (npm, no browser download)"
+step "installing playwright-core and ws (npm, no browser download)"
 (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+if [ -f tests/contract/package.json ]; then
+  (cd tests/contract && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -28,10 +31,15 @@ cargo clippy --all-targets --quiet -- -D warnings
 step "cargo test (unit, property, integration)"
 cargo test --all-targets --quiet 2>&1 | tee /tmp/tanya-cargo-test.log | grep -vE '^test .* \.\.\. ok$' || { tail -50 /tmp/tanya-cargo-test.log; exit 1; }
 
-if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
-  step "browser tests (chromium + playwright-core)"
-  cargo build --quiet --bin tanya
-  (cd tests/browser && TANYA_BIN="$PWD/../../target/debug/tanya" node --test --test-concurrency=1 .)
+cargo build --quiet --bin tanya
+BIN="$PWD/target/debug/tanya"
+
+if [ -f tests/contract/package.json ]; then
+  step "contract client (written from PROTOCOL.md alone)"
+  (cd tests/contract && TANYA_BIN="$BIN" node --test --test-concurrency=1 .)
 fi
+
+step "browser tests (chromium + playwright-core)"
+(cd tests/browser && TANYA_BIN="$BIN" node --test --test-concurrency=1 .)
 
 step "all tests passed"

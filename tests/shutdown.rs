@@ -1,6 +1,8 @@
 //! SIGTERM: every socket is closed with 4503, the process exits 0 within 5 s, and everything
 //! acknowledged before the close is there after a restart.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
@@ -209,13 +211,14 @@ async fn idle(url: String, hello: Value) -> (u16, usize) {
     }
 }
 
-fn assert_no_panic(server: &TestServer) {
+/// Panics and errors the hub logged (taken before a restart replaces the process).
+fn bad_log_lines(server: &TestServer) -> Vec<String> {
     let lines = server.stderr.lock().unwrap();
-    let bad: Vec<&String> = lines
+    lines
         .iter()
         .filter(|l| l.contains("panicked") || l.contains("ERROR"))
-        .collect();
-    assert!(bad.is_empty(), "hub stderr: {bad:#?}");
+        .cloned()
+        .collect()
 }
 
 fn by_id(welcome: &Value) -> BTreeMap<String, Value> {
@@ -312,7 +315,7 @@ async fn sigterm_under_load_closes_with_4503_exits_0_and_keeps_every_ok() {
     }
     codes.extend(phone_logs.iter().map(|l| ("phone", l.close)));
     codes.extend(voter_logs.iter().map(|l| ("voter", l.close)));
-    assert_no_panic(&server);
+    let bad_lines = bad_log_lines(&server);
 
     // Everything acknowledged is there after a restart.
     server.restart();
@@ -374,6 +377,7 @@ async fn sigterm_under_load_closes_with_4503_exits_0_and_keeps_every_ok() {
     );
 
     // Checked last, so that a failure here does not hide the durability checks above.
+    assert!(bad_lines.is_empty(), "hub stderr: {bad_lines:#?}");
     let not_4503: Vec<_> = codes.iter().filter(|(_, c)| *c != 4503).collect();
     assert!(
         not_4503.is_empty(),
@@ -419,7 +423,7 @@ async fn sigterm_closes_idle_sockets_of_every_role_with_4503() {
         drain_to_close(&mut a.ws).await,
     ));
     codes.push((json!("moderator (acted)"), drain_to_close(&mut m.ws).await));
-    assert_no_panic(&server);
+    let bad_lines = bad_log_lines(&server);
 
     // No new connection is taken: the port is closed.
     assert!(TcpStream::connect(&server.addr).await.is_err());
@@ -433,6 +437,7 @@ async fn sigterm_closes_idle_sockets_of_every_role_with_4503() {
     assert_eq!(m.welcome["overlay"]["visible"], true);
 
     // Checked last, so that a failure here does not hide the checks above.
+    assert!(bad_lines.is_empty(), "hub stderr: {bad_lines:#?}");
     let not_4503: Vec<_> = codes.iter().filter(|(_, c)| *c != 4503).collect();
     assert!(
         not_4503.is_empty(),
@@ -483,6 +488,7 @@ async fn sigterm_right_after_commands_answers_or_drops_them_never_half() {
             Frame::Closed(c) => break c,
         }
     };
+    let bad_lines = bad_log_lines(&server);
     server.restart();
     let mut p = Client::connect(
         &server,
@@ -505,5 +511,6 @@ async fn sigterm_right_after_commands_answers_or_drops_them_never_half() {
     }
     let m = Client::moderator(&server, &s).await;
     assert_eq!(by_id(&m.welcome).len(), n, "one question per ref");
+    assert!(bad_lines.is_empty(), "hub stderr: {bad_lines:#?}");
     assert_eq!(close, 4503, "the close code after SIGTERM");
 }

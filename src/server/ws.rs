@@ -185,11 +185,19 @@ async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr) {
     let reply = |e: protocol::WireError| {
         let _ = tx.try_send(Out::Frame(Utf8Bytes::from(e.to_json().to_string())));
     };
+    let mut shutting_down = false;
+    let mut writer_done = false;
     loop {
         let msg = tokio::select! {
             m = stream.next() => m,
-            _ = &mut writer => break,
-            _ = shutdown.changed() => break,
+            _ = &mut writer => {
+                writer_done = true;
+                break;
+            }
+            _ = shutdown.changed() => {
+                shutting_down = true;
+                break;
+            }
         };
         let text = match msg {
             Some(Ok(Message::Text(t))) => t,
@@ -235,12 +243,18 @@ async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr) {
             }
         }
     }
-    session.leave(conn).await;
+    // At shutdown the session answers what is in flight and queues 4503 to every socket it
+    // still holds: leaving now would lose that close frame.
+    if !shutting_down {
+        session.leave(conn).await;
+    }
     drop(tx);
     // The writer ends once the actor and this loop have dropped their senders and it has
     // delivered what was queued (a 4503 or 4429 close among it).
-    let _ = tokio::time::timeout(drain + Duration::from_secs(1), &mut writer).await;
-    writer.abort();
+    if !writer_done {
+        let _ = tokio::time::timeout(drain + Duration::from_secs(1), &mut writer).await;
+        writer.abort();
+    }
     gauge.decrement(1.0);
 }
 

@@ -108,7 +108,7 @@ pub async fn db_duplicate_questions(db: &Path) -> u64 {
            SELECT COUNT(DISTINCT json_extract(body, '$.question.id')) AS n
            FROM events WHERE json_extract(body, '$.e') = 'put'
            GROUP BY session_id, json_extract(body, '$.question.author'),
-                    json_extract(body, '$.question.client_ref'),
+                    json_extract(body, '$.question.ref'),
                     json_extract(body, '$.question.source') = 'operator')",
     )
     .fetch_one(&mut c)
