@@ -1004,8 +1004,10 @@ impl SessionState {
         }
     }
 
-    /// The events of moving `q` after `after` (or to the top): normally one new position
-    /// between its neighbours; the whole queue renumbered when no such number is left.
+    /// The events of moving `q` after `after` (or to the top). The moved question gets a
+    /// position between its new neighbours that no other question holds, not even one kept by a
+    /// live or answered question (so a later `requeue` cannot collide); when no such number is
+    /// left, the queue is renumbered with fresh values above every position ever given.
     fn move_events(&self, q: &Question, after: Option<Uuid>, now: i64) -> Vec<Event> {
         let mut queue: Vec<&Question> = self.queue().into_iter().filter(|x| x.id != q.id).collect();
         let idx = match after {
@@ -1020,14 +1022,24 @@ impl SessionState {
             .and_then(|i| queue.get(i))
             .and_then(|x| x.position);
         let next = queue.get(idx).and_then(|x| x.position);
+        let taken: HashSet<u64> = self
+            .questions
+            .values()
+            .filter(|x| x.id != q.id)
+            .filter_map(|x| x.position.map(f64::to_bits))
+            .collect();
+        let lowest = self
+            .questions
+            .values()
+            .filter_map(|x| x.position)
+            .fold(f64::MAX, f64::min);
         let new = match (prev, next) {
-            (None, None) => q.position.unwrap_or(1.0),
-            (None, Some(n)) => n - 1.0,
-            (Some(p), None) => p + 1.0,
-            (Some(p), Some(n)) => p + (n - p) / 2.0,
+            (None, None) => q.position,
+            (None, Some(_)) => Some(lowest - 1.0),
+            (Some(_), None) => Some(self.max_position + 1.0),
+            (Some(p), Some(n)) => free_between(p, n, &taken),
         };
-        let fits = prev.is_none_or(|p| new > p) && next.is_none_or(|n| new < n) && new.is_finite();
-        if fits {
+        if let Some(new) = new {
             if q.position == Some(new) {
                 return vec![];
             }
@@ -1037,12 +1049,28 @@ impl SessionState {
         queue
             .iter()
             .enumerate()
-            .filter_map(|(i, x)| {
-                let pos = (i + 1) as f64;
-                (x.position != Some(pos)).then(|| put(x, now, |x| x.position = Some(pos)))
+            .map(|(i, x)| {
+                let pos = self.max_position + (i + 1) as f64;
+                put(x, now, |x| x.position = Some(pos))
             })
             .collect()
     }
+}
+
+/// A number strictly between `p` and `n` that no question holds, if floating point has one.
+fn free_between(p: f64, n: f64, taken: &HashSet<u64>) -> Option<f64> {
+    let (mut lo, hi) = (p, n);
+    for _ in 0..64 {
+        let mid = lo + (hi - lo) / 2.0;
+        if !(mid > lo && mid < hi && mid.is_finite()) {
+            return None;
+        }
+        if !taken.contains(&mid.to_bits()) {
+            return Some(mid);
+        }
+        lo = mid;
+    }
+    None
 }
 
 /// Queue order: position, then age, then id (a total order even on equal positions).

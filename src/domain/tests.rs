@@ -1612,19 +1612,17 @@ fn move_to_the_top_repeatedly_keeps_order() {
     }
 }
 
-/// BUG: `requeue` restores the old `position` even when another approved question has taken that
-/// value meanwhile (by a `move` between its neighbours). Two queued questions then share one
-/// `position`: PROTOCOL.md orders the queue by `position` alone, so clients cannot tell which is
-/// first, and the hub's own order falls back to creation time.
+/// `requeue` restores the old `position`; a `move` never takes a value another question keeps
+/// (here B's, while B is live), so the two can never share one `position`.
 #[test]
-fn bug_requeue_can_give_two_queued_questions_the_same_position() {
+fn requeue_never_collides_with_a_moved_question() {
     let mut h = Hub::new();
     let a = h.approved("A"); // 1
     let b = h.approved("B"); // 2
     let c = h.approved("C"); // 3
     h.m(&live(b));
-    h.m(&move_after(c, Some(a))); // queue [a, c]: c goes to 1 + 1 = 2, B's old value
-    assert_eq!(h.q(c).position, h.q(b).position);
+    h.m(&move_after(c, Some(a))); // queue [a, c]: c must not take 2, B's kept value
+    assert_ne!(h.q(c).position, h.q(b).position);
     h.m(&requeue(b));
     assert_eq!(
         h.q(b).position,
@@ -1906,6 +1904,8 @@ fn replay_rebuilds_the_same_state() {
 // ---------------------------------------------------------------------------------------------
 
 mod props {
+    use std::collections::{HashMap, HashSet};
+
     use proptest::prelude::*;
 
     use super::*;
@@ -2051,9 +2051,37 @@ mod props {
         state: SessionState,
         journal: Vec<Event>,
         step: u128,
+        /// Questions that were ever approved (and so have had a position).
+        ever_approved: HashSet<Uuid>,
+    }
+
+    /// What a step compares its outcome with.
+    struct Before {
+        questions: HashMap<Uuid, Question>,
+        votes: HashMap<Uuid, usize>,
+        overlay_visible: bool,
+        live: Option<Uuid>,
     }
 
     impl Run {
+        fn new() -> Self {
+            Self {
+                state: SessionState::new(info(), flagger()),
+                journal: Vec::new(),
+                step: 0,
+                ever_approved: HashSet::new(),
+            }
+        }
+
+        fn before(&self) -> Before {
+            let s = &self.state;
+            Before {
+                questions: s.questions().map(|q| (q.id, q.clone())).collect(),
+                votes: s.questions().map(|q| (q.id, s.votes(q.id))).collect(),
+                overlay_visible: s.overlay_visible(),
+                live: s.live().map(|q| q.id),
+            }
+        }
         fn pick(&self, p: Pick) -> Uuid {
             let ids: Vec<Uuid> = self.state.questions().map(|q| q.id).collect();
             let i = p as usize % (ids.len() + 1);
@@ -2280,6 +2308,11 @@ mod props {
 
             self.check_decision(&who, &cmd, &result);
 
+            let before = self.before();
+            let events = result
+                .as_ref()
+                .map(|d| d.events.clone())
+                .unwrap_or_default();
             if let Ok(d) = result {
                 for e in &d.events {
                     let before = match e {
@@ -2305,7 +2338,64 @@ mod props {
                     self.journal.push(e.clone());
                 }
             }
+            self.check_change(&cmd, &events, &before);
             self.check_invariants();
+        }
+
+        /// What one step may change, compared with the state before it.
+        fn check_change(&mut self, cmd: &Command, events: &[Event], before: &Before) {
+            let s = &self.state;
+            let put: HashSet<Uuid> = events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Put { question } => Some(question.id),
+                    _ => None,
+                })
+                .collect();
+            for q in s.questions() {
+                // Only a put changes a question (a ban or a vote does not touch it, nor its rev).
+                if !put.contains(&q.id) {
+                    assert_eq!(
+                        before.questions.get(&q.id),
+                        Some(q),
+                        "{cmd:?} changed {} silently",
+                        q.id
+                    );
+                }
+                // Votes stay with a question through any change but a vote or a merge into it.
+                let was = before.votes.get(&q.id).copied().unwrap_or(0);
+                let now = s.votes(q.id);
+                match cmd {
+                    Command::Vote { question, on, .. } if *question == q.id => {
+                        // One vote more or less exactly when a vote event was journaled.
+                        let changed = usize::from(!events.is_empty());
+                        let expected = if *on { was + changed } else { was - changed };
+                        assert_eq!(now, expected, "{cmd:?}");
+                    }
+                    Command::Merge { into, .. } if *into == q.id => assert!(now >= was),
+                    _ => assert_eq!(now, was, "{cmd:?} changed the votes of {}", q.id),
+                }
+                // `position`: a number once approved, kept after; `null` before.
+                if q.status == Status::Approved {
+                    self.ever_approved.insert(q.id);
+                }
+                assert_eq!(
+                    q.position.is_some(),
+                    self.ever_approved.contains(&q.id),
+                    "position of a {:?} question",
+                    q.status
+                );
+            }
+            // The overlay goes on only by an explicit take, and off whenever its question stops
+            // being live.
+            if s.overlay_visible() && !matches!(cmd, Command::Overlay { visible: true }) {
+                assert!(before.overlay_visible, "{cmd:?} took the overlay on air");
+                assert_eq!(
+                    s.live().map(|q| q.id),
+                    before.live,
+                    "{cmd:?} changed what is on air"
+                );
+            }
         }
 
         /// Rules a single decision must follow, whatever the state.
@@ -2514,8 +2604,8 @@ mod props {
                 .map(|q| q.position.unwrap_or(f64::NAN))
                 .collect();
             assert!(
-                positions.windows(2).all(|w| w[0] <= w[1]),
-                "queue out of order: {positions:?}"
+                positions.windows(2).all(|w| w[0] < w[1]),
+                "queue positions not strictly increasing: {positions:?}"
             );
 
             // Replaying the journal gives the same state.
@@ -2524,20 +2614,8 @@ mod props {
         }
     }
 
-    /// The op, with a `requeue` turned into an `answered` of the same question.
-    fn without_requeue(op: Op) -> Op {
-        match op {
-            Op::Requeue { q, rev } => Op::Answered { q, rev },
-            op => op,
-        }
-    }
-
     fn run(ops: &[Op]) -> Run {
-        let mut run = Run {
-            state: SessionState::new(info(), flagger()),
-            journal: Vec::new(),
-            step: 0,
-        };
+        let mut run = Run::new();
         for op in ops {
             run.step(op);
         }
@@ -2551,17 +2629,18 @@ mod props {
             run(&ops);
         }
 
-        /// Without `requeue`, positions in the queue are strictly increasing (see the `bug_` test
-        /// for what `requeue` does to them).
+        /// Positions in the queue are strictly increasing after every step, `requeue` included:
+        /// no two questions ever hold one position.
         #[test]
-        fn queue_positions_strictly_increase_without_requeue(
-            ops in proptest::collection::vec(op().prop_map(without_requeue), 1..80)
-        ) {
-            let mut r = Run { state: SessionState::new(info(), flagger()), journal: Vec::new(), step: 0 };
+        fn queue_positions_strictly_increase(ops in proptest::collection::vec(op(), 1..80)) {
+            let mut r = Run::new();
             for op in &ops {
                 r.step(op);
-                let positions: Vec<f64> = r.state.queue().iter().map(|q| q.position.unwrap_or(f64::NAN)).collect();
-                prop_assert!(positions.windows(2).all(|w| w[0] < w[1]), "{:?}", positions);
+                let all: Vec<f64> = r.state.questions().filter_map(|q| q.position).collect();
+                let mut unique = all.clone();
+                unique.sort_by(f64::total_cmp);
+                unique.dedup();
+                prop_assert_eq!(unique.len(), all.len(), "two questions share a position: {:?}", all);
             }
         }
     }
