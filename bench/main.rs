@@ -419,9 +419,7 @@ async fn coordinator(args: Args) -> anyhow::Result<i32> {
         .workers
         .unwrap_or_else(|| {
             let need = phones.div_ceil(per);
-            if args.smoke {
-                need.max(2)
-            } else if phones >= 1000 {
+            if args.smoke || phones >= 1000 {
                 need.max(2)
             } else {
                 need.max(1)
