@@ -1,5 +1,6 @@
-// Run: cd tests/contract && npm install && TANYA_BIN=/work/main/target/debug/tanya node --test
-// (build the hub first if missing: cd /work/main && cargo build --bin tanya)
+// Run: cd /work/main/tests/contract && npm install && TANYA_BIN=/work/main/target/debug/tanya node --test
+// (build the hub first if it is missing: cd /work/main && cargo build --bin tanya; `npm test` runs
+// the same with --test-concurrency=1; KEEP_TANYA_TMP=1 keeps the temp dir with hub.log and the DB)
 //
 // One whole live Q&A session through a real hub, driven only by what shared/PROTOCOL.md
 // ("Tanya wire contract (v1)") promises: HTTP session creation, phones, press, two moderators,
@@ -57,6 +58,7 @@ class Hub {
       TANYA_DATABASE: `sqlite://${join(dir, 'tanya.db')}`,
       TANYA_ADMIN_TOKEN: adminToken,
       RUST_LOG: process.env.RUST_LOG || 'info',
+      NO_COLOR: '1',
     };
     this.base = `http://127.0.0.1:${port}`;
     this.wsUrl = `ws://127.0.0.1:${port}/ws`;
