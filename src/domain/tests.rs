@@ -2,8 +2,6 @@
 //! table, checks and their order, idempotency, queue, votes, overlay, bans, edits, flags), then
 //! property tests over random command sequences that check the state's invariants after every
 //! step and that replaying the journal rebuilds the same state.
-//!
-//! Tests named `bug_*` document a defect in the domain: they fail until it is fixed.
 
 use std::sync::Arc;
 
