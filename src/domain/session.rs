@@ -518,10 +518,10 @@ impl SessionState {
                 let device = who
                     .device
                     .ok_or_else(|| Rejection::new(ErrorCode::Forbidden, "only a device may ask"))?;
-                self.check_to(to.as_deref())?;
                 if let Some(id) = self.asks.get(&(device, client_ref.clone())) {
                     return self.retry(*id, text);
                 }
+                self.check_to(to.as_deref())?;
                 self.check_open_for_asks()?;
                 if self.banned.contains(&device) {
                     return Err(Rejection::new(
@@ -567,10 +567,10 @@ impl SessionState {
                 channel,
                 to,
             } => {
-                self.check_to(to.as_deref())?;
                 if let Some(id) = self.enters.get(client_ref) {
                     return self.retry(*id, text);
                 }
+                self.check_to(to.as_deref())?;
                 self.check_not_closed()?;
                 let q = Question {
                     id: ctx.new_id,
@@ -616,7 +616,11 @@ impl SessionState {
                     Rejection::new(ErrorCode::Forbidden, "only a device may vote")
                 })?;
                 self.check_not_closed()?;
-                let q = self.find(who, *question)?;
+                // A device always sees its own votes, so it may clear one on any question.
+                let q = match self.questions.get(question) {
+                    Some(q) if !*on && self.has_vote(device, q.id) => q,
+                    _ => self.find(who, *question)?,
+                };
                 check_rev(q, *rev)?;
                 if *on && !q.status.votable() {
                     return Err(Rejection::conflict(
@@ -645,6 +649,7 @@ impl SessionState {
                 Ok(one(put(q, ctx.now, |q| {
                     q.status = Status::Approved;
                     q.position = Some(pos);
+                    q.reason = None;
                 })))
             }
             C::Reject {
@@ -1033,6 +1038,12 @@ impl SessionState {
             .values()
             .filter_map(|x| x.position)
             .fold(f64::MAX, f64::min);
+        let stays = q
+            .position
+            .is_some_and(|cur| prev.is_none_or(|p| p < cur) && next.is_none_or(|n| cur < n));
+        if stays {
+            return vec![];
+        }
         let new = match (prev, next) {
             (None, None) => q.position,
             (None, Some(_)) => Some(lowest - 1.0),

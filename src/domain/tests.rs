@@ -2424,8 +2424,11 @@ mod props {
                             given.is_none_or(|r| r == q.rev),
                             "{cmd:?} passed with a stale rev"
                         );
+                        // A device sees its own votes: clearing one is allowed on any question.
+                        let own_vote = matches!(*cmd, Command::Vote { on: false, .. })
+                            && who.device.is_some_and(|d| self.state.has_vote(d, q.id));
                         assert!(
-                            self.state.visible_to(who, q),
+                            own_vote || self.state.visible_to(who, q),
                             "{cmd:?} acted on an invisible question"
                         );
                     }
@@ -2492,9 +2495,12 @@ mod props {
                         }
                     }
                     // A device naming a question it may not see learns nothing more than not_found.
+                    // (Its own vote is something it knows: clearing it is answered as usual.)
                     if let Some(q) = named
                         && who.role.is_device()
                         && !self.state.visible_to(who, q)
+                        && !(matches!(*cmd, Command::Vote { on: false, .. })
+                            && who.device.is_some_and(|d| self.state.has_vote(d, q.id)))
                         && status != SessionStatus::Closed
                     {
                         assert_eq!(r.code, ErrorCode::NotFound, "{cmd:?}");
@@ -2665,4 +2671,80 @@ mod props {
         }
         assert!(overlay_on, "no generated session took the overlay on air");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retries, no-op moves, stale reasons and own votes
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_retried_ask_succeeds_after_its_speaker_was_removed() {
+    let mut h = Hub::new();
+    let cmd = Command::Ask {
+        client_ref: "r-to".into(),
+        text: "Untuk Pak Sekda".into(),
+        name: None,
+        outlet: None,
+        to: Some("s1".into()),
+    };
+    let first = h.ok(audience(AUTHOR), &cmd).question;
+    h.m(&Command::Session {
+        status: None,
+        title: None,
+        speakers: Some(vec![]),
+    });
+    let again = h.ok(audience(AUTHOR), &cmd);
+    assert_eq!(again.question, first);
+    assert!(again.events.is_empty(), "a retry creates nothing");
+    // A new ask to the removed speaker is refused.
+    let fresh = Command::Ask {
+        client_ref: "r-new".into(),
+        text: "Untuk Pak Sekda".into(),
+        name: None,
+        outlet: None,
+        to: Some("s1".into()),
+    };
+    assert_eq!(h.err(audience(AUTHOR), &fresh).code, ErrorCode::Invalid);
+}
+
+#[test]
+fn moving_a_question_where_it_already_is_changes_nothing() {
+    let mut h = Hub::new();
+    let a = h.approved("A");
+    let b = h.approved("B");
+    let c = h.approved("C");
+    let revs = [h.q(a).rev, h.q(b).rev, h.q(c).rev];
+    assert!(h.m(&move_after(b, Some(a))).events.is_empty());
+    assert!(h.m(&move_after(a, None)).events.is_empty());
+    assert!(h.m(&move_after(c, Some(b))).events.is_empty());
+    assert_eq!([h.q(a).rev, h.q(b).rev, h.q(c).rev], revs);
+    // A real move still moves.
+    assert_eq!(h.m(&move_after(c, None)).events.len(), 1);
+}
+
+#[test]
+fn approving_a_rejected_question_clears_its_reason() {
+    let mut h = Hub::new();
+    let id = h.ask(AUTHOR, "Soal parkir liar");
+    h.m(&reject(id));
+    assert!(h.q(id).reason.is_some());
+    h.m(&approve(id));
+    assert_eq!(h.q(id).reason, None);
+}
+
+#[test]
+fn a_device_can_clear_its_vote_on_a_question_it_no_longer_sees() {
+    let mut h = Hub::new();
+    let id = h.approved("Soal banjir");
+    h.ok(audience(OTHER), &vote(id, true));
+    h.m(&reject(id));
+    assert!(!h.state.visible_to(&audience(OTHER), h.q(id)));
+    // A device that never voted for it still gets not_found.
+    assert_eq!(
+        h.err(audience(THIRD), &vote(id, false)).code,
+        ErrorCode::NotFound
+    );
+    h.ok(audience(OTHER), &vote(id, false));
+    assert_eq!(h.state.votes(id), 0);
+    assert!(h.state.device_votes(OTHER).is_empty());
 }
