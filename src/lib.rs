@@ -6,6 +6,7 @@
 //! 3. [`hub`]: one actor per live session; group commit and fan-out.
 //! 4. [`server`]: axum routes, the WebSocket protocol, pages.
 //! 5. [`config`]: settings from `config/tanya.toml` and `TANYA_*` variables.
+#![deny(clippy::unwrap_used)]
 
 pub mod config;
 pub mod domain;

@@ -1,4 +1,5 @@
 //! The `tanya` command: parse, load config, call the library.
+#![deny(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
