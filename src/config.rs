@@ -131,7 +131,7 @@ impl Default for Buffers {
         Self {
             read_buffer: 4096,
             write_buffer: 4096,
-            max_write_buffer: 4 * 1024 * 1024,
+            max_write_buffer: 64 * 1024 * 1024,
             socket_send_buffer: 64 * 1024,
         }
     }
@@ -292,10 +292,10 @@ impl Config {
                 "read_buffer and write_buffer must be at least 1024",
             ));
         }
-        if b.max_write_buffer < b.write_buffer + 256 * 1024 {
+        if b.max_write_buffer < b.write_buffer + 16 * 1024 * 1024 {
             return Err(bad(
                 "buffers.max_write_buffer",
-                "must be at least write_buffer + 262144 (one large welcome)",
+                "must be at least write_buffer + 16777216 (a moderator's welcome of a busy session)",
             ));
         }
         if b.socket_send_buffer < 4096 {

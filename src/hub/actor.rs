@@ -1,7 +1,7 @@
 //! The session task: command queue -> decide -> group commit -> apply -> publish.
 //! One writer per session: the actor owns the state; no locks around questions.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -487,13 +487,16 @@ impl Actor {
         super::links(&self.shared.cfg.base_url(), &self.record)
     }
 
-    /// Publishes the latest counts of the questions whose votes changed.
+    /// Publishes the latest counts of the questions whose votes changed: every count to
+    /// moderators, public questions' counts to audience, press and screen, and the count of an
+    /// author's own hidden question (rejected, say) to that author alone.
     fn flush_votes(&mut self) {
         if self.dirty_votes.is_empty() {
             return;
         }
         let mut all = serde_json::Map::new();
         let mut public = serde_json::Map::new();
+        let mut own: HashMap<DeviceId, serde_json::Map<String, Value>> = HashMap::new();
         for id in self.dirty_votes.drain() {
             let Some(q) = self.state.question(id) else {
                 continue;
@@ -501,6 +504,8 @@ impl Actor {
             let n = json!(self.state.votes(id));
             if q.status.is_public() {
                 public.insert(id.to_string(), n.clone());
+            } else if let Some(a) = q.author {
+                own.entry(a).or_default().insert(id.to_string(), n.clone());
             }
             all.insert(id.to_string(), n);
         }
@@ -516,6 +521,15 @@ impl Actor {
             overlay: None,
             author: None,
         });
+        for (device, counts) in own {
+            self.seq += 1;
+            let f = frame(&json!({"type":"votes","seq":self.seq,"counts":counts}));
+            self.fanout.publish(Entry {
+                seq: self.seq,
+                author: Some((device, f)),
+                ..Entry::default()
+            });
+        }
     }
 
     /// Sends moderators the sockets connected by role, when that changed.

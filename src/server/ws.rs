@@ -68,16 +68,23 @@ fn close(code: u16, reason: &str) -> Message {
     }))
 }
 
-fn is_too_large(e: &axum::Error) -> bool {
+/// The close code and reason a read error deserves, when the peer can still be told:
+/// 1009 for a message over the limit, 1007 for text that is not UTF-8.
+fn read_error_close(e: &axum::Error) -> Option<(u16, &'static str)> {
     use std::error::Error as _;
+    use tokio_tungstenite::tungstenite::Error as WsError;
     let mut src = e.source();
     while let Some(s) = src {
-        if let Some(t) = s.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
-            return matches!(t, tokio_tungstenite::tungstenite::Error::Capacity(_));
+        if let Some(t) = s.downcast_ref::<WsError>() {
+            return match t {
+                WsError::Capacity(_) => Some((1009, "message too large")),
+                WsError::Utf8(_) => Some((1007, "a text frame must be valid UTF-8")),
+                _ => None,
+            };
         }
         src = s.source();
     }
-    e.to_string().contains("Space limit exceeded") || e.to_string().contains("too long")
+    None
 }
 
 /// Waits for `hello`: the first frame, within the deadline.
@@ -92,8 +99,15 @@ async fn read_hello(app: &AppState, socket: &mut WebSocket) -> Result<Hello, (u1
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 Some(Ok(Message::Close(_))) | None => return Err((1000, String::new())),
-                Some(Err(e)) if is_too_large(&e) => return Err((1009, "message too large".into())),
-                Some(Err(_)) => return Err((1002, String::new())),
+                Some(Err(e)) => {
+                    return Err(match read_error_close(&e) {
+                        Some((1007, _)) => {
+                            (4400, "the first frame must be a valid UTF-8 `hello`".into())
+                        }
+                        Some((code, reason)) => (code, reason.into()),
+                        None => (1002, String::new()),
+                    });
+                }
             }
         }
     })
@@ -212,8 +226,8 @@ async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr) {
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Close(_))) | None => break,
             Some(Err(e)) => {
-                if is_too_large(&e) {
-                    let _ = tx.try_send(Out::Close(1009, "message too large"));
+                if let Some((code, reason)) = read_error_close(&e) {
+                    let _ = tx.try_send(Out::Close(code, reason));
                 }
                 break;
             }

@@ -18,6 +18,8 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::common::{ADMIN, TestServer, http_json};
+
 // ---------------------------------------------------------------------------------------------
 // profiles and figures
 // ---------------------------------------------------------------------------------------------
@@ -129,6 +131,15 @@ pub fn vm_rss_kb(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// CPU time a process used so far (user + system), in clock ticks (1/100 s here).
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
 /// Open file descriptors of a process.
 pub fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -146,7 +157,77 @@ pub struct TcpInfo {
 }
 
 /// The socket with local port `local` and remote port `remote` on 127.0.0.1, if it exists.
+/// Asks the kernel for that one socket (netlink sock_diag, a few µs); /proc/net/tcp, which
+/// lists every socket of the machine (tens of ms with many in TIME_WAIT), is the fallback.
 pub fn tcp_info(local: u16, remote: u16) -> Option<TcpInfo> {
+    match sock_diag(local, remote) {
+        Ok(found) => found,
+        Err(_) => proc_net_tcp(local, remote),
+    }
+}
+
+/// Whether `tcp_info` can ask the kernel directly (else it reads /proc/net/tcp).
+pub fn sock_diag_works() -> bool {
+    sock_diag(1, 1).is_ok()
+}
+
+fn sock_diag(local: u16, remote: u16) -> std::io::Result<Option<TcpInfo>> {
+    use std::io::{Read, Write};
+    const AF_NETLINK: i32 = 16;
+    const NETLINK_SOCK_DIAG: i32 = 4;
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const NLMSG_ERROR: u16 = 2;
+    let mut sock = socket2::Socket::new(
+        socket2::Domain::from(AF_NETLINK),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::from(NETLINK_SOCK_DIAG)),
+    )?;
+    sock.set_read_timeout(Some(Duration::from_millis(500)))?;
+    let mut req = Vec::with_capacity(72);
+    req.extend_from_slice(&72u32.to_ne_bytes()); // nlmsg_len
+    req.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    req.extend_from_slice(&1u16.to_ne_bytes()); // NLM_F_REQUEST: one socket, no dump
+    req.extend_from_slice(&1u32.to_ne_bytes()); // seq
+    req.extend_from_slice(&0u32.to_ne_bytes()); // pid
+    req.extend_from_slice(&[2, 6, 0, 0]); // AF_INET, IPPROTO_TCP, no extensions, pad
+    req.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
+    req.extend_from_slice(&local.to_be_bytes());
+    req.extend_from_slice(&remote.to_be_bytes());
+    for _ in 0..2 {
+        req.extend_from_slice(&[127, 0, 0, 1]);
+        req.extend_from_slice(&[0; 12]);
+    }
+    req.extend_from_slice(&0u32.to_ne_bytes()); // interface
+    req.extend_from_slice(&[0xff; 8]); // INET_DIAG_NOCOOKIE
+    sock.write_all(&req)?;
+    let mut buf = [0u8; 8192];
+    let n = sock.read(&mut buf)?;
+    let b = &buf[..n];
+    if b.len() < 16 {
+        return Err(std::io::Error::other("short netlink answer"));
+    }
+    let ty = u16::from_ne_bytes([b[4], b[5]]);
+    if ty == NLMSG_ERROR {
+        let errno = i32::from_ne_bytes([b[16], b[17], b[18], b[19]]);
+        return if errno == -2 {
+            Ok(None) // ENOENT: no such socket
+        } else {
+            Err(std::io::Error::from_raw_os_error(-errno))
+        };
+    }
+    if ty != SOCK_DIAG_BY_FAMILY || b.len() < 16 + 72 {
+        return Err(std::io::Error::other("unexpected netlink answer"));
+    }
+    let m = &b[16..];
+    let u32_at = |o: usize| u32::from_ne_bytes([m[o], m[o + 1], m[o + 2], m[o + 3]]) as u64;
+    Ok(Some(TcpInfo {
+        state: m[1],
+        rx_queue: u32_at(56),
+        tx_queue: u32_at(60),
+    }))
+}
+
+fn proc_net_tcp(local: u16, remote: u16) -> Option<TcpInfo> {
     let text = std::fs::read_to_string("/proc/net/tcp").ok()?;
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -380,6 +461,27 @@ impl RawWs {
     }
 }
 
+/// A WebSocket to `addr` from the loopback source address `src` (127.x.y.z: every one is
+/// loopback, so thousands of sockets do not run out of ephemeral ports).
+pub async fn ws_from(
+    addr: &str,
+    src: std::net::Ipv4Addr,
+) -> Result<WebSocketStream<TcpStream>, String> {
+    let sock = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
+    sock.bind((src, 0).into()).map_err(|e| e.to_string())?;
+    let to: std::net::SocketAddr = addr.parse().map_err(|e| format!("{e}"))?;
+    let tcp = sock.connect(to).await.map_err(|e| e.to_string())?;
+    let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ws)
+}
+
+/// The `i`-th spread loopback source address (127.0.1.1 and up).
+pub fn loopback(i: usize) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::new(127, 0, 1 + (i / 250) as u8, 1 + (i % 250) as u8)
+}
+
 // ---------------------------------------------------------------------------------------------
 // a phone that survives a dying hub
 // ---------------------------------------------------------------------------------------------
@@ -496,6 +598,15 @@ pub fn by_id(welcome: &Value) -> HashMap<String, Value> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Every question of a session in the moderator's view, from the JSON export (admin token):
+/// unlike a welcome, not bounded by the socket's write buffer.
+pub async fn export_questions(server: &TestServer, session_id: &str) -> HashMap<String, Value> {
+    let url = server.http(&format!("/api/sessions/{session_id}/export"));
+    let (st, body) = http_json("GET", &url, Some(ADMIN), None).await;
+    assert_eq!(st, 200, "export: {body}");
+    by_id(&body)
 }
 
 // ---------------------------------------------------------------------------------------------
