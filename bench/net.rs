@@ -1,7 +1,8 @@
 //! Sockets, clocks and small HTTP for the load tool.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, anyhow, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -12,17 +13,25 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 /// A client WebSocket.
 pub type Ws = WebSocketStream<TcpStream>;
 
-/// Wall-clock nanoseconds since the Unix epoch. Every process of one run is on the same machine
-/// and reads the same clock, so a trigger time taken in the coordinator and a receive time taken
-/// in a worker compare directly (NTP slewing changes the rate by parts per million at most).
+/// Nanoseconds on a clock shared by every process of the run: the wall clock read once at
+/// process start, advanced by the monotonic clock (`Instant`, CLOCK_MONOTONIC). Inside a process
+/// it never steps; across processes it agrees because Linux slews CLOCK_MONOTONIC and
+/// CLOCK_REALTIME alike and only a clock step (none expected during a run) would move one
+/// against the other. A trigger taken in the coordinator and a receive time taken in a worker
+/// compare directly.
 pub fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
+    static BASE: OnceLock<(Instant, u64)> = OnceLock::new();
+    let (at, wall) = BASE.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        (Instant::now(), wall)
+    });
+    wall + at.elapsed().as_nanos() as u64
 }
 
-/// How long until the wall-clock instant `t_ns` (zero when it has passed).
+/// How long until instant `t_ns` of [`now_ns`]'s clock (zero when it has passed).
 pub fn until(t_ns: u64) -> Duration {
     Duration::from_nanos(t_ns.saturating_sub(now_ns()))
 }
@@ -194,4 +203,46 @@ pub fn raw_str<'a>(frame: &'a str, key: &str) -> Option<&'a str> {
     let i = frame.find(&pat)? + pat.len();
     let rest = &frame[i..];
     Some(&rest[..rest.find('"')?])
+}
+
+/// CPU time of the whole machine, milliseconds, from /proc/stat: (user + nice + system + steal,
+/// irq + softirq). Interrupt time is not charged to any process (the loopback traffic of the
+/// run is mostly softirq time), so it is kept apart.
+pub fn machine_busy_ms() -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string("/proc/stat").ok()?;
+    let f: Vec<u64> = s
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    let tasks = f.first()? + f.get(1)? + f.get(2)? + f.get(7)?;
+    let irq = f.get(5)? + f.get(6)?;
+    Some((tasks * 10, irq * 10))
+}
+
+/// CPU time of every kernel thread (children of kthreadd, PID 2), milliseconds: the loopback
+/// traffic of the run partly runs in `ksoftirqd`.
+pub fn kernel_threads_ms() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut total = 0;
+    for e in dir.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(close) = s.rfind(')') else { continue };
+        let ppid = s[close + 2..].split_whitespace().nth(1);
+        if pid == 2 || ppid == Some("2") {
+            total += cpu_ms(pid).unwrap_or(0);
+        }
+    }
+    total
 }

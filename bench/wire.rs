@@ -1,5 +1,6 @@
 //! The coordinator ↔ worker protocol: one JSON object per line, commands on the worker's stdin,
-//! reports on its stdout. Times are wall-clock nanoseconds ([`crate::net::now_ns`]).
+//! reports on its stdout. Times are nanoseconds of the run's shared clock
+//! ([`crate::net::now_ns`]).
 
 use std::collections::BTreeMap;
 
