@@ -534,31 +534,13 @@ impl SessionState {
                 } else {
                     (Source::Audience, None)
                 };
-                let q = Question {
-                    id: ctx.new_id,
-                    rev: 1,
-                    flags: self.flagger.flags(text),
-                    text: text.clone(),
-                    original_text: None,
-                    name: name.clone(),
+                let q = NewQuestion {
                     source,
                     channel: None,
                     outlet,
-                    to: to.clone(),
-                    status: Status::Pending,
-                    position: None,
-                    merged_into: None,
-                    reason: None,
                     author: Some(device),
-                    client_ref: client_ref.clone(),
-                    created_at: ctx.now,
-                    updated_at: ctx.now,
                 };
-                Ok(Decision {
-                    events: vec![Event::Put { question: q }],
-                    question: Some(ctx.new_id),
-                    quota: Some(Quota::Ask),
-                })
+                Ok(self.create(q, client_ref, text, name, to, ctx, Some(Quota::Ask)))
             }
             C::Enter {
                 client_ref,
@@ -572,31 +554,17 @@ impl SessionState {
                 }
                 self.check_to(to.as_deref())?;
                 self.check_not_closed()?;
-                let q = Question {
-                    id: ctx.new_id,
-                    rev: 1,
-                    flags: self.flagger.flags(text),
-                    text: text.clone(),
-                    original_text: None,
-                    name: name.clone(),
+                let q = NewQuestion {
+                    client_ref,
+                    text,
+                    name,
+                    to,
                     source: Source::Operator,
                     channel: Some(*channel),
                     outlet: None,
-                    to: to.clone(),
-                    status: Status::Pending,
-                    position: None,
-                    merged_into: None,
-                    reason: None,
                     author: None,
-                    client_ref: client_ref.clone(),
-                    created_at: ctx.now,
-                    updated_at: ctx.now,
                 };
-                Ok(Decision {
-                    events: vec![Event::Put { question: q }],
-                    question: Some(ctx.new_id),
-                    quota: None,
-                })
+                Ok(self.create(q, ctx, None))
             }
             C::Withdraw { question, rev } => {
                 self.check_not_closed()?;
@@ -931,6 +899,35 @@ impl SessionState {
         }
     }
 
+    /// The decision creating a pending question (`ask`, `enter`).
+    fn create(&self, new: NewQuestion<'_>, ctx: Ctx, quota: Option<Quota>) -> Decision {
+        let q = Question {
+            id: ctx.new_id,
+            rev: 1,
+            flags: self.flagger.flags(new.text),
+            text: new.text.to_string(),
+            original_text: None,
+            name: new.name.clone(),
+            source: new.source,
+            channel: new.channel,
+            outlet: new.outlet,
+            to: new.to.clone(),
+            status: Status::Pending,
+            position: None,
+            merged_into: None,
+            reason: None,
+            author: new.author,
+            client_ref: new.client_ref.to_string(),
+            created_at: ctx.now,
+            updated_at: ctx.now,
+        };
+        Decision {
+            events: vec![Event::Put { question: q }],
+            question: Some(ctx.new_id),
+            quota,
+        }
+    }
+
     fn retry(&self, id: Uuid, text: &str) -> Result<Decision, Rejection> {
         let q = self.questions.get(&id).ok_or_else(|| {
             Rejection::new(ErrorCode::Internal, "idempotency record without question")
@@ -1082,6 +1079,18 @@ fn free_between(p: f64, n: f64, taken: &HashSet<u64>) -> Option<f64> {
         lo = mid;
     }
     None
+}
+
+/// The fields of a new question (`ask` or `enter`).
+struct NewQuestion<'a> {
+    client_ref: &'a str,
+    text: &'a str,
+    name: &'a Option<String>,
+    to: &'a Option<String>,
+    source: Source,
+    channel: Option<Channel>,
+    outlet: Option<String>,
+    author: Option<DeviceId>,
 }
 
 /// Queue order: position, then age, then id (a total order even on equal positions).
