@@ -535,12 +535,16 @@ impl SessionState {
                     (Source::Audience, None)
                 };
                 let q = NewQuestion {
+                    client_ref,
+                    text,
+                    name,
+                    to,
                     source,
                     channel: None,
                     outlet,
                     author: Some(device),
                 };
-                Ok(self.create(q, client_ref, text, name, to, ctx, Some(Quota::Ask)))
+                Ok(self.create(q, ctx, Some(Quota::Ask)))
             }
             C::Enter {
                 client_ref,
