@@ -65,8 +65,12 @@ pub struct Limits {
     pub max_connections: usize,
     /// Events each session keeps for resume.
     pub resume_window: usize,
-    /// Frames queued per socket before it is resynced.
+    /// Frames queued per phone socket before it is resynced.
     pub socket_queue: usize,
+    /// Frames queued per moderator, screen or overlay socket before it is resynced.
+    pub staff_socket_queue: usize,
+    /// Connections the kernel queues before the hub accepts them (listen backlog).
+    pub listen_backlog: u32,
     /// A socket whose queue does not drain for this long is closed with 4429, milliseconds.
     pub drain_timeout_ms: u64,
     /// Frames a socket may send in a burst.
@@ -118,6 +122,8 @@ impl Default for Limits {
             max_connections: 100_000,
             resume_window: 10_000,
             socket_queue: 512,
+            staff_socket_queue: 16_384,
+            listen_backlog: 4096,
             drain_timeout_ms: 5_000,
             frames_burst: 300,
             frames_per_second: 60,
@@ -260,6 +266,8 @@ impl Config {
             ("limits.hello_timeout_ms", l.hello_timeout_ms),
             ("limits.max_connections", l.max_connections as u64),
             ("limits.socket_queue", l.socket_queue as u64),
+            ("limits.staff_socket_queue", l.staff_socket_queue as u64),
+            ("limits.listen_backlog", l.listen_backlog as u64),
             ("limits.drain_timeout_ms", l.drain_timeout_ms),
             ("limits.frames_burst", l.frames_burst as u64),
             ("limits.frames_per_second", l.frames_per_second as u64),

@@ -73,6 +73,18 @@ fn speakers(raw: &[String]) -> Result<Vec<SpeakerInput>, String> {
         .collect()
 }
 
+/// Binds the listening socket with a backlog for a room that joins at once.
+fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    sock.listen(backlog)
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -103,7 +115,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Serve { config, demo } => {
             let cfg = Arc::new(load(config.as_deref()));
-            let listener = match tokio::net::TcpListener::bind(cfg.listen).await {
+            let listener = match bind(cfg.listen, cfg.limits.listen_backlog) {
                 Ok(l) => l,
                 Err(e) => {
                     eprintln!("tanya: cannot listen on {}: {e}", cfg.listen);

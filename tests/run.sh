@@ -31,8 +31,11 @@ cargo clippy --all-targets --quiet -- -D warnings
 step "cargo test (unit, property, integration)"
 cargo test --all-targets --quiet 2>&1 | tee /tmp/tanya-cargo-test.log | grep -vE '^test .* \.\.\. ok$' || { tail -50 /tmp/tanya-cargo-test.log; exit 1; }
 
-cargo build --quiet --bin tanya
+cargo build --quiet --bins
 BIN="$PWD/target/debug/tanya"
+
+step "load tool smoke run (300 phones against the hub and the bare floor)"
+target/debug/tanya-bench --smoke
 
 if [ -f tests/contract/package.json ]; then
   step "contract client (written from PROTOCOL.md alone)"

@@ -189,10 +189,10 @@ impl Actor {
             self.handle(batch).await;
         }
         self.flush_votes();
-        for c in self.fanout.conns.values() {
+        for (_, c) in self.fanout.all() {
             let _ = c.tx.try_send(Out::Close(4503, "hub shutting down"));
         }
-        self.fanout.conns.clear();
+        self.fanout.clear();
         tracing::info!(session = %self.record.info.id, "session actor stopped");
     }
 
@@ -225,10 +225,10 @@ impl Actor {
                 let _ = reply.send(r);
             }
             ActorMsg::Leave { conn } => {
-                self.fanout.conns.remove(&conn);
+                self.fanout.remove(conn);
             }
             ActorMsg::Resync { conn } => {
-                if let Some(c) = self.fanout.conns.get(&conn) {
+                if let Some(c) = self.fanout.get(conn) {
                     c.lagged.store(false, Ordering::Relaxed);
                     let (role, device) = (c.role, c.device);
                     let w = self.welcome(role, device, None);
@@ -326,7 +326,7 @@ impl Actor {
         events: &mut Vec<Event>,
         done: &mut Vec<Done>,
     ) {
-        let Some(c) = self.fanout.conns.get(&conn) else {
+        let Some(c) = self.fanout.get(conn) else {
             return;
         };
         let who = Who {
@@ -546,10 +546,9 @@ impl Actor {
         let f = frame(&json!({"type":"presence","counts":counts}));
         let mods: Vec<u64> = self
             .fanout
-            .conns
-            .iter()
+            .all()
             .filter(|(_, c)| c.role == Role::Moderator)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for id in mods {
             self.fanout.send(id, Out::Frame(f.clone()));
@@ -605,7 +604,7 @@ impl Actor {
         for f in resume.map(|r| r.1).unwrap_or_default() {
             let _ = req.tx.try_send(Out::Frame(f));
         }
-        self.fanout.conns.insert(
+        self.fanout.insert(
             req.conn,
             Conn {
                 role: req.role,

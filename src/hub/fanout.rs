@@ -104,10 +104,17 @@ impl Ring {
     }
 }
 
-/// The sockets of one session.
+/// The sockets of one session. Staff sockets (moderator, screen, overlay) are kept apart
+/// from phones and served first, so a broadcast to thousands of phones never delays what the
+/// moderator, the speakers' screen and the TV overlay see.
 #[derive(Debug)]
 pub struct Fanout {
-    pub conns: HashMap<u64, Conn>,
+    /// Moderator, screen and overlay sockets.
+    staff: HashMap<u64, Conn>,
+    /// Audience and press sockets.
+    phones: HashMap<u64, Conn>,
+    /// Phone sockets of each device: an author-only event goes to these alone.
+    by_device: HashMap<DeviceId, Vec<u64>>,
     pub ring: Ring,
 }
 
@@ -115,18 +122,80 @@ impl Fanout {
     /// An empty fan-out with a resume ring of `cap` events.
     pub fn new(cap: usize) -> Self {
         Self {
-            conns: HashMap::new(),
+            staff: HashMap::new(),
+            phones: HashMap::new(),
+            by_device: HashMap::new(),
             ring: Ring::new(cap),
         }
     }
 
-    /// Sends an event to every socket of its views and keeps it for resume.
+    /// Registers a socket.
+    pub fn insert(&mut self, id: u64, c: Conn) {
+        if c.role.is_device() {
+            if let Some(d) = c.device {
+                self.by_device.entry(d).or_default().push(id);
+            }
+            self.phones.insert(id, c);
+        } else {
+            self.staff.insert(id, c);
+        }
+    }
+
+    /// Forgets a socket.
+    pub fn remove(&mut self, id: u64) {
+        if self.staff.remove(&id).is_some() {
+            return;
+        }
+        if let Some(c) = self.phones.remove(&id)
+            && let Some(d) = c.device
+            && let Some(ids) = self.by_device.get_mut(&d)
+        {
+            ids.retain(|x| *x != id);
+            if ids.is_empty() {
+                self.by_device.remove(&d);
+            }
+        }
+    }
+
+    /// A socket by id.
+    pub fn get(&self, id: u64) -> Option<&Conn> {
+        self.staff.get(&id).or_else(|| self.phones.get(&id))
+    }
+
+    /// Every socket.
+    pub fn all(&self) -> impl Iterator<Item = (u64, &Conn)> {
+        self.staff
+            .iter()
+            .chain(self.phones.iter())
+            .map(|(id, c)| (*id, c))
+    }
+
+    /// Forgets every socket (their queues close once their writers drain them).
+    pub fn clear(&mut self) {
+        self.staff.clear();
+        self.phones.clear();
+        self.by_device.clear();
+    }
+
+    /// Sends an event to every socket of its views (staff first) and keeps it for resume.
     pub fn publish(&mut self, e: Entry) {
         if e.is_empty() {
             return;
         }
         let mut gone = Vec::new();
-        for (id, c) in &self.conns {
+        let staff = self.staff.iter();
+        let phones: Box<dyn Iterator<Item = (&u64, &Conn)>> = match (&e.public, &e.author) {
+            (Some(_), _) => Box::new(self.phones.iter()),
+            (None, Some((d, _))) => Box::new(
+                self.by_device
+                    .get(d)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|id| self.phones.get_key_value(id)),
+            ),
+            (None, None) => Box::new(std::iter::empty()),
+        };
+        for (id, c) in staff.chain(phones) {
             if let Some(f) = e.frame_for(c.role, c.device)
                 && !push(c, Out::Frame(f.clone()))
             {
@@ -134,24 +203,24 @@ impl Fanout {
             }
         }
         for id in gone {
-            self.conns.remove(&id);
+            self.remove(id);
         }
         self.ring.push(e);
     }
 
     /// Sends one frame to one socket.
     pub fn send(&mut self, conn: u64, out: Out) {
-        if let Some(c) = self.conns.get(&conn)
+        if let Some(c) = self.get(conn)
             && !push(c, out)
         {
-            self.conns.remove(&conn);
+            self.remove(conn);
         }
     }
 
     /// Sockets connected, by role, in [`Role::ALL`] order.
     pub fn presence(&self) -> [usize; 5] {
         let mut n = [0; 5];
-        for c in self.conns.values() {
+        for (_, c) in self.all() {
             if let Some(i) = Role::ALL.iter().position(|r| *r == c.role) {
                 n[i] += 1;
             }

@@ -161,7 +161,13 @@ async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr) {
         }
     };
     let conn = app.hub.conn_id();
-    let (tx, rx) = mpsc::channel::<Out>(app.cfg.limits.socket_queue);
+    // Staff sockets are few and see every change: a long queue, so a burst never resyncs them.
+    let queue = if hello.role.is_device() {
+        app.cfg.limits.socket_queue
+    } else {
+        app.cfg.limits.staff_socket_queue
+    };
+    let (tx, rx) = mpsc::channel::<Out>(queue);
     let lagged = Arc::new(AtomicBool::new(false));
     let role = hello.role;
     let joined = session
@@ -284,8 +290,9 @@ async fn write_loop(
     session: crate::hub::SessionHandle,
     conn: u64,
 ) {
-    let mut batch = Vec::with_capacity(64);
     loop {
+        // Allocated per batch, so an idle socket holds no batch buffer.
+        let mut batch = Vec::new();
         if rx.recv_many(&mut batch, 64).await == 0 {
             let _ = tokio::time::timeout(Duration::from_millis(500), sink.close()).await;
             return;
@@ -317,7 +324,6 @@ async fn write_loop(
                 return;
             }
         }
-        batch.clear();
         if let Some((code, reason)) = closing {
             let _ =
                 tokio::time::timeout(Duration::from_secs(1), sink.send(close(code, reason))).await;
