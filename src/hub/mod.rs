@@ -23,6 +23,24 @@ use actor::{ActorMsg, JoinRequest, Joined, Refusal};
 use fanout::Out;
 use secrets::DeviceSigner;
 
+/// The runtime of the session actors and the staff sockets (moderator, screen, overlay): one
+/// thread of its own, so a broadcast to thousands of phones, written by the main runtime's
+/// workers, never keeps the moderator, the speakers' screen or the TV overlay waiting.
+pub fn priority() -> &'static tokio::runtime::Handle {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        // Without this runtime the hub cannot run at all: failing to build it is fatal.
+        #[allow(clippy::expect_used)]
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("tanya-staff")
+            .enable_all()
+            .build()
+            .expect("cannot start the staff runtime")
+    })
+    .handle()
+}
+
 /// Errors of the hub layer.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -206,7 +224,7 @@ impl Hub {
         let id = rec.info.id;
         let rec_code = rec.info.code.clone();
         let task = actor::Actor::new(self.shared.clone(), rec, state, authors, journal_len, rx);
-        let handle = tokio::spawn(task.run());
+        let handle = priority().spawn(task.run());
         if let Ok(mut h) = self.handles.lock() {
             h.push(handle);
         }

@@ -144,6 +144,18 @@ async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr) {
             return;
         }
     };
+    if hello.role.is_device() {
+        serve(app, socket, peer, hello).await;
+    } else {
+        // Staff sockets live on the priority runtime, beside the session actors.
+        let _ = crate::hub::priority()
+            .spawn(serve(app, socket, peer, hello))
+            .await;
+    }
+}
+
+/// The socket after a valid `hello`: join the session, then read commands and write frames.
+async fn serve(app: AppState, mut socket: WebSocket, peer: SocketAddr, hello: Hello) {
     if app.hub.is_shutting_down() {
         let _ = socket.send(close(4503, "hub shutting down")).await;
         return;
