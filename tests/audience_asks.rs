@@ -6,51 +6,9 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn new_ref() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 /// An `ask` command with a fresh `ref`.
 fn ask_cmd(text: &str) -> Value {
     json!({"type":"ask","ref":new_ref(),"text":text})
-}
-
-/// Sends `cmd` (a fresh `ref` when it has none); returns the reply and every frame before it.
-async fn act(c: &mut Client, mut cmd: Value) -> (Value, Vec<Value>) {
-    if cmd.get("ref").is_none() {
-        cmd["ref"] = json!(new_ref());
-    }
-    let r = cmd["ref"].clone();
-    c.send(cmd).await;
-    let mut before = Vec::new();
-    loop {
-        let v = c.recv().await;
-        if (v["type"] == "ok" || v["type"] == "error") && v["ref"] == r {
-            return (v, before);
-        }
-        before.push(v);
-    }
-}
-
-/// A phone reconnecting with its device token.
-async fn phone_with(server: &TestServer, s: &Session, device: &str) -> Client {
-    Client::connect(
-        server,
-        json!({"type":"hello","role":"audience","session":s.code,"device":device}),
-    )
-    .await
-}
-
-/// Changes the session title (a `session` event reaches every role) and asserts that it is
-/// the next frame of every client in `others`: nothing else was sent to them before it.
-async fn barrier(m: &mut Client, others: &mut [&mut Client]) {
-    let title = format!("Barrier {}", new_ref());
-    m.ok(json!({"type":"session","title":title})).await;
-    for (i, o) in others.iter_mut().enumerate() {
-        let v = o.recv().await;
-        assert_eq!(v["type"], "session", "client {i}: unexpected frame {v}");
-        assert_eq!(v["session"]["title"], json!(title), "client {i}: {v}");
-    }
 }
 
 fn ids(qs: &Value) -> Vec<String> {
@@ -66,15 +24,6 @@ fn find<'a>(qs: &'a Value, id: &str) -> Option<&'a Value> {
         .expect("a question list")
         .iter()
         .find(|q| q["id"] == json!(id))
-}
-
-fn speaker_ids(c: &Client) -> Vec<String> {
-    c.welcome["session"]["speakers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn assert_time(v: &Value) {

@@ -29,10 +29,6 @@ fn roomy_server() -> TestServer {
     TestServer::start_with(&[("TANYA_ASKS_PER_MINUTE", "1000")])
 }
 
-fn new_ref() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 /// Sends a text frame as is (not necessarily JSON).
 async fn send_text(c: &mut Client, text: &str) {
     c.ws.send(Message::text(text.to_string())).await.unwrap();

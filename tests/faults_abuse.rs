@@ -25,46 +25,26 @@ use tokio_tungstenite::tungstenite::Message;
 /// `n` sockets of one device (the first one gets the token, the others present it).
 async fn sockets_of(server: &TestServer, s: &Session, n: usize) -> (String, Vec<Ws>) {
     let url = server.ws_url();
-    let (first, w) = hello(
-        &url,
-        &audience_hello(&s.code, None, None),
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("welcome");
+    let (first, w) = join_phone(&url, &s.code, None).await.expect("welcome");
     let device = w["you"]["device"].as_str().unwrap().to_string();
     let mut out = vec![first];
     for _ in 1..n {
-        let (ws, w) = hello(
-            &url,
-            &audience_hello(&s.code, Some(&device), None),
-            Duration::from_secs(10),
-        )
-        .await
-        .expect("welcome");
+        let (ws, w) = join_phone(&url, &s.code, Some(&device))
+            .await
+            .expect("welcome");
         assert_eq!(w["you"]["device"], json!(device), "the token is honoured");
         out.push(ws);
     }
     (device, out)
 }
 
-/// Approved questions to vote on, entered by the moderator.
+/// Approved questions to vote on, entered by the moderator at a moderator's pace (clear of the
+/// 60 frames/s flood limit).
 async fn approved(m: &mut Client, n: usize) -> Vec<String> {
-    let mut ids = Vec::new();
-    for k in 0..n {
-        let v = m
-            .ok(
-                json!({"type":"enter","ref":format!("e{k}"),"channel":"room",
-                       "text":format!("Pertanyaan untuk dipilih {k}")}),
-            )
-            .await;
-        let id = v["question"]["id"].as_str().unwrap().to_string();
-        m.ok(json!({"type":"approve","question":id})).await;
-        ids.push(id);
-        // A moderator's pace: stay clear of the 60 frames/s flood limit.
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    ids
+    enter_approved_many(m, n, Some(Duration::from_millis(20)), |k| {
+        format!("Pertanyaan untuk dipilih {k}")
+    })
+    .await
 }
 
 #[derive(Default)]
@@ -239,7 +219,7 @@ async fn fresh_devices_from_one_address_get_no_more_than_the_address_quota() {
             for k in 0..6 {
                 let cmd = json!({"type":"ask","ref":format!("r{k}"),
                                  "text":format!("Perangkat baru {d} bertanya {k}")});
-                let v = call(&mut ws, &cmd, Duration::from_secs(20), &mut |_| {})
+                let v = reply(&mut ws, &cmd, Duration::from_secs(20))
                     .await
                     .expect("reply");
                 match v["type"].as_str() {
@@ -300,7 +280,7 @@ async fn one_vote_per_device_per_question_from_ten_sockets_at_once() {
                 let b = barrier.clone();
                 futs.push(async move {
                     b.wait().await;
-                    call(ws, &cmd, Duration::from_secs(10), &mut |_| {}).await
+                    reply(ws, &cmd, Duration::from_secs(10)).await
                 });
             }
         }
@@ -338,7 +318,7 @@ async fn one_vote_per_device_per_question_from_ten_sockets_at_once() {
     for q in &ids {
         for socks in all.iter_mut() {
             let cmd = json!({"type":"vote","ref":format!("last-{q}"),"question":q,"on":true});
-            let v = call(&mut socks[3], &cmd, Duration::from_secs(10), &mut |_| {})
+            let v = reply(&mut socks[3], &cmd, Duration::from_secs(10))
                 .await
                 .unwrap();
             assert_eq!(v["type"], "ok", "{v}");
@@ -349,13 +329,7 @@ async fn one_vote_per_device_per_question_from_ten_sockets_at_once() {
     // Each device's own view lists each question once.
     let mut you_ok = true;
     for dev in &tokens {
-        let (_, w) = hello(
-            &url,
-            &audience_hello(&s.code, Some(dev), None),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+        let (_, w) = join_phone(&url, &s.code, Some(dev)).await.unwrap();
         let mut mine: Vec<String> = w["you"]["votes"]
             .as_array()
             .unwrap()
@@ -407,15 +381,9 @@ async fn a_banned_device_stays_banned_across_restarts() {
     let s = server.demo_session().await;
     let url = server.ws_url();
     let ask = |r: &str| json!({"type":"ask","ref":r,"text":format!("Pertanyaan {r} dari perangkat nakal")});
-    let (mut ws, w) = hello(
-        &url,
-        &audience_hello(&s.code, None, None),
-        Duration::from_secs(10),
-    )
-    .await
-    .unwrap();
+    let (mut ws, w) = join_phone(&url, &s.code, None).await.unwrap();
     let device = w["you"]["device"].as_str().unwrap().to_string();
-    let first = call(&mut ws, &ask("r1"), Duration::from_secs(10), &mut |_| {})
+    let first = reply(&mut ws, &ask("r1"), Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!(first["type"], "ok", "{first}");
@@ -424,7 +392,7 @@ async fn a_banned_device_stays_banned_across_restarts() {
         let mut m = Client::moderator(&server, &s).await;
         m.ok(json!({"type":"ban","question":q1})).await;
     }
-    let v = call(&mut ws, &ask("r2"), Duration::from_secs(10), &mut |_| {})
+    let v = reply(&mut ws, &ask("r2"), Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!(v["code"], "banned", "{v}");
@@ -442,23 +410,16 @@ async fn a_banned_device_stays_banned_across_restarts() {
             }
             server.restart();
         });
-        let (mut ws, w) = hello(
-            &url,
-            &audience_hello(&s.code, Some(&device), None),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+        let (mut ws, w) = join_phone(&url, &s.code, Some(&device)).await.unwrap();
         assert_eq!(w["you"]["device"], json!(device));
-        let new = call(
+        let new = reply(
             &mut ws,
             &ask(&format!("after-{k}")),
             Duration::from_secs(10),
-            &mut |_| {},
         )
         .await
         .unwrap();
-        let retry = call(&mut ws, &ask("r1"), Duration::from_secs(10), &mut |_| {})
+        let retry = reply(&mut ws, &ask("r1"), Duration::from_secs(10))
             .await
             .unwrap();
         let mw = moderator_welcome(&url, &s.id, &s.moderator, Duration::from_secs(10)).await;
@@ -483,14 +444,8 @@ async fn a_banned_device_stays_banned_across_restarts() {
         server.kill9();
         server.restart();
     });
-    let (mut ws, _) = hello(
-        &url,
-        &audience_hello(&s.code, Some(&device), None),
-        Duration::from_secs(10),
-    )
-    .await
-    .unwrap();
-    let after_unban = call(&mut ws, &ask("r9"), Duration::from_secs(10), &mut |_| {})
+    let (mut ws, _) = join_phone(&url, &s.code, Some(&device)).await.unwrap();
+    let after_unban = reply(&mut ws, &ask("r9"), Duration::from_secs(10))
         .await
         .unwrap();
     figures(
@@ -539,13 +494,7 @@ async fn a_session_flooded_with_10000_questions_still_admits_its_moderator() {
     for i in 0..40 {
         let (url, code) = (server.ws_url(), s.code.clone());
         tasks.push(tokio::spawn(async move {
-            let (ws, _) = hello(
-                &url,
-                &audience_hello(&code, None, None),
-                Duration::from_secs(10),
-            )
-            .await
-            .expect("welcome");
+            let (ws, _) = join_phone(&url, &code, None).await.expect("welcome");
             let (mut sink, mut stream) = ws.split();
             let reader = tokio::spawn(async move {
                 let mut oks = 0u64;

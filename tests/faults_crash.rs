@@ -25,18 +25,9 @@ use serde_json::{Value, json};
 /// What the phones and the moderator were told `ok`, and what they tried.
 #[derive(Default)]
 struct Ledger {
-    /// Question text (unique per device and ref) -> id from the `ok`.
-    asks: Mutex<HashMap<String, String>>,
-    /// Question id -> phones whose `vote` got `ok`.
-    votes: Mutex<HashMap<String, HashSet<usize>>>,
+    acks: Acks,
     /// Question id -> phones that sent a vote for it (acknowledged or not).
     tried: Mutex<HashMap<String, HashSet<usize>>>,
-    /// Questions the moderator's `approve` got `ok` for.
-    approved: Mutex<HashSet<String>>,
-    /// Approved questions: what phones vote on.
-    pool: Mutex<Vec<String>>,
-    /// Replies that should not happen (an `error` for a well-formed command).
-    errors: Mutex<Vec<String>>,
     stop: AtomicBool,
     asks_sent: AtomicU64,
     votes_sent: AtomicU64,
@@ -60,17 +51,11 @@ async fn phone(url: String, code: String, i: usize, ledger: Arc<Ledger>, seed: u
             continue;
         };
         ledger.reconnects.fetch_add(1, Ordering::Relaxed);
-        let dev = w["you"]["device"].as_str().unwrap_or("").to_string();
-        if let Some(d) = &device
-            && *d != dev
-        {
+        if !keep_device(&mut device, &w) {
             ledger
-                .errors
-                .lock()
-                .unwrap()
-                .push(format!("phone {i}: device token not kept"));
+                .acks
+                .error(format!("phone {i}: device token not kept"));
         }
-        device = Some(dev);
         // The welcome's own votes hold every vote this phone was told ok for.
         let mine: HashSet<String> = w["you"]["votes"]
             .as_array()
@@ -80,9 +65,9 @@ async fn phone(url: String, code: String, i: usize, ledger: Arc<Ledger>, seed: u
                     .collect()
             })
             .unwrap_or_default();
-        for (q, who) in ledger.votes.lock().unwrap().iter() {
+        for (q, who) in ledger.acks.votes.lock().unwrap().iter() {
             if who.contains(&i) && !mine.contains(q) {
-                ledger.errors.lock().unwrap().push(format!(
+                ledger.acks.error(format!(
                     "phone {i}: acknowledged vote on {q} not in you.votes"
                 ));
             }
@@ -98,7 +83,7 @@ async fn phone(url: String, code: String, i: usize, ledger: Arc<Ledger>, seed: u
                 }
                 None => {
                     n += 1;
-                    let pool = ledger.pool.lock().unwrap().clone();
+                    let pool = ledger.acks.pool.lock().unwrap().clone();
                     if r.random_bool(ask_share) || pool.is_empty() {
                         ledger.asks_sent.fetch_add(1, Ordering::Relaxed);
                         json!({"type":"ask","ref":format!("r{n}"),
@@ -114,29 +99,9 @@ async fn phone(url: String, code: String, i: usize, ledger: Arc<Ledger>, seed: u
                 let q = cmd["question"].as_str().unwrap().to_string();
                 ledger.tried.lock().unwrap().entry(q).or_default().insert(i);
             }
-            match call(&mut ws, &cmd, Duration::from_secs(5), &mut |_| {}).await {
-                Ok(v) if v["type"] == "ok" => {
-                    if cmd["type"] == "ask" {
-                        let text = cmd["text"].as_str().unwrap().to_string();
-                        let id = v["question"]["id"].as_str().unwrap_or("").to_string();
-                        let mut asks = ledger.asks.lock().unwrap();
-                        if let Some(old) = asks.insert(text.clone(), id.clone())
-                            && old != id
-                        {
-                            ledger.errors.lock().unwrap().push(format!(
-                                "phone {i}: a retried ask got another question: {old} then {id}"
-                            ));
-                        }
-                    } else {
-                        let q = cmd["question"].as_str().unwrap().to_string();
-                        ledger.votes.lock().unwrap().entry(q).or_default().insert(i);
-                    }
-                }
-                Ok(v) => ledger
-                    .errors
-                    .lock()
-                    .unwrap()
-                    .push(format!("phone {i}: {cmd} -> {v}")),
+            match reply(&mut ws, &cmd, Duration::from_secs(5)).await {
+                Ok(v) if v["type"] == "ok" => ledger.acks.phone_ok(i, &cmd, &v),
+                Ok(v) => ledger.acks.error(format!("phone {i}: {cmd} -> {v}")),
                 Err(e) => {
                     if e == Lost::Timeout {
                         ledger.timeouts.fetch_add(1, Ordering::Relaxed);
@@ -152,7 +117,7 @@ async fn phone(url: String, code: String, i: usize, ledger: Arc<Ledger>, seed: u
 
 /// Approves phones' questions now and then, so there is always something new to vote on.
 async fn moderator(url: String, s: Session, ledger: Arc<Ledger>) {
-    let h = json!({"type":"hello","role":"moderator","session":s.id,"key":s.moderator});
+    let h = keyed_hello("moderator", &s, &s.moderator);
     let mut tried: HashSet<String> = HashSet::new();
     while !ledger.stop.load(Ordering::Relaxed) {
         let Ok((mut ws, _)) = hello(&url, &h, Duration::from_secs(3)).await else {
@@ -164,21 +129,13 @@ async fn moderator(url: String, s: Session, ledger: Arc<Ledger>) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let next = ledger
-                .asks
-                .lock()
-                .unwrap()
-                .values()
-                .find(|id| !tried.contains(*id))
-                .cloned();
-            let Some(id) = next else { continue };
+            let Some(id) = ledger.acks.next_ask(&tried) else {
+                continue;
+            };
             tried.insert(id.clone());
             let cmd = json!({"type":"approve","ref":format!("a-{id}"),"question":id});
-            match call(&mut ws, &cmd, Duration::from_secs(5), &mut |_| {}).await {
-                Ok(v) if v["type"] == "ok" => {
-                    ledger.approved.lock().unwrap().insert(id.clone());
-                    ledger.pool.lock().unwrap().push(id);
-                }
+            match reply(&mut ws, &cmd, Duration::from_secs(5)).await {
+                Ok(v) if v["type"] == "ok" => ledger.acks.approve_ok(id),
                 Ok(_) => {} // e.g. approved before a crash whose reply was lost: conflict
                 Err(_) => break,
             }
@@ -196,9 +153,9 @@ struct Acked {
 impl Acked {
     fn of(l: &Ledger) -> Self {
         Self {
-            asks: l.asks.lock().unwrap().clone(),
-            votes: l.votes.lock().unwrap().clone(),
-            approved: l.approved.lock().unwrap().clone(),
+            asks: l.acks.asks.lock().unwrap().clone(),
+            votes: l.acks.votes.lock().unwrap().clone(),
+            approved: l.acks.approved.lock().unwrap().clone(),
         }
     }
 }
@@ -264,31 +221,50 @@ fn check(
     )
 }
 
+/// What the checks found, summed.
+#[derive(Default)]
+struct Losses {
+    missing: u64,
+    missing_votes: u64,
+    phantom: u64,
+    lost_approvals: u64,
+    dups: u64,
+}
+
+impl Losses {
+    /// Adds what `check` finds; its notes go to `notes`, each after `when`.
+    fn check(
+        &mut self,
+        welcome: &Value,
+        acked: &Acked,
+        ledger: &Ledger,
+        when: &str,
+        notes: &mut Vec<String>,
+    ) {
+        let (a, b, c, d, e, n) = check(welcome, acked, ledger);
+        self.missing += a;
+        self.missing_votes += b;
+        self.phantom += c;
+        self.lost_approvals += d;
+        self.dups += e;
+        notes.extend(n.into_iter().map(|n| format!("{when}: {n}")));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_changes_survive_kill_9_at_random_moments() {
     let kills = pick(20, 100);
     let phones = 50;
     let seed = seed();
     let t0 = Instant::now();
-    let mut server = TestServer::start_with(&[
-        ("TANYA_ASKS_PER_MINUTE", "1000000"),
-        ("TANYA_VOTES_PER_MINUTE", "1000000"),
-    ]);
+    let mut server = unlimited_hub();
     let s = server.demo_session().await;
     let ledger = Arc::new(Ledger::default());
     {
         let mut m = Client::moderator(&server, &s).await;
-        for k in 0..30 {
-            let v = m
-                .ok(
-                    json!({"type":"enter","ref":format!("e{k}"),"channel":"room",
-                           "text":format!("Pertanyaan ruangan {k}")}),
-                )
-                .await;
-            let id = v["question"]["id"].as_str().unwrap().to_string();
-            m.ok(json!({"type":"approve","question":id})).await;
-            ledger.pool.lock().unwrap().push(id);
-        }
+        let ids =
+            enter_approved_many(&mut m, 30, None, |k| format!("Pertanyaan ruangan {k}")).await;
+        ledger.acks.pool.lock().unwrap().extend(ids);
     }
     let url = server.ws_url();
     let mut tasks = Vec::new();
@@ -308,8 +284,7 @@ async fn acknowledged_changes_survive_kill_9_at_random_moments() {
     )));
 
     let mut r = rng(seed);
-    let (mut missing, mut missing_votes, mut phantom, mut lost_approvals, mut dups) =
-        (0, 0, 0, 0, 0);
+    let mut losses = Losses::default();
     let mut db_dups = 0;
     let mut integrity = "ok".to_string();
     let mut notes = Vec::new();
@@ -334,13 +309,7 @@ async fn acknowledged_changes_survive_kill_9_at_random_moments() {
         let acked = Acked::of(&ledger);
         blocking(|| server.restart());
         let w = moderator_welcome(&url, &s.id, &s.moderator, Duration::from_secs(10)).await;
-        let (a, b, c, d, e, n) = check(&w, &acked, &ledger);
-        missing += a;
-        missing_votes += b;
-        phantom += c;
-        lost_approvals += d;
-        dups += e;
-        notes.extend(n.into_iter().map(|n| format!("after kill {k}: {n}")));
+        losses.check(&w, &acked, &ledger, &format!("after kill {k}"), &mut notes);
     }
     // The phones finish their retries on the last process, then stop.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -350,13 +319,7 @@ async fn acknowledged_changes_survive_kill_9_at_random_moments() {
     }
     let acked = Acked::of(&ledger);
     let w = moderator_welcome(&url, &s.id, &s.moderator, Duration::from_secs(10)).await;
-    let (a, b, c, d, e, n) = check(&w, &acked, &ledger);
-    missing += a;
-    missing_votes += b;
-    phantom += c;
-    lost_approvals += d;
-    dups += e;
-    notes.extend(n.into_iter().map(|n| format!("at the end: {n}")));
+    losses.check(&w, &acked, &ledger, "at the end", &mut notes);
     blocking(|| server.kill9());
     let ic = integrity_check(&server.db_path()).await;
     if ic != "ok" {
@@ -365,23 +328,27 @@ async fn acknowledged_changes_survive_kill_9_at_random_moments() {
     db_dups += db_duplicate_questions(&server.db_path()).await;
 
     let acked_votes: usize = ledger
+        .acks
         .votes
         .lock()
         .unwrap()
         .values()
         .map(HashSet::len)
         .sum();
-    let errors = ledger.errors.lock().unwrap().clone();
+    let errors = ledger.acks.errors.lock().unwrap().clone();
     figures(
         "faults_crash",
         &[
             ("kills", kills.to_string()),
             ("phones", phones.to_string()),
-            ("acked_asks", ledger.asks.lock().unwrap().len().to_string()),
+            (
+                "acked_asks",
+                ledger.acks.asks.lock().unwrap().len().to_string(),
+            ),
             ("acked_votes", acked_votes.to_string()),
             (
                 "acked_approvals",
-                ledger.approved.lock().unwrap().len().to_string(),
+                ledger.acks.approved.lock().unwrap().len().to_string(),
             ),
             (
                 "sent",
@@ -390,11 +357,11 @@ async fn acknowledged_changes_survive_kill_9_at_random_moments() {
                 .to_string(),
             ),
             ("resent", ledger.resent.load(Ordering::Relaxed).to_string()),
-            ("missing", missing.to_string()),
-            ("missing_votes", missing_votes.to_string()),
-            ("phantom_votes", phantom.to_string()),
-            ("lost_approvals", lost_approvals.to_string()),
-            ("duplicates", dups.to_string()),
+            ("missing", losses.missing.to_string()),
+            ("missing_votes", losses.missing_votes.to_string()),
+            ("phantom_votes", losses.phantom.to_string()),
+            ("lost_approvals", losses.lost_approvals.to_string()),
+            ("duplicates", losses.dups.to_string()),
             ("db_duplicates", db_dups.to_string()),
             ("integrity", integrity.clone()),
             ("errors", errors.len().to_string()),
@@ -409,17 +376,17 @@ async fn acknowledged_changes_survive_kill_9_at_random_moments() {
         println!("  error: {e}");
     }
     assert!(
-        ledger.asks.lock().unwrap().len() > 100,
+        ledger.acks.asks.lock().unwrap().len() > 100,
         "the load ran (acknowledged asks)"
     );
     assert!(acked_votes > 100, "the load ran (acknowledged votes)");
     assert_eq!(integrity, "ok");
     assert_eq!(
-        (missing, missing_votes, lost_approvals),
+        (losses.missing, losses.missing_votes, losses.lost_approvals),
         (0, 0, 0),
         "acknowledged changes lost"
     );
-    assert_eq!(phantom, 0, "votes no phone sent");
-    assert_eq!((dups, db_dups), (0, 0), "duplicate questions");
+    assert_eq!(losses.phantom, 0, "votes no phone sent");
+    assert_eq!((losses.dups, db_dups), (0, 0), "duplicate questions");
     assert!(errors.is_empty(), "unexpected replies: {errors:?}");
 }

@@ -57,10 +57,8 @@ struct Setup {
 fn hello_for(kind: Kind, s: &Session, device: Option<&str>, since: Option<(&str, u64)>) -> Value {
     let mut h = match kind {
         Kind::Audience => audience_hello(&s.code, device, None),
-        Kind::Screen => json!({"type":"hello","role":"screen","session":s.id,"key":s.screen}),
-        Kind::Moderator => {
-            json!({"type":"hello","role":"moderator","session":s.id,"key":s.moderator})
-        }
+        Kind::Screen => keyed_hello("screen", s, &s.screen),
+        Kind::Moderator => keyed_hello("moderator", s, &s.moderator),
     };
     if let Some((e, q)) = since {
         h["since"] = json!({"epoch": e, "seq": q});
@@ -258,10 +256,7 @@ async fn every_flapping_client_ends_with_the_exact_current_view() {
     let offline = life;
     let seed = seed();
     let t0 = Instant::now();
-    let mut server = TestServer::start_with(&[
-        ("TANYA_ASKS_PER_MINUTE", "1000000"),
-        ("TANYA_VOTES_PER_MINUTE", "1000000"),
-    ]);
+    let mut server = unlimited_hub();
     let s = server.demo_session().await;
     // Something to see from the start.
     {

@@ -62,6 +62,57 @@ async fn still_serving(server: &TestServer, s: &Session) {
     a.ask("Masih bisa bertanya setelah serangan?").await;
 }
 
+/// Runs a property on a fresh hub: `case` (with the hub's address and session) names how each
+/// generated value ended; a moderator probes the hub after every case, and at the end the hub
+/// must still serve. Prints the `FIGURES` line (`figure`), then fails on a property failure.
+fn run_property<S, F>(figure: &str, strategy: impl FnOnce(&Session) -> S, case: F)
+where
+    S: Strategy,
+    F: Fn(&tokio::runtime::Runtime, &str, &Session, S::Value) -> Result<String, TestCaseError>,
+{
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = hub();
+    let (s, m) = rt.block_on(async {
+        let s = server.demo_session().await;
+        let m = Client::moderator(&server, &s).await;
+        (s, m)
+    });
+    let m = std::cell::RefCell::new(m);
+    let n = std::cell::Cell::new(0u64);
+    let outcomes = std::cell::RefCell::new(std::collections::BTreeMap::<String, u64>::new());
+    let mut runner = TestRunner::new(Config {
+        cases: pick(48, 512),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let addr = server.addr.clone();
+    let result = runner.run(&strategy(&s), |v| {
+        n.set(n.get() + 1);
+        let o = case(&rt, &addr, &s, v)?;
+        *outcomes.borrow_mut().entry(o).or_default() += 1;
+        rt.block_on(probe(&mut m.borrow_mut(), n.get()));
+        Ok(())
+    });
+    rt.block_on(still_serving(&server, &s));
+    let o = outcomes.into_inner();
+    figures(
+        figure,
+        &[
+            ("cases", n.get().to_string()),
+            (
+                "outcomes",
+                o.iter()
+                    .map(|(k, v)| format!("{}:{v}", k.replace(' ', "_")))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        ],
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // first frames and hellos
 // ---------------------------------------------------------------------------------------------
@@ -227,47 +278,11 @@ async fn first_case(addr: &str, f: &First) -> Result<String, TestCaseError> {
 
 #[test]
 fn arbitrary_first_frames_and_hellos_get_a_close_code_or_a_welcome() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = hub();
-    let (s, m) = rt.block_on(async {
-        let s = server.demo_session().await;
-        let m = Client::moderator(&server, &s).await;
-        (s, m)
-    });
-    let m = std::cell::RefCell::new(m);
-    let n = std::cell::Cell::new(0u64);
-    let outcomes = std::cell::RefCell::new(std::collections::BTreeMap::<String, u64>::new());
-    let mut runner = TestRunner::new(Config {
-        cases: pick(48, 512),
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let addr = server.addr.clone();
-    let result = runner.run(&first_frame(&s), |f| {
-        n.set(n.get() + 1);
-        let o = rt.block_on(first_case(&addr, &f))?;
-        *outcomes.borrow_mut().entry(o).or_default() += 1;
-        rt.block_on(probe(&mut m.borrow_mut(), n.get()));
-        Ok(())
-    });
-    rt.block_on(still_serving(&server, &s));
-    let o = outcomes.into_inner();
-    figures(
+    run_property(
         "faults_hostile_first_frames",
-        &[
-            ("cases", n.get().to_string()),
-            (
-                "outcomes",
-                o.iter()
-                    .map(|(k, v)| format!("{}:{v}", k.replace(' ', "_")))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        ],
+        first_frame,
+        |rt, addr, _, f| rt.block_on(first_case(addr, &f)),
     );
-    if let Err(e) = result {
-        panic!("{e}");
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,23 +294,6 @@ fn arbitrary_first_frames_and_hellos_get_a_close_code_or_a_welcome() {
 /// a hang, and the hub goes on serving.
 #[test]
 fn arbitrary_bytes_on_the_wire_end_only_that_socket() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = hub();
-    let (s, m) = rt.block_on(async {
-        let s = server.demo_session().await;
-        let m = Client::moderator(&server, &s).await;
-        (s, m)
-    });
-    let m = std::cell::RefCell::new(m);
-    let n = std::cell::Cell::new(0u64);
-    let outcomes = std::cell::RefCell::new(std::collections::BTreeMap::<String, u64>::new());
-    let mut runner = TestRunner::new(Config {
-        cases: pick(48, 512),
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let addr = server.addr.clone();
-    let hello = json!({"type":"hello","role":"audience","session":s.code}).to_string();
     // Raw bytes, or frames with any header bits (reserved bits, opcodes, mask or not).
     let frames = proptest::collection::vec(
         (
@@ -323,10 +321,13 @@ fn arbitrary_bytes_on_the_wire_end_only_that_socket() {
         any::<bool>(),
         prop_oneof![proptest::collection::vec(any::<u8>(), 1..400), frames],
     );
-    let result = runner.run(&strategy, |(after_hello, bytes)| {
-        n.set(n.get() + 1);
-        let outcome = rt.block_on(async {
-            let (mut ws, st) = RawWs::connect(&addr, "")
+    let case = |rt: &tokio::runtime::Runtime,
+                addr: &str,
+                s: &Session,
+                (after_hello, bytes): (bool, Vec<u8>)| {
+        let hello = json!({"type":"hello","role":"audience","session":s.code}).to_string();
+        rt.block_on(async {
+            let (mut ws, st) = RawWs::connect(addr, "")
                 .await
                 .map_err(|e| TestCaseError::fail(format!("connect: {e}")))?;
             prop_assert_eq!(st, 101);
@@ -359,29 +360,9 @@ fn arbitrary_bytes_on_the_wire_end_only_that_socket() {
                 outcome
             );
             Ok(outcome)
-        })?;
-        *outcomes.borrow_mut().entry(outcome).or_default() += 1;
-        rt.block_on(probe(&mut m.borrow_mut(), n.get()));
-        Ok(())
-    });
-    rt.block_on(still_serving(&server, &s));
-    let o = outcomes.into_inner();
-    figures(
-        "faults_hostile_wire_bytes",
-        &[
-            ("cases", n.get().to_string()),
-            (
-                "outcomes",
-                o.iter()
-                    .map(|(k, v)| format!("{}:{v}", k.replace(' ', "_")))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        ],
-    );
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+        })
+    };
+    run_property("faults_hostile_wire_bytes", |_| strategy, case);
 }
 
 // ---------------------------------------------------------------------------------------------

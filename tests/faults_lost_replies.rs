@@ -45,15 +45,13 @@ async fn phone(url: String, code: String, i: usize, asks: usize, tally: Arc<Tall
                 let h = audience_hello(&code, device.as_deref(), None);
                 match hello(&url, &h, Duration::from_secs(3)).await {
                     Ok((s, w)) => {
-                        let d = w["you"]["device"].as_str().unwrap_or("").to_string();
-                        if device.as_ref().is_some_and(|old| *old != d) {
+                        if !keep_device(&mut device, &w) {
                             tally
                                 .errors
                                 .lock()
                                 .unwrap()
                                 .push(format!("phone {i}: device token not kept"));
                         }
-                        device = Some(d);
                         ws = Some(s);
                         tally.reconnects.fetch_add(1, Ordering::Relaxed);
                     }
@@ -68,7 +66,7 @@ async fn phone(url: String, code: String, i: usize, asks: usize, tally: Arc<Tall
             }
             first = false;
             let s = ws.as_mut().unwrap();
-            match call(s, &cmd, wait, &mut |_| {}).await {
+            match reply(s, &cmd, wait).await {
                 Ok(v) if v["type"] == "ok" => {
                     let id = v["question"]["id"].as_str().unwrap_or("").to_string();
                     let mut acked = tally.acked.lock().unwrap();

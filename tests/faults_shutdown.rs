@@ -10,7 +10,7 @@ mod common;
 #[path = "faults/mod.rs"]
 mod faults;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,17 +21,13 @@ use serde_json::{Value, json};
 
 #[derive(Default)]
 struct Ledger {
-    asks: Mutex<HashMap<String, String>>,
-    votes: Mutex<HashMap<String, HashSet<usize>>>,
-    approved: Mutex<HashSet<String>>,
-    pool: Mutex<Vec<String>>,
+    acks: Acks,
     /// Close code -> sockets.
     closes: Mutex<BTreeMap<String, u64>>,
     /// Commands whose socket closed before their reply: when each was sent.
     unanswered: Mutex<Vec<Instant>>,
     /// When SIGTERM was sent.
     sigterm: Mutex<Option<Instant>>,
-    errors: Mutex<Vec<String>>,
 }
 
 impl Ledger {
@@ -50,21 +46,12 @@ fn code_of(e: &Lost) -> String {
 /// A phone that asks and votes until its socket closes; returns nothing, records everything.
 async fn phone(url: String, code: String, i: usize, round: usize, l: Arc<Ledger>) {
     let mut r = rng(seed() ^ i as u64);
-    let Ok((mut ws, _)) = hello(
-        &url,
-        &audience_hello(&code, None, None),
-        Duration::from_secs(10),
-    )
-    .await
-    else {
-        l.errors
-            .lock()
-            .unwrap()
-            .push(format!("phone {i}: no welcome"));
+    let Ok((mut ws, _)) = join_phone(&url, &code, None).await else {
+        l.acks.error(format!("phone {i}: no welcome"));
         return;
     };
     for n in 0.. {
-        let pool = l.pool.lock().unwrap().clone();
+        let pool = l.acks.pool.lock().unwrap().clone();
         let cmd = if pool.is_empty() || r.random_bool(0.3) {
             json!({"type":"ask","ref":format!("r{n}"),
                    "text":format!("Ronde {round} warga {i} nomor {n}: kapan lampu jalan dipasang?")})
@@ -73,24 +60,9 @@ async fn phone(url: String, code: String, i: usize, round: usize, l: Arc<Ledger>
             json!({"type":"vote","ref":format!("r{n}"),"question":q,"on":true})
         };
         let sent = Instant::now();
-        match call(&mut ws, &cmd, Duration::from_secs(15), &mut |_| {}).await {
-            Ok(v) if v["type"] == "ok" => {
-                if cmd["type"] == "ask" {
-                    let id = v["question"]["id"].as_str().unwrap_or("").to_string();
-                    l.asks
-                        .lock()
-                        .unwrap()
-                        .insert(cmd["text"].as_str().unwrap().to_string(), id);
-                } else {
-                    let q = cmd["question"].as_str().unwrap().to_string();
-                    l.votes.lock().unwrap().entry(q).or_default().insert(i);
-                }
-            }
-            Ok(v) => l
-                .errors
-                .lock()
-                .unwrap()
-                .push(format!("phone {i}: {cmd} -> {v}")),
+        match reply(&mut ws, &cmd, Duration::from_secs(15)).await {
+            Ok(v) if v["type"] == "ok" => l.acks.phone_ok(i, &cmd, &v),
+            Ok(v) => l.acks.error(format!("phone {i}: {cmd} -> {v}")),
             Err(e) => {
                 l.unanswered.lock().unwrap().push(sent);
                 l.closed(code_of(&e));
@@ -104,10 +76,7 @@ async fn phone(url: String, code: String, i: usize, round: usize, l: Arc<Ledger>
 /// A socket that only watches (screen, overlay, an idle phone) until it is closed.
 async fn watcher(url: String, h: Value, l: Arc<Ledger>) {
     let Ok((mut ws, _)) = hello(&url, &h, Duration::from_secs(10)).await else {
-        l.errors
-            .lock()
-            .unwrap()
-            .push(format!("watcher {h}: no welcome"));
+        l.acks.error(format!("watcher {h}: no welcome"));
         return;
     };
     loop {
@@ -119,28 +88,18 @@ async fn watcher(url: String, h: Value, l: Arc<Ledger>) {
 }
 
 async fn moderator(url: String, s: Session, l: Arc<Ledger>) {
-    let h = json!({"type":"hello","role":"moderator","session":s.id,"key":s.moderator});
+    let h = keyed_hello("moderator", &s, &s.moderator);
     let Ok((mut ws, _)) = hello(&url, &h, Duration::from_secs(10)).await else {
-        l.errors
-            .lock()
-            .unwrap()
-            .push("moderator: no welcome".into());
+        l.acks.error("moderator: no welcome".into());
         return;
     };
     let mut done: HashSet<String> = HashSet::new();
     loop {
-        let next = l
-            .asks
-            .lock()
-            .unwrap()
-            .values()
-            .find(|id| !done.contains(*id))
-            .cloned();
-        let r = match next {
+        let r = match l.acks.next_ask(&done) {
             Some(id) => {
                 done.insert(id.clone());
                 let cmd = json!({"type":"approve","ref":format!("a-{id}"),"question":id});
-                call(&mut ws, &cmd, Duration::from_secs(15), &mut |_| {})
+                reply(&mut ws, &cmd, Duration::from_secs(15))
                     .await
                     .map(|v| (v, Some(id)))
             }
@@ -156,10 +115,7 @@ async fn moderator(url: String, s: Session, l: Arc<Ledger>) {
                 }),
         };
         match r {
-            Ok((v, Some(id))) if v["type"] == "ok" => {
-                l.approved.lock().unwrap().insert(id.clone());
-                l.pool.lock().unwrap().push(id);
-            }
+            Ok((v, Some(id))) if v["type"] == "ok" => l.acks.approve_ok(id),
             Ok(_) => {}
             Err(e) => {
                 l.closed(code_of(&e));
@@ -174,10 +130,7 @@ async fn moderator(url: String, s: Session, l: Arc<Ledger>) {
 async fn sigterm_under_load_keeps_every_acknowledged_change_and_says_4503_to_every_socket() {
     let rounds = pick(3, 10);
     let phones = 50;
-    let mut server = TestServer::start_with(&[
-        ("TANYA_ASKS_PER_MINUTE", "1000000"),
-        ("TANYA_VOTES_PER_MINUTE", "1000000"),
-    ]);
+    let mut server = unlimited_hub();
     let url = server.ws_url();
     let mut exits = Vec::new();
     let mut notes = Vec::new();
@@ -199,8 +152,8 @@ async fn sigterm_under_load_keeps_every_acknowledged_change_and_says_4503_to_eve
             )));
         }
         let watchers = [
-            json!({"type":"hello","role":"screen","session":s.id,"key":s.screen}),
-            json!({"type":"hello","role":"overlay","session":s.id,"key":s.overlay}),
+            keyed_hello("screen", &s, &s.screen),
+            keyed_hello("overlay", &s, &s.overlay),
             json!({"type":"hello","role":"press","session":s.code,"key":s.press}),
             audience_hello(&s.code, None, None),
             audience_hello(&s.code, None, None),
@@ -240,14 +193,14 @@ async fn sigterm_under_load_keeps_every_acknowledged_change_and_says_4503_to_eve
                 "round {round}: closes {closes:?} of {sockets} sockets"
             ));
         }
-        let errs = l.errors.lock().unwrap().clone();
+        let errs = l.acks.errors.lock().unwrap().clone();
         notes.extend(errs.into_iter().map(|e| format!("round {round}: {e}")));
 
         // Everything acknowledged is there after the restart.
         blocking(|| server.restart());
         let qs = export_questions(&server, &s.id).await;
-        let asks = l.asks.lock().unwrap().clone();
-        let votes = l.votes.lock().unwrap().clone();
+        let asks = l.acks.asks.lock().unwrap().clone();
+        let votes = l.acks.votes.lock().unwrap().clone();
         total_asks += asks.len();
         total_votes += votes.values().map(HashSet::len).sum::<usize>();
         for (text, id) in &asks {
@@ -266,7 +219,7 @@ async fn sigterm_under_load_keeps_every_acknowledged_change_and_says_4503_to_eve
                 ));
             }
         }
-        for id in l.approved.lock().unwrap().iter() {
+        for id in l.acks.approved.lock().unwrap().iter() {
             if qs.get(id).is_none_or(|q| q["status"] != "approved") {
                 missing += 1;
                 notes.push(format!("round {round}: acknowledged approve of {id} lost"));

@@ -61,13 +61,9 @@ impl Lat {
 
 /// A phone that reads every frame and records how long each edit took to reach it.
 async fn observer(url: String, code: String, lat: Arc<Lat>) {
-    let (mut ws, _) = hello(
-        &url,
-        &audience_hello(&code, None, None),
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("observer welcome");
+    let (mut ws, _) = join_phone(&url, &code, None)
+        .await
+        .expect("observer welcome");
     while let Some(Ok(m)) = ws.next().await {
         let Message::Text(t) = m else { continue };
         let now = now_us();
@@ -84,7 +80,7 @@ async fn observer(url: String, code: String, lat: Arc<Lat>) {
 
 /// Edits its questions at `per_sec` for `d`; reads (and drops) what the hub sends back.
 async fn editor(url: String, s: Session, ids: Vec<String>, per_sec: u64, d: Duration) -> u64 {
-    let h = json!({"type":"hello","role":"moderator","session":s.id,"key":s.moderator});
+    let h = keyed_hello("moderator", &s, &s.moderator);
     let (ws, _) = hello(&url, &h, Duration::from_secs(10))
         .await
         .expect("editor welcome");
@@ -129,13 +125,9 @@ async fn stuck_phone(
     code: String,
     hub_port: u16,
 ) -> (Option<u64>, Option<u64>, u64, String) {
-    let (mut ws, _) = hello(
-        &url,
-        &audience_hello(&code, None, None),
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("slow phone welcome");
+    let (mut ws, _) = join_phone(&url, &code, None)
+        .await
+        .expect("slow phone welcome");
     let port = match ws.get_ref() {
         MaybeTlsStream::Plain(t) => t.local_addr().unwrap().port(),
         _ => unreachable!("plain TCP"),
@@ -192,21 +184,10 @@ async fn phones_that_stop_reading_are_dropped_and_hurt_nobody() {
     let pid = server.child.id();
     let hub_port: u16 = server.addr.rsplit(':').next().unwrap().parse().unwrap();
     let s = server.demo_session().await;
-    let mut ids = Vec::new();
-    {
+    let ids = {
         let mut m = Client::moderator(&server, &s).await;
-        for k in 0..20 {
-            let v = m
-                .ok(
-                    json!({"type":"enter","ref":format!("e{k}"),"channel":"room",
-                           "text":format!("Pertanyaan {k}")}),
-                )
-                .await;
-            let id = v["question"]["id"].as_str().unwrap().to_string();
-            m.ok(json!({"type":"approve","question":id})).await;
-            ids.push(id);
-        }
-    }
+        enter_approved_many(&mut m, 20, None, |k| format!("Pertanyaan {k}")).await
+    };
     let lat = Arc::new(Lat::default());
     let observers: Vec<_> = (0..8)
         .map(|_| tokio::spawn(observer(server.ws_url(), s.code.clone(), lat.clone())))

@@ -3,38 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use common::*;
 use serde_json::{Value, json};
-
-fn new_ref() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// Sends `cmd` (a fresh `ref` when it has none); returns the reply and every frame before it.
-async fn act(c: &mut Client, mut cmd: Value) -> (Value, Vec<Value>) {
-    if cmd.get("ref").is_none() {
-        cmd["ref"] = json!(new_ref());
-    }
-    let r = cmd["ref"].clone();
-    c.send(cmd).await;
-    let mut before = Vec::new();
-    loop {
-        let v = c.recv().await;
-        if (v["type"] == "ok" || v["type"] == "error") && v["ref"] == r {
-            return (v, before);
-        }
-        before.push(v);
-    }
-}
-
-/// Like `act`, asserting `ok`.
-async fn act_ok(c: &mut Client, cmd: Value) -> (Value, Vec<Value>) {
-    let (v, before) = act(c, cmd.clone()).await;
-    assert_eq!(v["type"], "ok", "{cmd} -> {v}");
-    (v, before)
-}
 
 /// The `question` events about `id` among `frames`.
 fn events_of<'a>(frames: &'a [Value], id: &str) -> Vec<&'a Value> {
@@ -52,53 +24,6 @@ fn event_of<'a>(frames: &'a [Value], id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no question event for {id} before ok: {frames:?}"))
 }
 
-/// A phone reconnecting with its device token.
-async fn phone_with(server: &TestServer, s: &Session, device: &str) -> Client {
-    Client::connect(
-        server,
-        json!({"type":"hello","role":"audience","session":s.code,"device":device}),
-    )
-    .await
-}
-
-/// Changes the session title (a `session` event reaches every role) and asserts that it is
-/// the next frame of every client in `others`: nothing else was sent to them before it.
-async fn barrier(m: &mut Client, others: &mut [&mut Client]) {
-    let title = format!("Barrier {}", new_ref());
-    m.ok(json!({"type":"session","title":title})).await;
-    for (i, o) in others.iter_mut().enumerate() {
-        let v = o.recv().await;
-        assert_eq!(v["type"], "session", "client {i}: unexpected frame {v}");
-        assert_eq!(v["session"]["title"], json!(title), "client {i}: {v}");
-    }
-}
-
-/// Changes the session title and reads every client in `others` up to that `session` event:
-/// afterwards, every frame caused before has been read.
-async fn sync(m: &mut Client, others: &mut [&mut Client]) {
-    let title = format!("Sync {}", new_ref());
-    m.ok(json!({"type":"session","title":title})).await;
-    for o in others.iter_mut() {
-        loop {
-            let (v, _) = o.until("session").await;
-            if v["session"]["title"] == json!(title) {
-                break;
-            }
-        }
-    }
-}
-
-/// The moderator view of every question, from a fresh moderator's welcome.
-async fn snapshot(server: &TestServer, s: &Session) -> BTreeMap<String, Value> {
-    let c = Client::moderator(server, s).await;
-    c.welcome["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| (q["id"].as_str().unwrap().to_string(), q.clone()))
-        .collect()
-}
-
 /// The approved queue, top first, from a fresh moderator's welcome.
 async fn queue(server: &TestServer, s: &Session) -> Vec<String> {
     let mut q: Vec<(f64, String)> = snapshot(server, s)
@@ -114,22 +39,6 @@ async fn queue(server: &TestServer, s: &Session) -> Vec<String> {
         .collect();
     q.sort_by(|a, b| a.0.total_cmp(&b.0));
     q.into_iter().map(|(_, id)| id).collect()
-}
-
-/// Asks from `a`, approves as `m`; returns the id.
-async fn approved(m: &mut Client, a: &mut Client, text: &str) -> String {
-    let id = a.ask(text).await;
-    m.ok(json!({"type":"approve","question":id})).await;
-    id
-}
-
-fn speaker_ids(c: &Client) -> Vec<String> {
-    c.welcome["session"]["speakers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[tokio::test]
@@ -215,7 +124,7 @@ async fn reject_with_reason_and_audience_gets_removed() {
     barrier(&mut m, &mut [&mut other]).await;
 
     // An approved question that is rejected leaves the public view: `removed`.
-    let q = approved(&mut m, &mut a, "Disetujui lalu ditolak").await;
+    let q = ask_approved(&mut m, &mut a, "Disetujui lalu ditolak").await;
     let (ev, _) = other.until("question").await;
     assert_eq!(ev["question"]["id"], json!(q));
     let (ev, _) = a.until("question").await;
@@ -231,7 +140,7 @@ async fn reject_with_reason_and_audience_gets_removed() {
     assert_eq!(ev["question"]["reason"], "Menyerang pribadi");
 
     // A live question can be rejected: it leaves the air.
-    let l = approved(&mut m, &mut a, "Sedang dijawab").await;
+    let l = ask_approved(&mut m, &mut a, "Sedang dijawab").await;
     m.ok(json!({"type":"live","question":l})).await;
     m.ok(json!({"type":"overlay","visible":true})).await;
     let (_, before) = act_ok(&mut m, json!({"type":"reject","question":l})).await;
@@ -317,9 +226,9 @@ async fn live_then_answered() {
     let mut m = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
     let mut other = Client::audience(&server, &s).await;
-    let x = approved(&mut m, &mut a, "Pertama").await;
-    let y = approved(&mut m, &mut a, "Kedua").await;
-    let z = approved(&mut m, &mut a, "Ketiga").await;
+    let x = ask_approved(&mut m, &mut a, "Pertama").await;
+    let y = ask_approved(&mut m, &mut a, "Kedua").await;
+    let z = ask_approved(&mut m, &mut a, "Ketiga").await;
 
     let (_, before) = act_ok(&mut m, json!({"type":"live","question":x,"rev":2})).await;
     assert_eq!(event_of(&before, &x)["status"], "live");
@@ -360,9 +269,9 @@ async fn requeue_restores_the_old_position() {
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
-    let x = approved(&mut m, &mut a, "Satu").await;
-    let y = approved(&mut m, &mut a, "Dua").await;
-    let z = approved(&mut m, &mut a, "Tiga").await;
+    let x = ask_approved(&mut m, &mut a, "Satu").await;
+    let y = ask_approved(&mut m, &mut a, "Dua").await;
+    let z = ask_approved(&mut m, &mut a, "Tiga").await;
     let pos_y = snapshot(&server, &s).await[&y]["position"].clone();
     assert!(pos_y.is_number());
 
@@ -370,7 +279,7 @@ async fn requeue_restores_the_old_position() {
     m.ok(json!({"type":"answered","question":y})).await;
     // Answered keeps the last place it had.
     assert_eq!(snapshot(&server, &s).await[&y]["position"], pos_y);
-    let w = approved(&mut m, &mut a, "Empat").await;
+    let w = ask_approved(&mut m, &mut a, "Empat").await;
     let (_, before) = act_ok(&mut m, json!({"type":"requeue","question":y})).await;
     let q = event_of(&before, &y);
     assert_eq!(q["status"], "approved");
@@ -437,7 +346,7 @@ async fn move_to_top_and_after_with_events_for_every_moved_position() {
     let mut a = Client::audience(&server, &s).await;
     let mut ids = Vec::new();
     for t in ["A", "B", "C", "D", "E"] {
-        ids.push(approved(&mut m, &mut a, &format!("Pertanyaan {t}")).await);
+        ids.push(ask_approved(&mut m, &mut a, &format!("Pertanyaan {t}")).await);
     }
     let [qa, qb, qc, qd, qe] = <[String; 5]>::try_from(ids).unwrap();
 
@@ -573,8 +482,8 @@ async fn merge_pools_votes_one_per_device() {
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
-    let target = approved(&mut m, &mut a, "Kapan jalan diperbaiki?").await;
-    let dup = approved(&mut m, &mut a, "Jalan rusak kapan dibenahi?").await;
+    let target = ask_approved(&mut m, &mut a, "Kapan jalan diperbaiki?").await;
+    let dup = ask_approved(&mut m, &mut a, "Jalan rusak kapan dibenahi?").await;
     let mut d1 = Client::audience(&server, &s).await;
     let mut d2 = Client::audience(&server, &s).await;
     let mut d3 = Client::audience(&server, &s).await;
@@ -624,7 +533,7 @@ async fn merge_pools_votes_one_per_device() {
 
     // Into itself: invalid. Into a pending question, or of a rejected one: conflict with the
     // rev of the command's own question.
-    let other = approved(&mut m, &mut a, "Lain").await;
+    let other = ask_approved(&mut m, &mut a, "Lain").await;
     m.err(
         json!({"type":"merge","question":other,"into":other}),
         "invalid",
@@ -759,8 +668,8 @@ async fn overlay_take_and_clear() {
     // Nothing live: nothing to take.
     m.err(json!({"type":"overlay","visible":true}), "conflict")
         .await;
-    let x = approved(&mut m, &mut a, "Yang akan tayang").await;
-    let y = approved(&mut m, &mut a, "Berikutnya").await;
+    let x = ask_approved(&mut m, &mut a, "Yang akan tayang").await;
+    let y = ask_approved(&mut m, &mut a, "Berikutnya").await;
     m.ok(json!({"type":"live","question":x})).await;
     // Going live does not put it on air.
     let snapm = Client::moderator(&server, &s).await;
@@ -881,7 +790,7 @@ async fn session_title_speakers_and_status() {
     .await;
 
     // Paused: votes and moderation go on.
-    let q = approved(&mut m, &mut a, "Sebelum jeda").await;
+    let q = ask_approved(&mut m, &mut a, "Sebelum jeda").await;
     let p = a.ask("Akan tertutup").await;
     m.ok(json!({"type":"session","status":"paused"})).await;
     let (ev, _) = a.until("session").await;
@@ -953,7 +862,7 @@ async fn ban_and_unban() {
         .as_str()
         .unwrap()
         .to_string();
-    let q2 = approved(&mut m, &mut a, "Pertanyaan kedua").await;
+    let q2 = ask_approved(&mut m, &mut a, "Pertanyaan kedua").await;
     let keep = other.ask("Dari orang lain").await;
     let snap = snapshot(&server, &s).await;
     sync(&mut m, &mut [&mut m2, &mut a, &mut other]).await;
@@ -1013,17 +922,17 @@ async fn ban_and_unban() {
 /// One question in each status; returns (status, id).
 async fn one_of_each(m: &mut Client, a: &mut Client) -> Vec<(&'static str, String)> {
     let pending = a.ask("pending").await;
-    let approved_ = approved(m, a, "approved").await;
+    let approved_ = ask_approved(m, a, "approved").await;
     let rejected = a.ask("rejected").await;
     m.ok(json!({"type":"reject","question":rejected})).await;
-    let answered = approved(m, a, "answered").await;
+    let answered = ask_approved(m, a, "answered").await;
     m.ok(json!({"type":"live","question":answered})).await;
     m.ok(json!({"type":"answered","question":answered})).await;
-    let live = approved(m, a, "live").await;
+    let live = ask_approved(m, a, "live").await;
     m.ok(json!({"type":"live","question":live})).await;
     let withdrawn = a.ask("withdrawn").await;
     a.ok(json!({"type":"withdraw","question":withdrawn})).await;
-    let merged = approved(m, a, "merged").await;
+    let merged = ask_approved(m, a, "merged").await;
     m.ok(json!({"type":"merge","question":merged,"into":approved_}))
         .await;
     vec![

@@ -7,54 +7,17 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn overlay_hello(s: &Session, key: &str) -> Value {
-    json!({"type":"hello","role":"overlay","session":s.id,"key":key})
-}
+/// The channel of the operator's entries.
+const CHANNEL: &str = "radio";
 
 async fn overlay(server: &TestServer, s: &Session) -> Client {
-    Client::connect(server, overlay_hello(s, &s.overlay)).await
-}
-
-fn id_of(v: &Value) -> String {
-    v["question"]["id"]
-        .as_str()
-        .expect("a question id")
-        .to_string()
-}
-
-async fn enter(m: &mut Client, text: &str) -> String {
-    let v = m
-        .ok(json!({"type":"enter","text":text,"channel":"radio"}))
-        .await;
-    id_of(&v)
-}
-
-async fn approved(m: &mut Client, text: &str) -> String {
-    let id = enter(m, text).await;
-    m.ok(json!({"type":"approve","question":id})).await;
-    id
+    Client::connect(server, keyed_hello("overlay", s, &s.overlay)).await
 }
 
 async fn live(m: &mut Client, text: &str) -> String {
-    let id = approved(m, text).await;
+    let id = enter_approved(m, CHANNEL, text).await;
     m.ok(json!({"type":"live","question":id})).await;
     id
-}
-
-async fn marker(m: &mut Client, title: &str) {
-    m.ok(json!({"type":"session","title":title})).await;
-}
-
-/// Frames `c` receives before the `session` event carrying `title`.
-async fn until_marker(c: &mut Client, title: &str) -> Vec<Value> {
-    let mut before = Vec::new();
-    loop {
-        let v = c.recv().await;
-        if v["type"] == "session" && v["session"]["title"] == json!(title) {
-            return before;
-        }
-        before.push(v);
-    }
 }
 
 fn overlay_events(frames: &[Value]) -> Vec<&Value> {
@@ -81,9 +44,9 @@ async fn overlay_welcome_has_session_and_overlay_but_no_questions() {
     let server = TestServer::start();
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
-    approved(&mut m, "Disetujui, menunggu").await;
+    enter_approved(&mut m, CHANNEL, "Disetujui, menunggu").await;
     let q = live(&mut m, "Sedang dijawab sekarang").await;
-    enter(&mut m, "Masih menunggu moderasi").await;
+    enter(&mut m, CHANNEL, "Masih menunggu moderasi").await;
 
     let o = overlay(&server, &s).await;
     let w = &o.welcome;
@@ -130,7 +93,7 @@ async fn overlay_gets_only_overlay_and_session_events() {
     let q1 = a.ask("Pertanyaan dari ponsel").await;
     m.ok(json!({"type":"approve","question":q1})).await;
     a.ok(json!({"type":"vote","question":q1,"on":true})).await;
-    let q2 = enter(&mut m, "Pertanyaan lewat radio").await;
+    let q2 = enter(&mut m, CHANNEL, "Pertanyaan lewat radio").await;
     m.ok(json!({"type":"edit","question":q2,"text":"Pertanyaan lewat radio (disunting)"}))
         .await;
     m.ok(json!({"type":"approve","question":q2})).await;
@@ -189,7 +152,7 @@ async fn take_on_air_only_while_a_question_is_live() {
     // Nothing live: conflict.
     m.err(json!({"type":"overlay","visible":true}), "conflict")
         .await;
-    let q = approved(&mut m, "Siap dijawab").await;
+    let q = enter_approved(&mut m, CHANNEL, "Siap dijawab").await;
     m.err(json!({"type":"overlay","visible":true}), "conflict")
         .await;
 
@@ -237,7 +200,7 @@ async fn live_on_another_question_turns_the_overlay_off() {
     let mut o = overlay(&server, &s).await;
     let q1 = live(&mut m, "Pertama di udara").await;
     m.ok(json!({"type":"overlay","visible":true})).await;
-    let q2 = approved(&mut m, "Berikutnya").await;
+    let q2 = enter_approved(&mut m, CHANNEL, "Berikutnya").await;
     marker(&mut m, "siap").await;
     until_marker(&mut o, "siap").await;
 
@@ -403,7 +366,7 @@ async fn live_json_is_a_vmix_data_source() {
     );
 
     // An anonymous question to nobody: empty strings for what it lacks.
-    let q2 = approved(&mut m, "Tanpa nama").await;
+    let q2 = enter_approved(&mut m, CHANNEL, "Tanpa nama").await;
     m.ok(json!({"type":"live","question":q2})).await;
     m.ok(json!({"type":"overlay","visible":true})).await;
     let (_, body) = live_json(&server, &s, &s.overlay).await;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,19 +34,11 @@ async fn try_recv(ws: &mut Ws) -> Option<Value> {
     }
 }
 
-/// An acknowledged ask.
-#[derive(Clone, Debug)]
-struct Acked {
-    r#ref: String,
-    text: String,
-    id: String,
-}
-
 /// What one phone did before the hub died.
 #[derive(Debug)]
 struct PhoneLog {
     device: String,
-    acked: Vec<Acked>,
+    acked: Vec<AckedAsk>,
     /// The ask sent but not answered when the socket died, if any.
     in_flight: Option<(String, String)>,
 }
@@ -82,7 +74,7 @@ async fn phone(url: String, code: String, n: usize, count: Arc<AtomicUsize>) -> 
             if v["ref"] == json!(r) {
                 assert_eq!(v["type"], "ok", "{v}");
                 assert_eq!(v["question"]["text"], json!(text));
-                log.acked.push(Acked {
+                log.acked.push(AckedAsk {
                     r#ref: r.clone(),
                     text: text.clone(),
                     id: v["question"]["id"].as_str().unwrap().to_string(),
@@ -165,19 +157,6 @@ async fn healthy(server: &TestServer) {
     assert_eq!(st, 200, "{body}");
 }
 
-/// Questions of a welcome by id; panics on a duplicate id.
-fn by_id(welcome: &Value) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for q in welcome["questions"].as_array().unwrap() {
-        let id = q["id"].as_str().unwrap().to_string();
-        assert!(
-            out.insert(id.clone(), q.clone()).is_none(),
-            "question {id} twice in a welcome"
-        );
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_question_survives_kill_9() {
     let mut server = TestServer::start_with(&[("TANYA_ASKS_PER_MINUTE", "100000")]);
@@ -204,7 +183,7 @@ async fn every_acknowledged_question_survives_kill_9() {
         logs.push(p.await.unwrap());
     }
     let approved = approvals.await.unwrap();
-    let acked: Vec<Acked> = logs.iter().flat_map(|l| l.acked.clone()).collect();
+    let acked: Vec<AckedAsk> = logs.iter().flat_map(|l| l.acked.clone()).collect();
     assert!(acked.len() >= 200);
     assert!(
         logs.iter().any(|l| l.in_flight.is_some()),
@@ -217,8 +196,8 @@ async fn every_acknowledged_question_survives_kill_9() {
 
     // Every acknowledged question is there, once; every acknowledged approval too.
     let m = Client::moderator(&server, &s).await;
-    let qs = by_id(&m.welcome);
-    let missing: Vec<&Acked> = acked.iter().filter(|a| !qs.contains_key(&a.id)).collect();
+    let qs = questions_by_id(&m.welcome);
+    let missing: Vec<&AckedAsk> = acked.iter().filter(|a| !qs.contains_key(&a.id)).collect();
     assert_eq!(missing.len(), 0, "acknowledged but lost: {missing:?}");
     let mut texts = HashSet::new();
     for q in qs.values() {
@@ -278,7 +257,7 @@ async fn every_acknowledged_question_survives_kill_9() {
 
     // Nothing was duplicated by the retries: only in-flight asks that had not been stored are new.
     let mut m2 = Client::moderator(&server, &s).await;
-    let after = by_id(&m2.welcome);
+    let after = questions_by_id(&m2.welcome);
     assert!(after.len() >= before && after.len() <= before + retried_in_flight);
     let mut texts = HashSet::new();
     for q in after.values() {
@@ -295,33 +274,17 @@ async fn every_acknowledged_question_survives_kill_9() {
 }
 
 /// Everything a moderator, a phone, the screen and the overlay see, minus what names the history.
-async fn snapshot(server: &TestServer, s: &Session, devices: &[&str]) -> Value {
+async fn every_view(server: &TestServer, s: &Session, devices: &[&str]) -> Value {
     let m = Client::moderator(server, s).await;
-    let screen = Client::connect(
-        server,
-        json!({"type":"hello","role":"screen","session":s.id,"key":s.screen}),
-    )
-    .await;
-    let overlay = Client::connect(
-        server,
-        json!({"type":"hello","role":"overlay","session":s.id,"key":s.overlay}),
-    )
-    .await;
+    let screen = Client::connect(server, keyed_hello("screen", s, &s.screen)).await;
+    let overlay = Client::connect(server, keyed_hello("overlay", s, &s.overlay)).await;
     let mut phones = Vec::new();
     for d in devices {
-        let p = Client::connect(
-            server,
-            json!({"type":"hello","role":"audience","session":s.code,"device":d}),
-        )
-        .await;
-        let mut votes: Vec<String> = p.welcome["you"]["votes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_string())
-            .collect();
-        votes.sort();
-        phones.push(json!({"questions": by_id(&p.welcome), "votes": votes, "device": p.device()}));
+        let p = phone_with(server, s, d).await;
+        let votes = you_votes(&p);
+        phones.push(
+            json!({"questions": questions_by_id(&p.welcome), "votes": votes, "device": p.device()}),
+        );
     }
     // `links` derive from the listen address, not from stored state (and the first start
     // listens on port 0): compared without them.
@@ -329,7 +292,7 @@ async fn snapshot(server: &TestServer, s: &Session, devices: &[&str]) -> Value {
     assert!(session["links"]["moderator"].is_string(), "{session}");
     session.as_object_mut().unwrap().remove("links");
     json!({
-        "moderator": {"session": session, "overlay": m.welcome["overlay"], "questions": by_id(&m.welcome)},
+        "moderator": {"session": session, "overlay": m.welcome["overlay"], "questions": questions_by_id(&m.welcome)},
         "screen": {"session": screen.welcome["session"], "overlay": screen.welcome["overlay"], "questions": screen.welcome["questions"]},
         "overlay": {"session": overlay.welcome["session"], "overlay": overlay.welcome["overlay"]},
         "phones": phones,
@@ -384,7 +347,7 @@ async fn bans_status_overlay_and_votes_survive_kill_9() {
 
     let devices = [a.device(), b.device(), c.device()];
     let devs: Vec<&str> = devices.iter().map(String::as_str).collect();
-    let before = snapshot(&server, &s, &devs).await;
+    let before = every_view(&server, &s, &devs).await;
     // Spot checks of what the snapshot holds.
     let mq = &before["moderator"]["questions"];
     assert_eq!(mq[&q1]["votes"], 3);
@@ -402,7 +365,7 @@ async fn bans_status_overlay_and_votes_survive_kill_9() {
     server.restart();
     healthy(&server).await;
 
-    let after = snapshot(&server, &s, &devs).await;
+    let after = every_view(&server, &s, &devs).await;
     assert_eq!(
         after, before,
         "every view is the same after kill -9 and restart"
@@ -455,7 +418,7 @@ async fn bans_status_overlay_and_votes_survive_kill_9() {
     m.ok(json!({"type":"answered","question":q1,"rev":rev1}))
         .await;
     m.ok(json!({"type":"session","status":"closed"})).await;
-    let before = snapshot(&server, &s, &devs).await;
+    let before = every_view(&server, &s, &devs).await;
     assert_eq!(before["moderator"]["overlay"]["visible"], false);
     assert_eq!(before["moderator"]["questions"][&q1]["votes"], 3);
     assert_eq!(before["moderator"]["questions"][&q2]["votes"], 2);
@@ -463,7 +426,7 @@ async fn bans_status_overlay_and_votes_survive_kill_9() {
     server.kill9();
     integrity_check(&server.db_path());
     server.restart();
-    let after = snapshot(&server, &s, &devs).await;
+    let after = every_view(&server, &s, &devs).await;
     assert_eq!(after, before, "the second restart changes nothing either");
     let mut m = Client::moderator(&server, &s).await;
     m.err(json!({"type":"requeue","question":q1}), "closed")
@@ -530,7 +493,7 @@ async fn enter_retry_and_votes_under_load_survive_kill_9() {
     server.restart();
 
     let mut m = Client::moderator(&server, &s).await;
-    let qs = by_id(&m.welcome);
+    let qs = questions_by_id(&m.welcome);
     assert_eq!(qs[&target]["votes"], 30);
     let mut per_device: HashMap<String, usize> = HashMap::new();
     for d in &devices {
@@ -554,7 +517,7 @@ async fn enter_retry_and_votes_under_load_survive_kill_9() {
     )
     .await;
     assert_eq!(
-        by_id(&Client::moderator(&server, &s).await.welcome).len(),
+        questions_by_id(&Client::moderator(&server, &s).await.welcome).len(),
         2
     );
 }

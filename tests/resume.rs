@@ -5,123 +5,17 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::*;
 use futures_util::SinkExt;
 use serde_json::{Value, json};
 
-/// A client's copy of its view, built from a welcome and the events after it.
-#[derive(Debug, Clone, PartialEq)]
-struct View {
-    session: Value,
-    overlay: Value,
-    questions: BTreeMap<String, Value>,
-}
-
-impl View {
-    fn from_welcome(w: &Value) -> Self {
-        assert_eq!(w["resumed"], false, "a full welcome: {w}");
-        let questions = w
-            .get("questions")
-            .and_then(Value::as_array)
-            .map(|qs| {
-                qs.iter()
-                    .map(|q| (q["id"].as_str().unwrap().to_string(), q.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Self {
-            session: w["session"].clone(),
-            overlay: w.get("overlay").cloned().unwrap_or(Value::Null),
-            questions,
-        }
-    }
-
-    /// A resumed welcome: the current session and overlay, the questions as they were.
-    fn resume(&mut self, w: &Value) {
-        assert_eq!(w["resumed"], true, "{w}");
-        self.session = w["session"].clone();
-        self.overlay = w.get("overlay").cloned().unwrap_or(Value::Null);
-    }
-
-    fn apply(&mut self, e: &Value) {
-        match e["type"].as_str().unwrap_or("") {
-            "question" => {
-                let q = &e["question"];
-                self.questions
-                    .insert(q["id"].as_str().unwrap().to_string(), q.clone());
-            }
-            "removed" => {
-                let id = e["id"].as_str().unwrap();
-                assert!(
-                    self.questions.remove(id).is_some(),
-                    "removed a question not in the view: {e}"
-                );
-            }
-            "votes" => {
-                for (id, n) in e["counts"].as_object().unwrap() {
-                    if let Some(q) = self.questions.get_mut(id) {
-                        q["votes"] = n.clone();
-                    }
-                }
-            }
-            "overlay" => {
-                self.overlay = json!({"visible": e["visible"], "question": e["question"]});
-            }
-            "session" => self.session = e["session"].clone(),
-            _ => {}
-        }
-    }
-
-    fn apply_all(&mut self, es: &[Value]) {
-        for e in es {
-            self.apply(e);
-        }
-    }
-}
+/// The channel of the operator's entries.
+const CHANNEL: &str = "whatsapp";
 
 /// Asserts that no frame but presence arrives within `ms`.
 async fn assert_quiet(c: &mut Client, ms: u64, what: &str) {
     if let Ok(v) = tokio::time::timeout(std::time::Duration::from_millis(ms), c.recv()).await {
         panic!("{what}: unexpected frame {v}");
-    }
-}
-
-fn id_of(v: &Value) -> String {
-    v["question"]["id"]
-        .as_str()
-        .expect("a question id")
-        .to_string()
-}
-
-async fn enter(m: &mut Client, text: &str) -> String {
-    let v = m
-        .ok(json!({"type":"enter","text":text,"channel":"whatsapp"}))
-        .await;
-    id_of(&v)
-}
-
-async fn approved(m: &mut Client, text: &str) -> String {
-    let id = enter(m, text).await;
-    m.ok(json!({"type":"approve","question":id})).await;
-    id
-}
-
-async fn marker(m: &mut Client, title: &str) {
-    m.ok(json!({"type":"session","title":title})).await;
-}
-
-/// Frames `c` receives up to and including the `session` event carrying `title`.
-async fn through_marker(c: &mut Client, title: &str) -> Vec<Value> {
-    let mut got = Vec::new();
-    loop {
-        let v = c.recv().await;
-        let done = v["type"] == "session" && v["session"]["title"] == json!(title);
-        got.push(v);
-        if done {
-            return got;
-        }
     }
 }
 
@@ -143,53 +37,6 @@ fn hello(role: &str, s: &Session) -> Value {
 fn with_since(mut h: Value, epoch: &Value, seq: u64) -> Value {
     h["since"] = json!({"epoch": epoch, "seq": seq});
     h
-}
-
-/// A client that applies what it receives, as a page would.
-struct Tracked {
-    c: Client,
-    view: View,
-}
-
-impl Tracked {
-    async fn connect(server: &TestServer, h: Value) -> Self {
-        let c = Client::connect(server, h).await;
-        let view = View::from_welcome(&c.welcome);
-        Self { c, view }
-    }
-
-    async fn through_marker(&mut self, title: &str) -> Vec<Value> {
-        let got = through_marker(&mut self.c, title).await;
-        self.view.apply_all(&got);
-        got
-    }
-
-    /// Sends a command and waits for its `ok`, applying the events before it.
-    async fn ok(&mut self, mut cmd: Value) -> Value {
-        let r = uuid::Uuid::new_v4().to_string();
-        cmd["ref"] = json!(r);
-        self.c.send(cmd.clone()).await;
-        loop {
-            let v = self.c.recv().await;
-            if (v["type"] == "ok" || v["type"] == "error") && v["ref"] == json!(r) {
-                assert_eq!(v["type"], "ok", "{cmd} -> {v}");
-                return v;
-            }
-            self.view.apply(&v);
-        }
-    }
-
-    async fn ask(&mut self, text: &str) -> String {
-        id_of(&self.ok(json!({"type":"ask","text":text})).await)
-    }
-
-    /// Closes the socket; returns the view and the resume position.
-    async fn leave(mut self) -> (View, Value, u64) {
-        let epoch = self.c.welcome["epoch"].clone();
-        let seq = self.c.last_seq;
-        let _ = self.c.ws.close(None).await;
-        (self.view, epoch, seq)
-    }
 }
 
 /// Reconnects with `since` and checks the resumed welcome; returns the client.
@@ -221,9 +68,9 @@ async fn moderator_screen_and_overlay_resume_with_exactly_the_missed_events() {
         leavers.push(Tracked::connect(&server, hello(r, &s)).await);
     }
 
-    let q1 = approved(&mut m, "Satu: sebelum putus").await;
-    let q2 = approved(&mut m, "Dua: sebelum putus").await;
-    let q3 = enter(&mut m, "Tiga: menunggu").await;
+    let q1 = enter_approved(&mut m, CHANNEL, "Satu: sebelum putus").await;
+    let q2 = enter_approved(&mut m, CHANNEL, "Dua: sebelum putus").await;
+    let q3 = enter(&mut m, CHANNEL, "Tiga: menunggu").await;
     let q5 = voter.ask("Lima: dari ponsel").await;
     marker(&mut m, "sebelum").await;
     for o in &mut observers {
@@ -236,7 +83,7 @@ async fn moderator_screen_and_overlay_resume_with_exactly_the_missed_events() {
     }
 
     // What the leavers miss.
-    let q4 = approved(&mut m, "Empat: saat putus").await;
+    let q4 = enter_approved(&mut m, CHANNEL, "Empat: saat putus").await;
     m.ok(json!({"type":"edit","question":q1,"text":"Satu: disunting saat putus"}))
         .await;
     m.ok(json!({"type":"move","question":q2,"after":null}))
@@ -284,7 +131,7 @@ async fn moderator_screen_and_overlay_resume_with_exactly_the_missed_events() {
         view.resume(&c.welcome);
         view.apply_all(&got);
         let fresh = Client::connect(&server, hello(r, &s)).await;
-        let want = View::from_welcome(&fresh.welcome);
+        let want = ClientView::from_welcome(&fresh.welcome);
         assert_eq!(view, want, "{r}: resumed view equals a fresh client's view");
         assert_eq!(c.welcome["session"], fresh.welcome["session"], "{r}");
         assert_eq!(c.welcome["overlay"], fresh.welcome["overlay"], "{r}");
@@ -341,7 +188,7 @@ async fn audience_resume_gets_its_own_questions_author_view() {
     let mine2 = a.ask("Milik saya: dua").await;
     let mine3 = a.ask("Milik saya: tiga").await;
     let theirs = other.ask("Milik orang lain, menunggu").await;
-    let public = approved(&mut m, "Pertanyaan publik").await;
+    let public = enter_approved(&mut m, CHANNEL, "Pertanyaan publik").await;
     a.ok(json!({"type":"vote","question":public,"on":true}))
         .await;
     // Votes are coalesced: let the count arrive before the socket leaves.
@@ -416,7 +263,7 @@ async fn audience_resume_gets_its_own_questions_author_view() {
     view.resume(&c.welcome);
     view.apply_all(&got);
     let fresh = Client::connect(&server, a_hello).await;
-    assert_eq!(view, View::from_welcome(&fresh.welcome));
+    assert_eq!(view, ClientView::from_welcome(&fresh.welcome));
     assert_eq!(c.welcome["you"]["votes"], fresh.welcome["you"]["votes"]);
     assert_eq!(view.questions[&mine2]["status"], "rejected");
     assert!(!view.questions.contains_key(&theirs));
@@ -427,7 +274,7 @@ async fn nothing_missed_resumes_with_no_events() {
     let server = TestServer::start();
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
-    approved(&mut m, "Satu").await;
+    enter_approved(&mut m, CHANNEL, "Satu").await;
     marker(&mut m, "diam").await;
     let scr = Client::connect(&server, hello("screen", &s)).await;
     let epoch = scr.welcome["epoch"].clone();
@@ -453,7 +300,10 @@ async fn assert_full_welcome(server: &TestServer, h: Value, role: &str, s: &Sess
         w["seq"], fresh.welcome["seq"],
         "a full welcome's seq is the current one"
     );
-    assert_eq!(View::from_welcome(w), View::from_welcome(&fresh.welcome));
+    assert_eq!(
+        ClientView::from_welcome(w),
+        ClientView::from_welcome(&fresh.welcome)
+    );
     c
 }
 
@@ -462,8 +312,8 @@ async fn unknown_epoch_or_unissued_seq_gets_a_full_welcome() {
     let server = TestServer::start();
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
-    let q = approved(&mut m, "Satu").await;
-    enter(&mut m, "Dua, menunggu").await;
+    let q = enter_approved(&mut m, CHANNEL, "Satu").await;
+    enter(&mut m, CHANNEL, "Dua, menunggu").await;
     marker(&mut m, "siap").await;
     let epoch = m.welcome["epoch"].clone();
     let now = m.last_seq;
@@ -518,7 +368,7 @@ async fn after_a_hub_restart_the_epoch_changes_and_resume_gets_a_full_welcome() 
         let mut m = Tracked::connect(&server, hello("moderator", &s)).await;
         let mut a = Tracked::connect(&server, hello("audience", &s)).await;
         let mine = a.ask("Pertanyaan saya, menunggu").await;
-        let q = approved(&mut actor, "Disetujui").await;
+        let q = enter_approved(&mut actor, CHANNEL, "Disetujui").await;
         actor.ok(json!({"type":"live","question":q})).await;
         actor.ok(json!({"type":"overlay","visible":true})).await;
         marker(&mut actor, "sebelum mati").await;
@@ -543,14 +393,14 @@ async fn after_a_hub_restart_the_epoch_changes_and_resume_gets_a_full_welcome() 
     assert_ne!(w["epoch"], mod_epoch, "a restart begins a new history");
     // `session.links` is left out: the harness listens on port 0 before the restart and on
     // the bound port after it, and the hub builds links from the configured address.
-    let strip = |mut v: View| {
+    let strip = |mut v: ClientView| {
         if let Some(o) = v.session.as_object_mut() {
             o.remove("links");
         }
         v
     };
     assert_eq!(
-        strip(View::from_welcome(w)),
+        strip(ClientView::from_welcome(w)),
         strip(mod_view),
         "the full welcome after a restart equals the view before it"
     );
@@ -579,7 +429,7 @@ async fn a_client_that_applies_resumes_repeatedly_without_gap_or_duplicate() {
     for round in 0..4 {
         let title = format!("putaran {round}");
         // Leave in the middle of a burst of changes; come back with since.
-        let id = approved(&mut m, &format!("Pertanyaan putaran {round}")).await;
+        let id = enter_approved(&mut m, CHANNEL, &format!("Pertanyaan putaran {round}")).await;
         ids.push(id.clone());
         if round % 2 == 1 {
             m.ok(json!({"type":"move","question":id,"after":null}))
@@ -588,7 +438,7 @@ async fn a_client_that_applies_resumes_repeatedly_without_gap_or_duplicate() {
         marker(&mut m, &title).await;
         let (view, epoch, seq) = t.leave().await;
         for k in 0..3 {
-            approved(&mut m, &format!("Saat putus {round}.{k}")).await;
+            enter_approved(&mut m, CHANNEL, &format!("Saat putus {round}.{k}")).await;
         }
         m.ok(json!({"type":"reject","question":ids[0]})).await;
         m.ok(json!({"type":"approve","question":ids[0]})).await;
@@ -600,7 +450,11 @@ async fn a_client_that_applies_resumes_repeatedly_without_gap_or_duplicate() {
         // The first marker may still be among the missed events; read through the second.
         t.through_marker(&after).await;
         let fresh = Client::connect(&server, hello("screen", &s)).await;
-        assert_eq!(t.view, View::from_welcome(&fresh.welcome), "round {round}");
+        assert_eq!(
+            t.view,
+            ClientView::from_welcome(&fresh.welcome),
+            "round {round}"
+        );
     }
     let _ =
         t.c.ws

@@ -55,19 +55,11 @@ fn audience_hello(code: &str) -> Value {
     json!({"type":"hello","role":"audience","session":code})
 }
 
-/// An acknowledged ask.
-#[derive(Clone, Debug)]
-struct Acked {
-    r#ref: String,
-    text: String,
-    id: String,
-}
-
 #[derive(Debug)]
 struct PhoneLog {
     code: String,
     device: String,
-    acked: Vec<Acked>,
+    acked: Vec<AckedAsk>,
     close: u16,
 }
 
@@ -84,32 +76,41 @@ async fn asking_phone(url: String, code: String, n: usize, count: Arc<AtomicUsiz
         let r = format!("s{n}-{i}");
         let text = format!("Ponsel {n}, pertanyaan {i}: bagaimana nasib pasar 16 Ilir?");
         let cmd = json!({"type":"ask","ref":r,"text":text});
-        if ws.send(Message::text(cmd.to_string())).await.is_err() {
-            // The hub closed first; the close frame may still be readable.
-            log.close = drain_to_close(&mut ws).await;
-            return log;
-        }
-        loop {
-            match next_frame(&mut ws).await {
-                Frame::Closed(c) => {
-                    log.close = c;
-                    return log;
-                }
-                Frame::Json(v) if v["ref"] == json!(r) => {
-                    assert_eq!(v["type"], "ok", "{v}");
-                    log.acked.push(Acked {
-                        r#ref: r.clone(),
-                        text: text.clone(),
-                        id: v["question"]["id"].as_str().unwrap().to_string(),
-                    });
-                    count.fetch_add(1, Ordering::Relaxed);
-                    break;
-                }
-                Frame::Json(_) => {}
+        match call_ok(&mut ws, &cmd).await {
+            Err(c) => {
+                log.close = c;
+                return log;
+            }
+            Ok(v) => {
+                log.acked.push(AckedAsk {
+                    r#ref: r.clone(),
+                    text: text.clone(),
+                    id: v["question"]["id"].as_str().unwrap().to_string(),
+                });
+                count.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
     log
+}
+
+/// Sends `cmd` and reads up to its reply, which must be `ok`; `Err(close code)` when the hub
+/// closed the socket first.
+async fn call_ok(ws: &mut Ws, cmd: &Value) -> Result<Value, u16> {
+    if ws.send(Message::text(cmd.to_string())).await.is_err() {
+        // The hub closed first; the close frame may still be readable.
+        return Err(drain_to_close(ws).await);
+    }
+    loop {
+        match next_frame(ws).await {
+            Frame::Closed(c) => return Err(c),
+            Frame::Json(v) if v["ref"] == cmd["ref"] => {
+                assert_eq!(v["type"], "ok", "{v}");
+                return Ok(v);
+            }
+            Frame::Json(_) => {}
+        }
+    }
 }
 
 async fn drain_to_close(ws: &mut Ws) -> u16 {
@@ -176,23 +177,14 @@ async fn voter(url: String, code: String, question: String) -> VoterLog {
         let r = format!("v-{i}");
         log.in_flight = true;
         let cmd = json!({"type":"vote","ref":r,"question":question,"on":on});
-        if ws.send(Message::text(cmd.to_string())).await.is_err() {
-            log.close = drain_to_close(&mut ws).await;
-            return log;
-        }
-        loop {
-            match next_frame(&mut ws).await {
-                Frame::Closed(c) => {
-                    log.close = c;
-                    return log;
-                }
-                Frame::Json(v) if v["ref"] == json!(r) => {
-                    assert_eq!(v["type"], "ok", "{v}");
-                    log.last_acked = Some(on);
-                    log.in_flight = false;
-                    break;
-                }
-                Frame::Json(_) => {}
+        match call_ok(&mut ws, &cmd).await {
+            Err(c) => {
+                log.close = c;
+                return log;
+            }
+            Ok(_) => {
+                log.last_acked = Some(on);
+                log.in_flight = false;
             }
         }
     }
@@ -219,15 +211,6 @@ fn bad_log_lines(server: &TestServer) -> Vec<String> {
         .filter(|l| l.contains("panicked") || l.contains("ERROR"))
         .cloned()
         .collect()
-}
-
-fn by_id(welcome: &Value) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for q in welcome["questions"].as_array().unwrap() {
-        let id = q["id"].as_str().unwrap().to_string();
-        assert!(out.insert(id.clone(), q.clone()).is_none(), "{id} twice");
-    }
-    out
 }
 
 fn terminate(server: &mut TestServer) {
@@ -321,11 +304,11 @@ async fn sigterm_under_load_closes_with_4503_exits_0_and_keeps_every_ok() {
     server.restart();
     let m = Client::moderator(&server, &s).await;
     let m2 = Client::moderator(&server, &s2).await;
-    let mut qs = by_id(&m.welcome);
-    qs.extend(by_id(&m2.welcome));
-    let acked: Vec<&Acked> = phone_logs.iter().flat_map(|l| &l.acked).collect();
+    let mut qs = questions_by_id(&m.welcome);
+    qs.extend(questions_by_id(&m2.welcome));
+    let acked: Vec<&AckedAsk> = phone_logs.iter().flat_map(|l| &l.acked).collect();
     assert!(acked.len() >= 150);
-    let missing: Vec<&&Acked> = acked.iter().filter(|a| !qs.contains_key(&a.id)).collect();
+    let missing: Vec<&&AckedAsk> = acked.iter().filter(|a| !qs.contains_key(&a.id)).collect();
     assert_eq!(missing.len(), 0, "acknowledged but lost: {missing:?}");
     for a in &acked {
         assert_eq!(qs[&a.id]["text"], json!(a.text));
@@ -431,7 +414,7 @@ async fn sigterm_closes_idle_sockets_of_every_role_with_4503() {
     // State from before is intact, the overlay included.
     server.restart();
     let m = Client::moderator(&server, &s).await;
-    let q = &by_id(&m.welcome)[&id];
+    let q = &questions_by_id(&m.welcome)[&id];
     assert_eq!(q["status"], "live");
     assert_eq!(q["votes"], 1);
     assert_eq!(m.welcome["overlay"]["visible"], true);
@@ -495,7 +478,7 @@ async fn sigterm_right_after_commands_answers_or_drops_them_never_half() {
         json!({"type":"hello","role":"audience","session":s.code,"device":device}),
     )
     .await;
-    let mine = by_id(&p.welcome);
+    let mine = questions_by_id(&p.welcome);
     for (r, id) in &acked {
         assert!(mine.contains_key(id), "acknowledged {r} ({id}) was lost");
     }
@@ -510,7 +493,7 @@ async fn sigterm_right_after_commands_answers_or_drops_them_never_half() {
         }
     }
     let m = Client::moderator(&server, &s).await;
-    assert_eq!(by_id(&m.welcome).len(), n, "one question per ref");
+    assert_eq!(questions_by_id(&m.welcome).len(), n, "one question per ref");
     assert!(bad_lines.is_empty(), "hub stderr: {bad_lines:#?}");
     assert_eq!(close, 4503, "the close code after SIGTERM");
 }

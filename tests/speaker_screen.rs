@@ -19,52 +19,15 @@ const PRIVATE_FIELDS: [&str; 6] = [
     "edited",
 ];
 
+/// The channel of the operator's entries.
+const CHANNEL: &str = "phone";
+
 fn screen_hello(s: &Session, key: &str) -> Value {
-    json!({"type":"hello","role":"screen","session":s.id,"key":key})
+    keyed_hello("screen", s, key)
 }
 
 async fn screen(server: &TestServer, s: &Session) -> Client {
     Client::connect(server, screen_hello(s, &s.screen)).await
-}
-
-fn id_of(v: &Value) -> String {
-    v["question"]["id"]
-        .as_str()
-        .expect("a question id")
-        .to_string()
-}
-
-/// An operator entry (pending); returns its id.
-async fn enter(m: &mut Client, text: &str) -> String {
-    let v = m
-        .ok(json!({"type":"enter","text":text,"channel":"phone"}))
-        .await;
-    id_of(&v)
-}
-
-/// An operator entry, approved; returns its id.
-async fn approved(m: &mut Client, text: &str) -> String {
-    let id = enter(m, text).await;
-    m.ok(json!({"type":"approve","question":id})).await;
-    id
-}
-
-/// Changes the session title (an event every role sees) so a watcher can tell that everything
-/// sent before it has arrived.
-async fn marker(m: &mut Client, title: &str) {
-    m.ok(json!({"type":"session","title":title})).await;
-}
-
-/// Frames `c` receives before the `session` event carrying `title`.
-async fn until_marker(c: &mut Client, title: &str) -> Vec<Value> {
-    let mut before = Vec::new();
-    loop {
-        let v = c.recv().await;
-        if v["type"] == "session" && v["session"]["title"] == json!(title) {
-            return before;
-        }
-        before.push(v);
-    }
 }
 
 /// Runs `cmd` as the moderator, then a marker; returns what the screen got for it.
@@ -92,29 +55,29 @@ async fn welcome_has_session_overlay_and_only_public_questions_in_queue_order() 
     let mut m = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
 
-    let q1 = approved(&mut m, "Satu: kapan jalan diperbaiki?").await;
-    let q2 = approved(&mut m, "Dua: berapa lama izin keluar?").await;
-    let q3 = approved(&mut m, "Tiga: siapa yang mengawasi?").await;
+    let q1 = enter_approved(&mut m, CHANNEL, "Satu: kapan jalan diperbaiki?").await;
+    let q2 = enter_approved(&mut m, CHANNEL, "Dua: berapa lama izin keluar?").await;
+    let q3 = enter_approved(&mut m, CHANNEL, "Tiga: siapa yang mengawasi?").await;
     // Queue: q3, q1, q2.
     m.ok(json!({"type":"move","question":q3,"after":null}))
         .await;
-    let live = approved(&mut m, "Empat: yang sedang dijawab").await;
+    let live = enter_approved(&mut m, CHANNEL, "Empat: yang sedang dijawab").await;
     m.ok(json!({"type":"live","question":live})).await;
-    let answered = approved(&mut m, "Lima: sudah dijawab").await;
+    let answered = enter_approved(&mut m, CHANNEL, "Lima: sudah dijawab").await;
     m.ok(json!({"type":"answered","question":answered})).await;
-    let rejected = enter(&mut m, "Enam: ditolak").await;
+    let rejected = enter(&mut m, CHANNEL, "Enam: ditolak").await;
     m.ok(json!({"type":"reject","question":rejected,"reason":"di luar topik"}))
         .await;
-    let pending = enter(&mut m, "Tujuh: masih menunggu").await;
+    let pending = enter(&mut m, CHANNEL, "Tujuh: masih menunggu").await;
     let withdrawn = a.ask("Delapan: saya tarik kembali").await;
     a.ok(json!({"type":"withdraw","question":withdrawn})).await;
-    let merged = approved(&mut m, "Sembilan: sama dengan satu").await;
+    let merged = enter_approved(&mut m, CHANNEL, "Sembilan: sama dengan satu").await;
     m.ok(json!({"type":"merge","question":merged,"into":q1}))
         .await;
     let own_pending = a
         .ask("Sepuluh: pertanyaan audiens yang belum disetujui")
         .await;
-    let edited_rejected = enter(&mut m, "Sebelas: disunting lalu ditolak").await;
+    let edited_rejected = enter(&mut m, CHANNEL, "Sebelas: disunting lalu ditolak").await;
     m.ok(json!({"type":"edit","question":edited_rejected,"text":"Sebelas (suntingan)"}))
         .await;
     m.ok(json!({"type":"reject","question":edited_rejected}))
@@ -219,7 +182,7 @@ async fn screen_gets_question_removed_votes_overlay_and_session_events() {
     let mut n = 0;
 
     // A pending question never reaches the screen.
-    let q = enter(&mut m, "Apakah izin usaha bisa daring?").await;
+    let q = enter(&mut m, CHANNEL, "Apakah izin usaha bisa daring?").await;
     n += 1;
     marker(&mut m, &format!("marker {n}")).await;
     let got = until_marker(&mut scr, &format!("marker {n}")).await;
@@ -342,8 +305,8 @@ async fn screen_gets_question_removed_votes_overlay_and_session_events() {
     );
 
     // A merge removes the merged question from the screen.
-    let target = approved(&mut m, "Target penggabungan").await;
-    let dup = approved(&mut m, "Duplikat yang digabung").await;
+    let target = enter_approved(&mut m, CHANNEL, "Target penggabungan").await;
+    let dup = enter_approved(&mut m, CHANNEL, "Duplikat yang digabung").await;
     let got = step(
         &mut m,
         &mut scr,
@@ -357,7 +320,7 @@ async fn screen_gets_question_removed_votes_overlay_and_session_events() {
     assert_eq!(removed[0]["id"], json!(dup));
 
     // A move: a question event for the moved question, now above the target.
-    let last = approved(&mut m, "Dipindah ke atas").await;
+    let last = enter_approved(&mut m, CHANNEL, "Dipindah ke atas").await;
     let got = step(
         &mut m,
         &mut scr,
@@ -443,7 +406,7 @@ async fn screen_may_not_send_commands() {
     let server = TestServer::start();
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
-    let q = approved(&mut m, "Pertanyaan untuk dicoba").await;
+    let q = enter_approved(&mut m, CHANNEL, "Pertanyaan untuk dicoba").await;
     let mut scr = screen(&server, &s).await;
     let cmds = [
         json!({"type":"ask","ref":"r-ask","text":"Boleh bertanya?"}),

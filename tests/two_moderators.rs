@@ -4,134 +4,38 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use std::collections::BTreeMap;
 
 use common::*;
 use serde_json::{Value, json};
 
-fn new_ref() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 /// A moderator console: a socket and the view it builds from its welcome and the events.
-struct Console {
-    c: Client,
-    questions: BTreeMap<String, Value>,
-    overlay: Value,
-    session: Value,
-}
-
-impl Console {
-    async fn join(server: &TestServer, s: &Session) -> Self {
-        let c = Client::moderator(server, s).await;
-        let questions = c.welcome["questions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|q| (q["id"].as_str().unwrap().to_string(), q.clone()))
-            .collect();
-        let overlay = c.welcome["overlay"].clone();
-        let session = c.welcome["session"].clone();
-        Self {
-            c,
-            questions,
-            overlay,
-            session,
-        }
-    }
-
-    /// Applies one event to the view, as a client would.
-    fn apply(&mut self, f: &Value) {
-        match f["type"].as_str().unwrap() {
-            "question" => {
-                let q = f["question"].clone();
-                self.questions
-                    .insert(q["id"].as_str().unwrap().to_string(), q);
-            }
-            "removed" => {
-                self.questions.remove(f["id"].as_str().unwrap());
-            }
-            "votes" => {
-                for (id, n) in f["counts"].as_object().unwrap() {
-                    if let Some(q) = self.questions.get_mut(id) {
-                        q["votes"] = n.clone();
-                    }
-                }
-            }
-            "overlay" => {
-                self.overlay = json!({"visible":f["visible"],"question":f["question"]});
-            }
-            "session" => self.session = f["session"].clone(),
-            _ => {}
-        }
-    }
-
-    /// Sends `cmd` with a fresh ref; applies every frame up to its reply; returns the reply and
-    /// the frames before it.
-    async fn act(&mut self, mut cmd: Value) -> (Value, Vec<Value>) {
-        let r = new_ref();
-        cmd["ref"] = json!(r);
-        self.c.send(cmd).await;
-        let mut before = Vec::new();
-        loop {
-            let v = self.c.recv().await;
-            if (v["type"] == "ok" || v["type"] == "error") && v["ref"] == json!(r) {
-                return (v, before);
-            }
-            self.apply(&v);
-            before.push(v);
-        }
-    }
-
-    async fn ok(&mut self, cmd: Value) -> Value {
-        let (v, _) = self.act(cmd.clone()).await;
-        assert_eq!(v["type"], "ok", "{cmd} -> {v}");
-        v
-    }
-
-    /// Reads and applies frames up to the `session` event with `title`.
-    async fn read_to_title(&mut self, title: &str) {
-        loop {
-            let v = self.c.recv().await;
-            self.apply(&v);
-            if v["type"] == "session" && v["session"]["title"] == json!(title) {
-                return;
-            }
-        }
-    }
-
-    /// The (id, rev, status) of every question in the view.
-    fn summary(&self) -> Vec<(String, u64, String)> {
-        self.questions
-            .values()
-            .map(|q| {
-                (
-                    q["id"].as_str().unwrap().to_string(),
-                    q["rev"].as_u64().unwrap(),
-                    q["status"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
-}
+type Console = Tracked;
 
 /// Both consoles read everything up to a fresh `session` event, so their views are current.
 async fn settle(m1: &mut Console, m2: &mut Console) {
     let title = format!("Sync {}", new_ref());
     m1.ok(json!({"type":"session","title":title})).await;
-    m2.read_to_title(&title).await;
+    m2.through_marker(&title).await;
 }
 
-/// Sends `c1` from `m1` and `c2` from `m2` at once; asserts exactly one `ok` and a `conflict`
-/// carrying the rev the question has after the winner's change. Returns which one won (1 or 2).
-/// `flip` lets `m2` send first, so that both sides get to win.
+/// Settles both consoles and gives `c1` and `c2` the question `id` and the `rev` it has in
+/// both views; then sends `c1` from `m1` and `c2` from `m2` at once and asserts exactly one `ok`
+/// and a `conflict` carrying the rev the question has after the winner's change. Returns which
+/// one won (1 or 2). `flip` lets `m2` send first, so that both sides get to win.
 async fn race(
     m1: &mut Console,
     m2: &mut Console,
     id: &str,
-    (c1, c2): (Value, Value),
+    (mut c1, mut c2): (Value, Value),
     flip: bool,
 ) -> u8 {
+    settle(m1, m2).await;
+    let r = rev(m1, id);
+    assert_eq!(r, rev(m2, id));
+    for c in [&mut c1, &mut c2] {
+        c["question"] = json!(id);
+        c["rev"] = json!(r);
+    }
     let ((r1, b1), (r2, b2)) = if flip {
         let (b, a) = tokio::join!(m2.act(c2.clone()), m1.act(c1.clone()));
         (a, b)
@@ -164,40 +68,45 @@ async fn race(
 /// Both consoles and a moderator who joins now have the same view.
 async fn assert_same_views(server: &TestServer, s: &Session, m1: &mut Console, m2: &mut Console) {
     settle(m1, m2).await;
-    let fresh = Console::join(server, s).await;
-    assert_eq!(m1.summary(), m2.summary(), "the two consoles differ");
-    assert_eq!(m1.summary(), fresh.summary(), "a fresh welcome differs");
+    let fresh = Console::moderator(server, s).await;
+    assert_eq!(
+        m1.view.summary(),
+        m2.view.summary(),
+        "the two consoles differ"
+    );
+    assert_eq!(
+        m1.view.summary(),
+        fresh.view.summary(),
+        "a fresh welcome differs"
+    );
     // Beyond id/rev/status: every field of every question.
-    assert_eq!(m1.questions, m2.questions);
-    assert_eq!(m1.questions, fresh.questions);
-    assert_eq!(m1.overlay, m2.overlay);
-    assert_eq!(m1.overlay, fresh.overlay);
+    assert_eq!(m1.view.questions, m2.view.questions);
+    assert_eq!(m1.view.questions, fresh.view.questions);
+    assert_eq!(m1.view.overlay, m2.view.overlay);
+    assert_eq!(m1.view.overlay, fresh.view.overlay);
     for k in ["title", "status", "speakers"] {
-        assert_eq!(m1.session[k], m2.session[k]);
-        assert_eq!(m1.session[k], fresh.session[k]);
+        assert_eq!(m1.view.session[k], m2.view.session[k]);
+        assert_eq!(m1.view.session[k], fresh.view.session[k]);
     }
 }
 
-fn speaker_ids(c: &Client) -> Vec<String> {
-    c.welcome["session"]["speakers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_string())
-        .collect()
+/// A hub (100 asks a minute per device) with a session, two moderator consoles and a phone.
+async fn two_consoles_and_a_phone() -> (TestServer, Session, Console, Console, Client) {
+    let server = TestServer::start_with(&[("TANYA_ASKS_PER_MINUTE", "100")]);
+    let s = server.demo_session().await;
+    let m1 = Console::moderator(&server, &s).await;
+    let m2 = Console::moderator(&server, &s).await;
+    let a = Client::audience(&server, &s).await;
+    (server, s, m1, m2, a)
 }
 
 fn rev(m: &Console, id: &str) -> u64 {
-    m.questions[id]["rev"].as_u64().unwrap()
+    m.view.questions[id]["rev"].as_u64().unwrap()
 }
 
 #[tokio::test]
 async fn same_rev_on_a_pending_question_exactly_one_wins() {
-    let server = TestServer::start_with(&[("TANYA_ASKS_PER_MINUTE", "100")]);
-    let s = server.demo_session().await;
-    let mut m1 = Console::join(&server, &s).await;
-    let mut m2 = Console::join(&server, &s).await;
-    let mut a = Client::audience(&server, &s).await;
+    let (server, s, mut m1, mut m2, mut a) = two_consoles_and_a_phone().await;
     let sp = speaker_ids(&m1.c);
     let mut wins = [0u32; 2];
     for round in 0..3 {
@@ -220,15 +129,8 @@ async fn same_rev_on_a_pending_question_exactly_one_wins() {
                 json!({"type":"assign","to":sp[1]}),
             ),
         ];
-        for (i, (mut c1, mut c2)) in pairs.into_iter().enumerate() {
+        for (i, (c1, c2)) in pairs.into_iter().enumerate() {
             let id = a.ask(&format!("Pertanyaan {round} {c1}")).await;
-            settle(&mut m1, &mut m2).await;
-            let r = rev(&m1, &id);
-            assert_eq!(r, rev(&m2, &id));
-            for c in [&mut c1, &mut c2] {
-                c["question"] = json!(id);
-                c["rev"] = json!(r);
-            }
             let won = race(&mut m1, &mut m2, &id, (c1, c2), (round + i) % 2 == 1).await;
             wins[usize::from(won - 1)] += 1;
         }
@@ -239,11 +141,7 @@ async fn same_rev_on_a_pending_question_exactly_one_wins() {
 
 #[tokio::test]
 async fn same_rev_on_an_approved_question_exactly_one_wins() {
-    let server = TestServer::start_with(&[("TANYA_ASKS_PER_MINUTE", "100")]);
-    let s = server.demo_session().await;
-    let mut m1 = Console::join(&server, &s).await;
-    let mut m2 = Console::join(&server, &s).await;
-    let mut a = Client::audience(&server, &s).await;
+    let (server, s, mut m1, mut m2, mut a) = two_consoles_and_a_phone().await;
     let anchor = a.ask("Pertanyaan induk").await;
     m1.ok(json!({"type":"approve","question":anchor})).await;
     for round in 0..3 {
@@ -263,16 +161,9 @@ async fn same_rev_on_an_approved_question_exactly_one_wins() {
                 json!({"type":"merge","into":anchor}),
             ),
         ];
-        for (i, (mut c1, mut c2)) in pairs.into_iter().enumerate() {
+        for (i, (c1, c2)) in pairs.into_iter().enumerate() {
             let id = a.ask(&format!("Pertanyaan {round} {c1}")).await;
             m1.ok(json!({"type":"approve","question":id})).await;
-            settle(&mut m1, &mut m2).await;
-            let r = rev(&m1, &id);
-            assert_eq!(r, rev(&m2, &id));
-            for c in [&mut c1, &mut c2] {
-                c["question"] = json!(id);
-                c["rev"] = json!(r);
-            }
             race(&mut m1, &mut m2, &id, (c1, c2), (round + i) % 2 == 1).await;
         }
         // Something live and on air, so the overlay is part of what must agree.
@@ -281,8 +172,8 @@ async fn same_rev_on_an_approved_question_exactly_one_wins() {
         m2.ok(json!({"type":"live","question":on_air})).await;
         m1.ok(json!({"type":"overlay","visible":true})).await;
         assert_same_views(&server, &s, &mut m1, &mut m2).await;
-        assert_eq!(m1.overlay["visible"], true);
-        assert_eq!(m1.overlay["question"]["id"], json!(on_air));
+        assert_eq!(m1.view.overlay["visible"], true);
+        assert_eq!(m1.view.overlay["question"]["id"], json!(on_air));
     }
 }
 
@@ -290,8 +181,8 @@ async fn same_rev_on_an_approved_question_exactly_one_wins() {
 async fn without_rev_both_apply_in_order_and_views_agree() {
     let server = TestServer::start();
     let s = server.demo_session().await;
-    let mut m1 = Console::join(&server, &s).await;
-    let mut m2 = Console::join(&server, &s).await;
+    let mut m1 = Console::moderator(&server, &s).await;
+    let mut m2 = Console::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
     let id = a.ask("Teks asli").await;
     let ((r1, _), (r2, _)) = tokio::join!(
@@ -301,7 +192,7 @@ async fn without_rev_both_apply_in_order_and_views_agree() {
     assert_eq!(r1["type"], "ok", "{r1}");
     assert_eq!(r2["type"], "ok", "{r2}");
     assert_same_views(&server, &s, &mut m1, &mut m2).await;
-    let q = &m1.questions[&id];
+    let q = &m1.view.questions[&id];
     assert_eq!(q["rev"], 3, "two changes: {q}");
     assert_eq!(q["original_text"], "Teks asli");
     assert!(q["text"] == "Versi satu" || q["text"] == "Versi dua", "{q}");

@@ -9,40 +9,15 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{Value, json};
 
-fn new_ref() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 fn vote(q: &str, on: bool) -> Value {
     json!({"type":"vote","question":q,"on":on})
 }
 
-/// A phone reconnecting with its device token.
-async fn phone_with(server: &TestServer, s: &Session, device: &str) -> Client {
-    Client::connect(
-        server,
-        json!({"type":"hello","role":"audience","session":s.code,"device":device}),
-    )
-    .await
-}
-
-/// Asks from `a`, approves as `m`; returns the id.
-async fn approved(m: &mut Client, a: &mut Client, text: &str) -> String {
-    let id = a.ask(text).await;
-    m.ok(json!({"type":"approve","question":id})).await;
-    id
-}
-
 /// The moderator view of question `id`, from a fresh moderator's welcome.
 async fn fresh_view(server: &TestServer, s: &Session, id: &str) -> Value {
-    let c = Client::moderator(server, s).await;
-    c.welcome["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["id"] == json!(id))
-        .cloned()
-        .unwrap_or_else(|| panic!("{id} not in {}", c.welcome))
+    let mut all = snapshot(server, s).await;
+    all.remove(id)
+        .unwrap_or_else(|| panic!("{id} not in {all:?}"))
 }
 
 /// Reads `votes` frames (skipping others) until the count of `id` is `n`; every count of `id`
@@ -59,17 +34,6 @@ async fn wait_count(c: &mut Client, id: &str, n: u64, max: u64) {
     }
 }
 
-fn you_votes(c: &Client) -> Vec<String> {
-    let mut v: Vec<String> = c.welcome["you"]["votes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("you.votes is a list: {}", c.welcome))
-        .iter()
-        .map(|x| x.as_str().unwrap().to_string())
-        .collect();
-    v.sort();
-    v
-}
-
 #[tokio::test]
 async fn vote_on_and_off() {
     let server = TestServer::start();
@@ -77,7 +41,7 @@ async fn vote_on_and_off() {
     let mut m = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
     let mut voter = Client::audience(&server, &s).await;
-    let q = approved(&mut m, &mut a, "Kapan pasar Cinde dibuka?").await;
+    let q = ask_approved(&mut m, &mut a, "Kapan pasar Cinde dibuka?").await;
     let rev = fresh_view(&server, &s, &q).await["rev"].clone();
 
     voter.ok(vote(&q, true)).await;
@@ -147,7 +111,7 @@ async fn one_vote_per_device_even_from_ten_sockets_at_once() {
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
-    let q = approved(&mut m, &mut a, "Satu perangkat, satu suara").await;
+    let q = ask_approved(&mut m, &mut a, "Satu perangkat, satu suara").await;
     let device = Client::audience(&server, &s).await.device();
 
     let mut sockets = Vec::new();
@@ -185,7 +149,7 @@ async fn votes_are_coalesced_into_at_most_four_frames_a_second() {
     let mut a = Client::audience(&server, &s).await;
     let mut qs = Vec::new();
     for i in 0..QUESTIONS {
-        qs.push(approved(&mut m, &mut a, &format!("Pertanyaan populer {i}")).await);
+        qs.push(ask_approved(&mut m, &mut a, &format!("Pertanyaan populer {i}")).await);
     }
     let mut observer = Client::audience(&server, &s).await;
     let mut phones = Vec::new();
@@ -296,7 +260,7 @@ async fn vote_on_a_pending_question_is_a_conflict_off_is_always_ok() {
     a.ok(vote(&w, false)).await;
     assert_eq!(fresh_view(&server, &s, &p).await["votes"], 0);
     // Paused: votes go on.
-    let q = approved(&mut m, &mut a, "Disetujui").await;
+    let q = ask_approved(&mut m, &mut a, "Disetujui").await;
     m.ok(json!({"type":"session","status":"paused"})).await;
     other.ok(vote(&q, true)).await;
     assert_eq!(fresh_view(&server, &s, &q).await["votes"], 1);
@@ -316,7 +280,7 @@ async fn vote_quota_per_device() {
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
-    let q = approved(&mut m, &mut a, "Kuota suara").await;
+    let q = ask_approved(&mut m, &mut a, "Kuota suara").await;
     let mut v = Client::audience(&server, &s).await;
     let p = v.ask("Punya saya, masih menunggu").await;
     // Refused votes do not count (checks before the quota).
@@ -353,7 +317,7 @@ async fn vote_quota_is_over_a_sliding_minute() {
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
-    let q = approved(&mut m, &mut a, "Jendela geser").await;
+    let q = ask_approved(&mut m, &mut a, "Jendela geser").await;
     let mut v = Client::audience(&server, &s).await;
     let first = Instant::now();
     for i in 0..60 {
@@ -432,9 +396,9 @@ async fn you_votes_in_welcome_after_reconnect() {
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
-    let x = approved(&mut m, &mut a, "X").await;
-    let y = approved(&mut m, &mut a, "Y").await;
-    let z = approved(&mut m, &mut a, "Z").await;
+    let x = ask_approved(&mut m, &mut a, "X").await;
+    let y = ask_approved(&mut m, &mut a, "Y").await;
+    let z = ask_approved(&mut m, &mut a, "Z").await;
     let mut v = Client::audience(&server, &s).await;
     assert_eq!(you_votes(&v), Vec::<String>::new());
     v.ok(vote(&x, true)).await;

@@ -2,6 +2,7 @@
 //! folder, and a WebSocket client speaking PROTOCOL.md.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -480,5 +481,347 @@ pub async fn expect_close(ws: &mut Ws) -> u16 {
             Some(Ok(_)) => continue,
             Some(Err(_)) => return 0,
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// journey helpers: commands, hellos, markers and welcomes
+// ---------------------------------------------------------------------------------------------
+
+/// A fresh command `ref`.
+pub fn new_ref() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The id of the question an `ok` (or a `question` event) carries.
+pub fn id_of(v: &Value) -> String {
+    v["question"]["id"]
+        .as_str()
+        .expect("a question id")
+        .to_string()
+}
+
+/// A hello of a role with a key (`moderator`, `screen`, `overlay`), naming the session by id.
+pub fn keyed_hello(role: &str, s: &Session, key: &str) -> Value {
+    json!({"type":"hello","role":role,"session":s.id,"key":key})
+}
+
+/// A phone reconnecting with its device token.
+pub async fn phone_with(server: &TestServer, s: &Session, device: &str) -> Client {
+    Client::connect(
+        server,
+        json!({"type":"hello","role":"audience","session":s.code,"device":device}),
+    )
+    .await
+}
+
+/// Sends `cmd` (a fresh `ref` when it has none); returns the reply and every frame before it.
+pub async fn act(c: &mut Client, mut cmd: Value) -> (Value, Vec<Value>) {
+    if cmd.get("ref").is_none() {
+        cmd["ref"] = json!(new_ref());
+    }
+    let r = cmd["ref"].clone();
+    c.send(cmd).await;
+    let mut before = Vec::new();
+    loop {
+        let v = c.recv().await;
+        if (v["type"] == "ok" || v["type"] == "error") && v["ref"] == r {
+            return (v, before);
+        }
+        before.push(v);
+    }
+}
+
+/// Like `act`, asserting `ok`.
+pub async fn act_ok(c: &mut Client, cmd: Value) -> (Value, Vec<Value>) {
+    let (v, before) = act(c, cmd.clone()).await;
+    assert_eq!(v["type"], "ok", "{cmd} -> {v}");
+    (v, before)
+}
+
+/// An operator entry on `channel` (pending); returns its id.
+pub async fn enter(m: &mut Client, channel: &str, text: &str) -> String {
+    let v = m
+        .ok(json!({"type":"enter","text":text,"channel":channel}))
+        .await;
+    id_of(&v)
+}
+
+/// An operator entry on `channel`, approved; returns its id.
+pub async fn enter_approved(m: &mut Client, channel: &str, text: &str) -> String {
+    let id = enter(m, channel, text).await;
+    m.ok(json!({"type":"approve","question":id})).await;
+    id
+}
+
+/// Asks from `a`, approves as `m`; returns the id.
+pub async fn ask_approved(m: &mut Client, a: &mut Client, text: &str) -> String {
+    let id = a.ask(text).await;
+    m.ok(json!({"type":"approve","question":id})).await;
+    id
+}
+
+/// Changes the session title (an event every role sees) so a watcher can tell that everything
+/// sent before it has arrived.
+pub async fn marker(m: &mut Client, title: &str) {
+    m.ok(json!({"type":"session","title":title})).await;
+}
+
+/// Frames `c` receives before the `session` event carrying `title`.
+pub async fn until_marker(c: &mut Client, title: &str) -> Vec<Value> {
+    let mut before = Vec::new();
+    loop {
+        let v = c.recv().await;
+        if v["type"] == "session" && v["session"]["title"] == json!(title) {
+            return before;
+        }
+        before.push(v);
+    }
+}
+
+/// Frames `c` receives up to and including the `session` event carrying `title`.
+pub async fn through_marker(c: &mut Client, title: &str) -> Vec<Value> {
+    let mut got = Vec::new();
+    loop {
+        let v = c.recv().await;
+        let done = v["type"] == "session" && v["session"]["title"] == json!(title);
+        got.push(v);
+        if done {
+            return got;
+        }
+    }
+}
+
+/// Changes the session title (a `session` event reaches every role) and asserts that it is
+/// the next frame of every client in `others`: nothing else was sent to them before it.
+pub async fn barrier(m: &mut Client, others: &mut [&mut Client]) {
+    let title = format!("Barrier {}", new_ref());
+    m.ok(json!({"type":"session","title":title})).await;
+    for (i, o) in others.iter_mut().enumerate() {
+        let v = o.recv().await;
+        assert_eq!(v["type"], "session", "client {i}: unexpected frame {v}");
+        assert_eq!(v["session"]["title"], json!(title), "client {i}: {v}");
+    }
+}
+
+/// Changes the session title and reads every client in `others` up to that `session` event:
+/// afterwards, every frame caused before has been read.
+pub async fn sync(m: &mut Client, others: &mut [&mut Client]) {
+    let title = format!("Sync {}", new_ref());
+    m.ok(json!({"type":"session","title":title})).await;
+    for o in others.iter_mut() {
+        loop {
+            let (v, _) = o.until("session").await;
+            if v["session"]["title"] == json!(title) {
+                break;
+            }
+        }
+    }
+}
+
+/// Question id -> question of a welcome, which must carry a `questions` list; panics on a
+/// duplicate id.
+pub fn questions_by_id(welcome: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for q in welcome["questions"].as_array().unwrap() {
+        let id = q["id"].as_str().unwrap().to_string();
+        assert!(
+            out.insert(id.clone(), q.clone()).is_none(),
+            "question {id} twice in a welcome"
+        );
+    }
+    out
+}
+
+/// The moderator view of every question, from a fresh moderator's welcome.
+pub async fn snapshot(server: &TestServer, s: &Session) -> BTreeMap<String, Value> {
+    let c = Client::moderator(server, s).await;
+    questions_by_id(&c.welcome)
+}
+
+/// The speaker ids of a welcome's session.
+pub fn speaker_ids(c: &Client) -> Vec<String> {
+    c.welcome["session"]["speakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `you.votes` of an audience welcome, sorted.
+pub fn you_votes(c: &Client) -> Vec<String> {
+    let mut v: Vec<String> = c.welcome["you"]["votes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("you.votes is a list: {}", c.welcome))
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+/// An acknowledged ask.
+#[derive(Clone, Debug)]
+pub struct AckedAsk {
+    pub r#ref: String,
+    pub text: String,
+    pub id: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// a client that applies what it receives (PROTOCOL.md: "A client applies events to its copy
+// of the view")
+// ---------------------------------------------------------------------------------------------
+
+/// A client's copy of its view, built from a welcome and the events after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientView {
+    pub session: Value,
+    pub overlay: Value,
+    pub questions: BTreeMap<String, Value>,
+}
+
+impl ClientView {
+    /// From a full welcome (roles without questions get none).
+    pub fn from_welcome(w: &Value) -> Self {
+        assert_eq!(w["resumed"], false, "a full welcome: {w}");
+        let questions = w
+            .get("questions")
+            .and_then(Value::as_array)
+            .map(|qs| {
+                qs.iter()
+                    .map(|q| (q["id"].as_str().unwrap().to_string(), q.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            session: w["session"].clone(),
+            overlay: w.get("overlay").cloned().unwrap_or(Value::Null),
+            questions,
+        }
+    }
+
+    /// A resumed welcome: the current session and overlay, the questions as they were.
+    pub fn resume(&mut self, w: &Value) {
+        assert_eq!(w["resumed"], true, "{w}");
+        self.session = w["session"].clone();
+        self.overlay = w.get("overlay").cloned().unwrap_or(Value::Null);
+    }
+
+    /// Applies one frame, as a client would (frames other than events change nothing).
+    pub fn apply(&mut self, e: &Value) {
+        match e["type"].as_str().unwrap() {
+            "question" => {
+                let q = &e["question"];
+                self.questions
+                    .insert(q["id"].as_str().unwrap().to_string(), q.clone());
+            }
+            "removed" => {
+                let id = e["id"].as_str().unwrap();
+                assert!(
+                    self.questions.remove(id).is_some(),
+                    "removed a question not in the view: {e}"
+                );
+            }
+            "votes" => {
+                for (id, n) in e["counts"].as_object().unwrap() {
+                    if let Some(q) = self.questions.get_mut(id) {
+                        q["votes"] = n.clone();
+                    }
+                }
+            }
+            "overlay" => {
+                self.overlay = json!({"visible": e["visible"], "question": e["question"]});
+            }
+            "session" => self.session = e["session"].clone(),
+            _ => {}
+        }
+    }
+
+    pub fn apply_all(&mut self, es: &[Value]) {
+        for e in es {
+            self.apply(e);
+        }
+    }
+
+    /// The (id, rev, status) of every question in the view.
+    pub fn summary(&self) -> Vec<(String, u64, String)> {
+        self.questions
+            .values()
+            .map(|q| {
+                (
+                    q["id"].as_str().unwrap().to_string(),
+                    q["rev"].as_u64().unwrap(),
+                    q["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A client that applies what it receives, as a page would.
+pub struct Tracked {
+    pub c: Client,
+    pub view: ClientView,
+}
+
+impl Tracked {
+    pub async fn connect(server: &TestServer, h: Value) -> Self {
+        let c = Client::connect(server, h).await;
+        let view = ClientView::from_welcome(&c.welcome);
+        Self { c, view }
+    }
+
+    /// A moderator console (its welcome must carry the questions).
+    pub async fn moderator(server: &TestServer, s: &Session) -> Self {
+        let c = Client::moderator(server, s).await;
+        assert!(c.welcome["questions"].is_array(), "{}", c.welcome);
+        let view = ClientView::from_welcome(&c.welcome);
+        Self { c, view }
+    }
+
+    /// Reads and applies the frames up to and including the `session` event with `title`.
+    pub async fn through_marker(&mut self, title: &str) -> Vec<Value> {
+        let got = through_marker(&mut self.c, title).await;
+        self.view.apply_all(&got);
+        got
+    }
+
+    /// Sends `cmd` with a fresh ref; applies every frame up to its reply; returns the reply and
+    /// the frames before it.
+    pub async fn act(&mut self, mut cmd: Value) -> (Value, Vec<Value>) {
+        let r = new_ref();
+        cmd["ref"] = json!(r);
+        self.c.send(cmd).await;
+        let mut before = Vec::new();
+        loop {
+            let v = self.c.recv().await;
+            if (v["type"] == "ok" || v["type"] == "error") && v["ref"] == json!(r) {
+                return (v, before);
+            }
+            self.view.apply(&v);
+            before.push(v);
+        }
+    }
+
+    /// Like `act`, asserting `ok`; returns the reply.
+    pub async fn ok(&mut self, cmd: Value) -> Value {
+        let (v, _) = self.act(cmd.clone()).await;
+        assert_eq!(v["type"], "ok", "{cmd} -> {v}");
+        v
+    }
+
+    /// Asks a question; returns its id.
+    pub async fn ask(&mut self, text: &str) -> String {
+        id_of(&self.ok(json!({"type":"ask","text":text})).await)
+    }
+
+    /// Closes the socket; returns the view and the resume position.
+    pub async fn leave(mut self) -> (ClientView, Value, u64) {
+        let epoch = self.c.welcome["epoch"].clone();
+        let seq = self.c.last_seq;
+        let _ = self.c.ws.close(None).await;
+        (self.view, epoch, seq)
     }
 }

@@ -6,8 +6,9 @@
 
 pub mod proxy;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -18,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::common::{ADMIN, TestServer, http_json};
+use crate::common::{ADMIN, Client, TestServer, http_json};
 
 // ---------------------------------------------------------------------------------------------
 // profiles and figures
@@ -249,6 +250,95 @@ fn proc_net_tcp(local: u16, remote: u16) -> Option<TcpInfo> {
         }
     }
     None
+}
+
+/// A hub whose per-device ask and vote quotas (1,000,000 a minute) never get in the way.
+pub fn unlimited_hub() -> TestServer {
+    TestServer::start_with(&[
+        ("TANYA_ASKS_PER_MINUTE", "1000000"),
+        ("TANYA_VOTES_PER_MINUTE", "1000000"),
+    ])
+}
+
+/// The moderator enters `n` questions (ref `e{k}`, channel `room`, text `text(k)`) and
+/// approves each, `pace` apart; returns their ids.
+pub async fn enter_approved_many(
+    m: &mut Client,
+    n: usize,
+    pace: Option<Duration>,
+    text: impl Fn(usize) -> String,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    for k in 0..n {
+        let v = m
+            .ok(json!({"type":"enter","ref":format!("e{k}"),"channel":"room","text":text(k)}))
+            .await;
+        let id = v["question"]["id"].as_str().unwrap().to_string();
+        m.ok(json!({"type":"approve","question":id})).await;
+        ids.push(id);
+        if let Some(p) = pace {
+            tokio::time::sleep(p).await;
+        }
+    }
+    ids
+}
+
+/// What the hub told phones and a moderator `ok` under load (shared by the tasks of a test).
+#[derive(Default)]
+pub struct Acks {
+    /// Question text (unique per device and ref) -> id from the `ok`.
+    pub asks: Mutex<HashMap<String, String>>,
+    /// Question id -> phones whose `vote` got `ok`.
+    pub votes: Mutex<HashMap<String, HashSet<usize>>>,
+    /// Questions the moderator's `approve` got `ok` for.
+    pub approved: Mutex<HashSet<String>>,
+    /// Approved questions: what phones vote on.
+    pub pool: Mutex<Vec<String>>,
+    /// Replies that should not happen (an `error` for a well-formed command).
+    pub errors: Mutex<Vec<String>>,
+}
+
+impl Acks {
+    /// Records the `ok` phone `i` got for `cmd` (an `ask` or a `vote`); a retried ask that got
+    /// another question than before is an error.
+    pub fn phone_ok(&self, i: usize, cmd: &Value, ok: &Value) {
+        if cmd["type"] == "ask" {
+            let text = cmd["text"].as_str().unwrap().to_string();
+            let id = ok["question"]["id"].as_str().unwrap_or("").to_string();
+            let mut asks = self.asks.lock().unwrap();
+            if let Some(old) = asks.insert(text, id.clone())
+                && old != id
+            {
+                self.errors.lock().unwrap().push(format!(
+                    "phone {i}: a retried ask got another question: {old} then {id}"
+                ));
+            }
+        } else {
+            let q = cmd["question"].as_str().unwrap().to_string();
+            self.votes.lock().unwrap().entry(q).or_default().insert(i);
+        }
+    }
+
+    /// An acknowledged ask not in `done`, if any.
+    pub fn next_ask(&self, done: &HashSet<String>) -> Option<String> {
+        self.asks
+            .lock()
+            .unwrap()
+            .values()
+            .find(|id| !done.contains(*id))
+            .cloned()
+    }
+
+    /// Records the moderator's acknowledged `approve` of `id`: phones may vote on it now.
+    pub fn approve_ok(&self, id: String) {
+        self.approved.lock().unwrap().insert(id.clone());
+        self.pool.lock().unwrap().push(id);
+    }
+
+    /// Records a reply that should not happen.
+    pub fn error(&self, e: String) {
+        self.errors.lock().unwrap().push(e);
+    }
 }
 
 /// Runs a blocking closure (process control of `TestServer`) off the async workers.
@@ -535,6 +625,30 @@ pub async fn recv(ws: &mut Ws, wait: Duration) -> Result<Value, Lost> {
             Ok(Some(Ok(_))) => {}
         }
     }
+}
+
+/// A phone's socket (with `device`, its token, when it has one) and its welcome, within 10 s.
+pub async fn join_phone(url: &str, code: &str, device: Option<&str>) -> Result<(Ws, Value), Lost> {
+    hello(
+        url,
+        &audience_hello(code, device, None),
+        Duration::from_secs(10),
+    )
+    .await
+}
+
+/// Keeps the device token of a welcome in `device`; false when a token was kept before and the
+/// welcome's is another one.
+pub fn keep_device(device: &mut Option<String>, welcome: &Value) -> bool {
+    let d = welcome["you"]["device"].as_str().unwrap_or("").to_string();
+    let same = device.as_ref().is_none_or(|old| *old == d);
+    *device = Some(d);
+    same
+}
+
+/// Sends `cmd` and waits for the reply with its `ref`; other frames are dropped.
+pub async fn reply(ws: &mut Ws, cmd: &Value, wait: Duration) -> Result<Value, Lost> {
+    call(ws, cmd, wait, &mut |_| {}).await
 }
 
 /// Sends `cmd` and waits for the reply with its `ref`; other frames go to `seen`.
