@@ -1,0 +1,211 @@
+//! Journey: the store fails a commit. The command gets `internal`, nothing of it is published or
+//! kept, the session reloads from its journal, and once the store works again so does the session.
+//! The hub runs in this process over a real socket, on the real SQLite store wrapped so that
+//! commits can be made to fail (the one fault a test cannot cause from outside).
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use futures_util::SinkExt;
+use serde_json::{Value, json};
+use tanya::config::Config;
+use tanya::domain::{Event, SessionInfo};
+use tanya::hub::Hub;
+use tanya::store::sqlite::SqliteStore;
+use tanya::store::{SessionRecord, Store, StoreError};
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+/// The real SQLite store; `append` fails while `fail` is set.
+struct FailingCommits {
+    inner: SqliteStore,
+    fail: AtomicBool,
+}
+
+#[async_trait]
+impl Store for FailingCommits {
+    async fn create_session(&self, rec: &SessionRecord) -> Result<(), StoreError> {
+        self.inner.create_session(rec).await
+    }
+    async fn list_sessions(&self) -> Result<Vec<SessionRecord>, StoreError> {
+        self.inner.list_sessions().await
+    }
+    async fn find_session(&self, id_or_code: &str) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner.find_session(id_or_code).await
+    }
+    async fn load_events(&self, session: Uuid) -> Result<Vec<Event>, StoreError> {
+        self.inner.load_events(session).await
+    }
+    async fn append(
+        &self,
+        session: Uuid,
+        first_seq: u64,
+        events: &[Event],
+        info: Option<&SessionInfo>,
+    ) -> Result<(), StoreError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(StoreError::Corrupt("commit refused by the test".into()));
+        }
+        self.inner.append(session, first_seq, events, info).await
+    }
+    async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        self.inner.setting_or_insert(key, value).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+}
+
+async fn send(ws: &mut common::Ws, v: Value) {
+    ws.send(Message::text(v.to_string())).await.unwrap();
+}
+
+/// Frames until the reply with `ref`; returns it and the frames before it.
+async fn reply(ws: &mut common::Ws, r: &str) -> (Value, Vec<Value>) {
+    let mut before = Vec::new();
+    loop {
+        let v = common::next_json(ws).await;
+        if (v["type"] == "ok" || v["type"] == "error") && v["ref"] == json!(r) {
+            return (v, before);
+        }
+        before.push(v);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_commit_answers_internal_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("tanya.db").display());
+    let store = Arc::new(FailingCommits {
+        inner: SqliteStore::open(&url).await.unwrap(),
+        fail: AtomicBool::new(false),
+    });
+    let mut cfg = Config::default();
+    cfg.database = url;
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    let cfg = Arc::new(cfg);
+    let hub = Hub::new(cfg.clone(), store.clone()).await.unwrap();
+    let rec = Hub::create_session(store.as_ref(), "Uji gangguan penyimpanan", &[], 0)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tanya::server::serve_hub(
+        cfg,
+        listener,
+        hub,
+        "admin-token-for-this-test".into(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let url = format!("ws://{addr}/ws");
+
+    let mut phone = common::raw(&url).await;
+    send(
+        &mut phone,
+        json!({"type":"hello","role":"audience","session":rec.info.code}),
+    )
+    .await;
+    assert_eq!(common::next_json(&mut phone).await["type"], "welcome");
+    let mut moderator = common::raw(&url).await;
+    send(
+        &mut moderator,
+        json!({"type":"hello","role":"moderator","session":rec.info.id,"key":rec.keys.moderator}),
+    )
+    .await;
+    assert_eq!(common::next_json(&mut moderator).await["type"], "welcome");
+
+    // A stored question.
+    send(
+        &mut phone,
+        json!({"type":"ask","ref":"kept","text":"Pertanyaan yang tersimpan"}),
+    )
+    .await;
+    let (ok, _) = reply(&mut phone, "kept").await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+    let kept = ok["question"]["id"].clone();
+
+    // The store refuses the next commit: `internal`, and no event for it reaches anyone.
+    store.fail.store(true, Ordering::SeqCst);
+    send(
+        &mut phone,
+        json!({"type":"ask","ref":"lost","text":"Pertanyaan yang gagal disimpan"}),
+    )
+    .await;
+    let (err, before) = reply(&mut phone, "lost").await;
+    assert_eq!(
+        (err["type"].as_str(), err["code"].as_str()),
+        (Some("error"), Some("internal")),
+        "{err}"
+    );
+    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        before.iter().all(|f| f["type"] != "question"),
+        "published before the commit: {before:?}"
+    );
+    send(
+        &mut moderator,
+        json!({"type":"approve","ref":"m1","question":kept,"rev":1}),
+    )
+    .await;
+    let (err, _) = reply(&mut moderator, "m1").await;
+    assert_eq!(err["code"], "internal", "{err}");
+
+    // The store works again: the session goes on from what was stored.
+    store.fail.store(false, Ordering::SeqCst);
+    send(
+        &mut moderator,
+        json!({"type":"approve","ref":"m2","question":kept,"rev":1}),
+    )
+    .await;
+    let (ok, events) = reply(&mut moderator, "m2").await;
+    assert_eq!(
+        ok["type"], "ok",
+        "the failed approve must not have changed rev: {ok}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|f| f["type"] == "question" && f["question"]["status"] == "approved")
+    );
+    // The failed ask was never stored, so the same ref now creates it once.
+    send(
+        &mut phone,
+        json!({"type":"ask","ref":"lost","text":"Pertanyaan yang gagal disimpan"}),
+    )
+    .await;
+    let (ok, _) = reply(&mut phone, "lost").await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+
+    // A fresh moderator sees exactly the two questions, and the journal agrees.
+    let mut fresh = common::raw(&url).await;
+    send(
+        &mut fresh,
+        json!({"type":"hello","role":"moderator","session":rec.info.id,"key":rec.keys.moderator}),
+    )
+    .await;
+    let w = common::next_json(&mut fresh).await;
+    let texts: Vec<&str> = w["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "Pertanyaan yang tersimpan",
+            "Pertanyaan yang gagal disimpan"
+        ]
+    );
+    let journal = store.inner.load_events(rec.info.id).await.unwrap();
+    assert_eq!(journal.len(), 3, "two asks and one approve: {journal:?}");
+
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+}
