@@ -19,6 +19,9 @@ use tanya::store::{SessionRecord, Store, StoreError};
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// The real SQLite store; `append` fails while `fail` is set.
 struct FailingCommits {
     inner: SqliteStore,
@@ -59,12 +62,12 @@ impl Store for FailingCommits {
     }
 }
 
-async fn send(ws: &mut common::Ws, v: Value) {
+async fn send(ws: &mut Ws, v: Value) {
     ws.send(Message::text(v.to_string())).await.unwrap();
 }
 
 /// Frames until the reply with `ref`; returns it and the frames before it.
-async fn reply(ws: &mut common::Ws, r: &str) -> (Value, Vec<Value>) {
+async fn reply(ws: &mut Ws, r: &str) -> (Value, Vec<Value>) {
     let mut before = Vec::new();
     loop {
         let v = common::next_json(ws).await;
@@ -83,10 +86,11 @@ async fn a_failed_commit_answers_internal_and_loses_nothing_acknowledged() {
         inner: SqliteStore::open(&url).await.unwrap(),
         fail: AtomicBool::new(false),
     });
-    let mut cfg = Config::default();
-    cfg.database = url;
-    cfg.listen = "127.0.0.1:0".parse().unwrap();
-    let cfg = Arc::new(cfg);
+    let cfg = Arc::new(Config {
+        database: url,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    });
     let hub = Hub::new(cfg.clone(), store.clone()).await.unwrap();
     let rec = Hub::create_session(store.as_ref(), "Uji gangguan penyimpanan", &[], 0)
         .await

@@ -296,7 +296,7 @@ pub async fn http_json(
     (st, serde_json::from_str(&b).unwrap_or(Value::String(b)))
 }
 
-pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A WebSocket client of the hub.
 pub struct Client {
