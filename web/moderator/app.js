@@ -437,20 +437,31 @@ const cardEl = (id) => document.querySelector(`#board .card[data-qid="${CSS.esca
 
 function queueIds() { return lists().approved.map((q) => q.id); }
 
+/** Moves run one after the other: each is worked out from the view after the previous one's
+ *  reply (its events come first), so J J J moves three places instead of sending the same rev
+ *  again and being told another moderator acted first. */
+let moving = Promise.resolve();
 function moveInQueue(id, delta) {
+  moving = moving.then(() => moveNow(id, delta)).catch(() => {});
+}
+function moveNow(id, delta) {
   const ids = queueIds();
   const i = ids.indexOf(id);
-  if (i < 0) return;
+  if (i < 0) return undefined;
   const j = i + delta;
-  if (j < 0 || j >= ids.length) return;
+  if (j < 0 || j >= ids.length) return undefined;
   const rest = ids.filter((x) => x !== id);
   const after = j === 0 ? null : rest[j - 1];
-  cmd({ type: 'move', question: id, after, rev: Q(id).rev }).catch(() => {});
+  return cmd({ type: 'move', question: id, after, rev: Q(id).rev }).catch(() => {});
 }
 
+/** A second `n` before the first is answered does nothing (not a false conflict, and never
+ *  two questions in a row). */
+let goingLive = null;
 function nextLive() {
+  if (goingLive) return;
   const first = lists().approved[0];
-  if (first) qcmd('live', first.id);
+  if (first) goingLive = qcmd('live', first.id).finally(() => { goingLive = null; });
 }
 
 function toggleOverlay() {
