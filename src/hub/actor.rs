@@ -374,16 +374,22 @@ impl Actor {
                 reply: Some((conn, Reply::Err(v))),
             });
         }
-        let overlay_before =
-            serde_json::to_value(view::overlay(&self.state)).unwrap_or(Value::Null);
+        // Only a question change or an overlay event can change what the lower third shows:
+        // votes, bans and session edits (the hot path) skip the comparison.
+        let may_touch_overlay = decision
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Put { .. } | Event::Overlay { .. }));
+        let overlay_json =
+            |s: &SessionState| serde_json::to_value(view::overlay(s)).unwrap_or(Value::Null);
+        let overlay_before = may_touch_overlay.then(|| overlay_json(&self.state));
         let mut entries = Vec::new();
         for e in &decision.events {
             let applied = self.state.apply(e);
             self.entries_for(applied, &mut entries);
         }
-        let overlay_after = serde_json::to_value(view::overlay(&self.state)).unwrap_or(Value::Null);
-        if overlay_before != overlay_after {
-            let mut v = overlay_after;
+        let overlay_after = may_touch_overlay.then(|| overlay_json(&self.state));
+        if let Some(mut v) = overlay_after.filter(|after| Some(after) != overlay_before.as_ref()) {
             self.seq += 1;
             v["type"] = json!("overlay");
             v["seq"] = json!(self.seq);
