@@ -47,7 +47,7 @@ use tokio::sync::mpsc;
 use net::now_ns;
 use staff::Staff;
 use stats::{Lat, ms, round};
-use wire::{FromWorker, Target, Task, ToWorker};
+use wire::{ConnectPlan, FromWorker, Target, Task, ToWorker};
 
 /// Load tool for Tanya: phones, moderator, screen and overlay over real WebSockets.
 #[derive(Parser, Debug, Clone)]
@@ -779,7 +779,7 @@ impl Bench {
             },
         };
         for w in 0..self.workers.len() {
-            let cmd = ToWorker::Connect {
+            let cmd = ToWorker::Connect(ConnectPlan {
                 target,
                 server: server.to_string(),
                 url: url.clone(),
@@ -788,7 +788,7 @@ impl Bench {
                 count: self.workers.count[w],
                 per_address: self.args.per_address,
                 concurrency: (self.args.connect_concurrency / self.workers.len()).max(1),
-            };
+            });
             self.workers.send(w, &cmd).await?;
         }
         let timeout = Duration::from_secs(60 + self.phones as u64 / 100);

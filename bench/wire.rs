@@ -47,21 +47,25 @@ pub enum Task {
 }
 
 /// Coordinator → worker.
+/// Open `count` phones to `server` (`url` for the upgrade), send `hello`, await `welcome`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectPlan {
+    pub target: Target,
+    pub server: String,
+    pub url: String,
+    pub hello: String,
+    /// Global number of this worker's first phone (source addresses).
+    pub first: u64,
+    pub count: usize,
+    pub per_address: u64,
+    pub concurrency: usize,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum ToWorker {
-    /// Open `count` phones to `server` (`url` for the upgrade), send `hello`, await `welcome`.
-    Connect {
-        target: Target,
-        server: String,
-        url: String,
-        hello: String,
-        /// Global number of this worker's first phone (source addresses).
-        first: u64,
-        count: usize,
-        per_address: u64,
-        concurrency: usize,
-    },
+    /// Open phones as the plan says.
+    Connect(ConnectPlan),
     /// Start a task on every phone of `target`; the worker answers `Started`, then `Done`.
     Run {
         id: u64,

@@ -18,7 +18,7 @@ use tokio::time::Sleep;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::net::{self, Space, Ws, now_ns};
-use crate::wire::{FromWorker, Target, Task, ToWorker};
+use crate::wire::{ConnectPlan, FromWorker, Target, Task, ToWorker};
 
 /// One task on every phone of a group.
 struct Job {
@@ -281,31 +281,12 @@ pub async fn run(worker: u32) -> anyhow::Result<()> {
             }
         };
         match cmd {
-            ToWorker::Connect {
-                target,
-                server,
-                url,
-                hello,
-                first,
-                count,
-                per_address,
-                concurrency,
-            } => {
-                let Some(g) = group(target) else { continue };
-                let server = net::parse_addr(&server)?;
-                let out = out_tx.clone();
-                tokio::spawn(connect_all(
-                    g,
-                    worker,
-                    server,
-                    url,
-                    hello,
-                    first,
-                    count,
-                    per_address,
-                    concurrency,
-                    out,
-                ));
+            ToWorker::Connect(plan) => {
+                let Some(g) = group(plan.target) else {
+                    continue;
+                };
+                let server = net::parse_addr(&plan.server)?;
+                tokio::spawn(connect_all(g, worker, server, plan, out_tx.clone()));
             }
             ToWorker::Run {
                 id,
@@ -377,19 +358,22 @@ pub async fn run(worker: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn connect_all(
     g: Arc<Group>,
     worker: u32,
     server: std::net::SocketAddr,
-    url: String,
-    hello: String,
-    first: u64,
-    count: usize,
-    per_address: u64,
-    concurrency: usize,
+    plan: ConnectPlan,
     out: mpsc::UnboundedSender<FromWorker>,
 ) {
+    let ConnectPlan {
+        url,
+        hello,
+        first,
+        count,
+        per_address,
+        concurrency,
+        ..
+    } = plan;
     let start = Instant::now();
     let base = g.slots.fetch_add(count, Ordering::AcqRel);
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
