@@ -93,6 +93,10 @@ async fn overlay_gets_only_overlay_and_session_events() {
     let q1 = a.ask("Pertanyaan dari ponsel").await;
     m.ok(json!({"type":"approve","question":q1})).await;
     a.ok(json!({"type":"vote","question":q1,"on":true})).await;
+    // The vote's count reaches the moderator at once or after the coalescing gap: wait for it,
+    // so the votes frame is published well before the markers below.
+    let (v, _) = m.until("votes").await;
+    assert_eq!(v["counts"][&q1], 1);
     let q2 = enter(&mut m, CHANNEL, "Pertanyaan lewat radio").await;
     m.ok(json!({"type":"edit","question":q2,"text":"Pertanyaan lewat radio (disunting)"}))
         .await;
@@ -106,9 +110,6 @@ async fn overlay_gets_only_overlay_and_session_events() {
     m.ok(json!({"type":"requeue","question":q1})).await;
     m.ok(json!({"type":"reject","question":q1})).await;
     marker(&mut m, "akhir").await;
-    // The vote is coalesced: wait until the moderator saw its count, then mark again.
-    let (v, _) = m.until("votes").await;
-    assert_eq!(v["counts"][&q1], 1);
     marker(&mut m, "akhir 2").await;
 
     let mut got = until_marker(&mut o, "akhir").await;

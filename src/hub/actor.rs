@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
@@ -53,7 +53,7 @@ pub struct JoinRequest {
     pub device: Option<String>,
     pub since: Option<Since>,
     pub addr: IpAddr,
-    pub tx: mpsc::Sender<Out>,
+    pub tx: super::fanout::OutTx,
     pub lagged: Arc<AtomicBool>,
 }
 
@@ -87,6 +87,9 @@ pub enum ActorMsg {
     },
     Query(QueryFn),
 }
+
+/// The least time between two `votes` frames of a session (the contract: at most 4 a second).
+const VOTES_GAP: Duration = Duration::from_millis(250);
 
 /// A command decided and applied, waiting for its commit.
 struct Done {
@@ -163,8 +166,12 @@ impl Actor {
 
     /// Runs until shutdown: then answers what is queued, sends pending votes and closes every socket with 4503.
     pub async fn run(mut self) {
-        let mut votes_tick = tokio::time::interval(Duration::from_millis(250));
-        votes_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Vote counts go out at most once per VOTES_GAP: at once when the last frame is older
+        // (a vote in a quiet room shows at once), else when the gap has passed.
+        let mut last_votes: Option<Instant> = None;
+        let votes_due = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(votes_due);
+        let mut votes_armed = false;
         let mut presence_tick = tokio::time::interval(Duration::from_secs(2));
         presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut shutdown = self.shared.shutdown.clone();
@@ -175,8 +182,25 @@ impl Actor {
                     if n == 0 { break; }
                     let batch = std::mem::take(&mut buf);
                     self.handle(batch).await;
+                    if !votes_armed && !self.dirty_votes.is_empty() {
+                        let now = Instant::now();
+                        match last_votes.map(|t| t + VOTES_GAP).filter(|due| *due > now) {
+                            Some(due) => {
+                                votes_due.as_mut().reset(due.into());
+                                votes_armed = true;
+                            }
+                            None => {
+                                self.flush_votes();
+                                last_votes = Some(now);
+                            }
+                        }
+                    }
                 }
-                _ = votes_tick.tick() => self.flush_votes(),
+                _ = &mut votes_due, if votes_armed => {
+                    votes_armed = false;
+                    self.flush_votes();
+                    last_votes = Some(Instant::now());
+                }
                 _ = presence_tick.tick() => self.presence(),
                 r = shutdown.changed() => {
                     if r.is_err() || *shutdown.borrow() { break; }
@@ -189,10 +213,7 @@ impl Actor {
             self.handle(batch).await;
         }
         self.flush_votes();
-        for (_, c) in self.fanout.all() {
-            let _ = c.tx.try_send(Out::Close(4503, "hub shutting down"));
-        }
-        self.fanout.clear();
+        self.fanout.close_all(4503, "hub shutting down");
         tracing::info!(session = %self.record.info.id, "session actor stopped");
     }
 
@@ -229,10 +250,9 @@ impl Actor {
             }
             ActorMsg::Resync { conn } => {
                 if let Some(c) = self.fanout.get(conn) {
-                    c.lagged.store(false, Ordering::Relaxed);
                     let (role, device) = (c.role, c.device);
                     let w = self.welcome(role, device, None);
-                    self.fanout.send(conn, Out::Frame(w));
+                    self.fanout.resync(conn, w);
                     metrics::counter!("tanya_resyncs_total").increment(1);
                 }
             }
@@ -598,7 +618,9 @@ impl Actor {
                     .since(s.seq)?
                     .filter_map(|e| e.frame_for(req.role, device).cloned())
                     .collect();
-                (missed.len() < req.tx.capacity()).then_some((s.seq, missed))
+                // Room left in the socket's queue (it is new and empty: its whole bound).
+                let room = req.tx.capacity().unwrap_or(usize::MAX) - req.tx.len();
+                (missed.len() < room).then_some((s.seq, missed))
             });
         let first = match &resume {
             Some((seq, _)) => self.welcome(req.role, device, Some(*seq)),

@@ -20,7 +20,6 @@ use crate::domain::view::AuthorIds;
 use crate::domain::{Role, SessionInfo, SessionState, SessionStatus, SpeakerInput};
 use crate::store::{Keys, SessionRecord, Store, StoreError};
 use actor::{ActorMsg, JoinRequest, Joined, Refusal};
-use fanout::Out;
 use secrets::DeviceSigner;
 
 /// The runtime of the session actors and the staff sockets (moderator, screen, overlay): one
@@ -145,11 +144,6 @@ impl Hub {
         *self.shared.shutdown.borrow()
     }
 
-    /// A receiver of the shutdown signal.
-    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.shared.shutdown.clone()
-    }
-
     /// Creates a session with fresh code and keys.
     pub async fn create_session(
         store: &dyn Store,
@@ -266,7 +260,7 @@ impl SessionHandle {
         device: Option<String>,
         since: Option<actor::Since>,
         addr: IpAddr,
-        tx: mpsc::Sender<Out>,
+        tx: fanout::OutTx,
         lagged: Arc<AtomicBool>,
     ) -> Result<Joined, Refusal> {
         let (reply, rx) = oneshot::channel();
@@ -291,32 +285,49 @@ impl SessionHandle {
     }
 
     /// Passes a parsed command to the session; false when the session has stopped.
-    pub async fn command(
+    pub fn command(
         &self,
         conn: u64,
         client_ref: Option<String>,
         cmd: crate::domain::Command,
         kind: &'static str,
-    ) -> bool {
-        self.tx
-            .send(ActorMsg::Command {
-                conn,
-                client_ref,
-                cmd,
-                kind,
-            })
-            .await
-            .is_ok()
+    ) -> impl Future<Output = bool> + Send + use<> {
+        self.post(ActorMsg::Command {
+            conn,
+            client_ref,
+            cmd,
+            kind,
+        })
     }
 
     /// Tells the session a socket has gone.
-    pub async fn leave(&self, conn: u64) {
-        let _ = self.tx.send(ActorMsg::Leave { conn }).await;
+    pub fn leave(&self, conn: u64) -> impl Future<Output = bool> + Send + use<> {
+        self.post(ActorMsg::Leave { conn })
     }
 
     /// Asks for a fresh welcome for a socket whose queue overflowed.
-    pub async fn resync(&self, conn: u64) {
-        let _ = self.tx.send(ActorMsg::Resync { conn }).await;
+    pub fn resync(&self, conn: u64) -> impl Future<Output = bool> + Send + use<> {
+        self.post(ActorMsg::Resync { conn })
+    }
+
+    /// Queues a message for the actor: at once when its queue has room (the usual case), else
+    /// in a boxed wait. The returned future is two words, so the long-lived future of every
+    /// socket that awaits it stays small. False when the session has stopped.
+    fn post(&self, msg: ActorMsg) -> impl Future<Output = bool> + Send + use<> {
+        let wait = match self.tx.try_send(msg) {
+            Ok(()) => Ok(true),
+            Err(mpsc::error::TrySendError::Closed(_)) => Ok(false),
+            Err(mpsc::error::TrySendError::Full(msg)) => {
+                let tx = self.tx.clone();
+                Err(Box::pin(async move { tx.send(msg).await.is_ok() }))
+            }
+        };
+        async move {
+            match wait {
+                Ok(sent) => sent,
+                Err(waiting) => waiting.await,
+            }
+        }
     }
 
     /// Runs `f` on the session's current state inside its actor.

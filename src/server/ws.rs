@@ -1,5 +1,5 @@
 //! `GET /ws`: the upgrade (Origin check, small buffers, 16 KiB limit), the hello deadline, then
-//! one reader loop and one writer task per socket. The socket code never decides a rule.
+//! one task per socket that writes queued frames and reads commands. The socket code never decides a rule.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,14 +10,13 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
+use futures_util::SinkExt;
 
-use super::AppState;
 use super::protocol::{self, ClientMsg, Hello};
-use crate::domain::ErrorCode;
+use super::{AppState, ConnGuard};
+use crate::domain::{ErrorCode, Role};
 use crate::hub::actor::Refusal;
-use crate::hub::fanout::Out;
+use crate::hub::fanout::{self, Out, OutRx, OutTx};
 
 /// The upgrade handler.
 pub async fn upgrade(
@@ -55,10 +54,7 @@ pub async fn upgrade(
         .max_write_buffer_size(b.max_write_buffer)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| async move {
-            run(app, socket, peer).await;
-            drop(guard);
-        })
+        .on_upgrade(move |socket| run(app, socket, peer, guard))
 }
 
 fn close(code: u16, reason: &str) -> Message {
@@ -132,7 +128,7 @@ fn truncate(s: &str) -> String {
     out
 }
 
-async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr) {
+async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr, guard: ConnGuard) {
     let hello = match read_hello(&app, &mut socket).await {
         Ok(h) => h,
         Err((code, reason)) => {
@@ -144,32 +140,203 @@ async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr) {
             return;
         }
     };
-    if hello.role.is_device() {
-        serve(app, socket, peer, hello).await;
+    let Some(joined) = join(&app, &mut socket, peer, hello).await else {
+        return;
+    };
+    // The socket lives on in a task of its own that holds only `serve`'s state: this upgrade
+    // task (the hello and join phase) ends here. Staff sockets run on the priority runtime,
+    // beside the session actors, so phone sockets never queue ahead of them.
+    let device = joined.role.is_device();
+    let task = serve(app, socket, joined, guard);
+    if device {
+        tokio::spawn(task);
     } else {
-        // Staff sockets live on the priority runtime, beside the session actors.
-        let _ = crate::hub::priority()
-            .spawn(serve(app, socket, peer, hello))
-            .await;
+        crate::hub::priority().spawn(task);
     }
 }
 
-/// The socket after a valid `hello`: join the session, then read commands and write frames.
-async fn serve(app: AppState, mut socket: WebSocket, peer: SocketAddr, hello: Hello) {
+/// A socket that has joined its session.
+struct Joined {
+    session: crate::hub::SessionHandle,
+    conn: u64,
+    role: Role,
+    /// The socket's own sender, for replies that come from this loop.
+    tx: OutTx,
+    rx: OutRx,
+    lagged: Arc<AtomicBool>,
+}
+
+/// The most frames written with one flush.
+const BATCH: usize = 64;
+
+/// A joined socket: one loop that writes queued frames (first) and reads commands. One task
+/// per socket, and its future is kept small (each write and each wait for a full actor queue
+/// are boxed, a frame is handled before anything is awaited): a room of phones is mostly idle
+/// sockets.
+async fn serve(app: AppState, mut socket: WebSocket, joined: Joined, guard: ConnGuard) {
+    let Joined {
+        session,
+        conn,
+        role,
+        tx,
+        rx,
+        lagged,
+    } = joined;
+    let gauge = metrics::gauge!("tanya_connections", "role" => role.as_str());
+    gauge.increment(1.0);
+    tracing::debug!(conn, role = role.as_str(), session = %session.id, "joined");
+
+    let drain = Duration::from_millis(app.cfg.limits.drain_timeout_ms);
+    let limiter = crate::hub::quota::frame_limiter(
+        app.cfg.limits.frames_burst,
+        app.cfg.limits.frames_per_second,
+    );
+    // At shutdown the session answers what is in flight, then queues 4503 to every socket it
+    // holds: the loop ends when it has written that close (or the peer has gone).
+    // Whether the peer may still be written to after the loop (false once a write failed, timed
+    // out or delivered a close).
+    let writable = loop {
+        let msg = tokio::select! {
+            biased;
+            first = rx.recv_async() => {
+                // Never disconnected here: this loop holds a sender.
+                let Ok(first) = first else { break true };
+                let mut batch = Vec::with_capacity(1 + rx.len().min(BATCH - 1));
+                batch.push(first);
+                batch.extend(rx.try_iter().take(BATCH - 1));
+                if !Box::pin(write_batch(&mut socket, batch, drain, conn)).await {
+                    break false;
+                }
+                if rx.is_empty() && lagged.load(Ordering::Relaxed) {
+                    session.resync(conn).await;
+                }
+                continue;
+            }
+            m = socket.recv() => m,
+        };
+        match on_frame(msg, role, &limiter, &tx, &session, conn) {
+            Step::Next => {}
+            Step::Leave => break true,
+            Step::Command(sent) => {
+                if !sent.await {
+                    break true;
+                }
+            }
+        }
+    };
+    // (After a shutdown the session has stopped and this is a no-op.)
+    session.leave(conn).await;
+    drop(tx);
+    if writable {
+        Box::pin(finish(socket, rx, drain, conn)).await;
+    }
+    gauge.decrement(1.0);
+    drop(guard);
+}
+
+/// Delivers what is still queued for a socket that is leaving (a 4429 or 1009 close among it),
+/// once the session has let go of it, within the drain time; then closes it.
+async fn finish(mut socket: WebSocket, rx: OutRx, drain: Duration, conn: u64) {
+    let last = async {
+        while let Ok(first) = rx.recv_async().await {
+            let mut batch = vec![first];
+            batch.extend(rx.try_iter().take(BATCH - 1));
+            if !write_batch(&mut socket, batch, drain, conn).await {
+                return;
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(500), socket.close()).await;
+    };
+    let _ = tokio::time::timeout(drain + Duration::from_secs(1), last).await;
+}
+
+/// What the loop does after a frame from the peer.
+enum Step<F> {
+    /// Read the next one.
+    Next,
+    /// Leave: the peer closed, failed or flooded (a close frame is queued when it can be told).
+    Leave,
+    /// Wait until the session has taken the command (false: the session has stopped).
+    Command(F),
+}
+
+/// Handles one frame from the peer without awaiting anything, so nothing of it (the text, the
+/// parsed message) is held in the socket's long-lived future. Replies go through the socket's
+/// own queue, in order with the session's frames.
+fn on_frame(
+    msg: Option<Result<Message, axum::Error>>,
+    role: Role,
+    limiter: &governor::DefaultDirectRateLimiter,
+    tx: &OutTx,
+    session: &crate::hub::SessionHandle,
+    conn: u64,
+) -> Step<impl Future<Output = bool> + use<>> {
+    let reply = |e: protocol::WireError| {
+        let _ = tx.try_send(Out::Frame(Utf8Bytes::from(e.to_json().to_string())));
+    };
+    let text = match msg {
+        Some(Ok(Message::Text(t))) => t,
+        Some(Ok(Message::Binary(_))) => {
+            reply(protocol::WireError {
+                client_ref: None,
+                code: ErrorCode::Invalid,
+                message: "binary frames are not accepted: send JSON text".into(),
+            });
+            return Step::Next;
+        }
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Step::Next,
+        Some(Ok(Message::Close(_))) | None => return Step::Leave,
+        Some(Err(e)) => {
+            if let Some((code, reason)) = read_error_close(&e) {
+                let _ = tx.try_send(Out::Close(code, reason));
+            }
+            return Step::Leave;
+        }
+    };
+    if limiter.check().is_err() {
+        let _ = tx.try_send(Out::Close(4429, "flooding: too many frames"));
+        return Step::Leave;
+    }
+    match protocol::parse(&text, Some(role)) {
+        Ok(ClientMsg::Command {
+            client_ref,
+            cmd,
+            kind,
+        }) => return Step::Command(session.command(conn, client_ref, cmd, kind)),
+        Ok(ClientMsg::Hello(_)) => reply(protocol::WireError {
+            client_ref: None,
+            code: ErrorCode::Invalid,
+            message: "`hello` was already sent on this socket".into(),
+        }),
+        Err(e) => {
+            metrics::counter!("tanya_commands_total", "type" => "unparsed", "outcome" => e.code.as_str()).increment(1);
+            reply(e)
+        }
+    }
+    Step::Next
+}
+
+/// Joins the socket to its session; on a refusal tells the peer why (4503, 4404, 4401).
+async fn join(
+    app: &AppState,
+    socket: &mut WebSocket,
+    peer: SocketAddr,
+    hello: Hello,
+) -> Option<Joined> {
     if app.hub.is_shutting_down() {
         let _ = socket.send(close(4503, "hub shutting down")).await;
-        return;
+        return None;
     }
     let session = match app.hub.session(&hello.session).await {
         Ok(Some(s)) => s,
         Ok(None) => {
             let _ = socket.send(close(4404, "no such session")).await;
-            return;
+            return None;
         }
         Err(e) => {
             tracing::warn!(error = %e, "session start failed");
             let _ = socket.send(close(4503, "session unavailable")).await;
-            return;
+            return None;
         }
     };
     let conn = app.hub.conn_id();
@@ -179,7 +346,7 @@ async fn serve(app: AppState, mut socket: WebSocket, peer: SocketAddr, hello: He
     } else {
         app.cfg.limits.staff_socket_queue
     };
-    let (tx, rx) = mpsc::channel::<Out>(queue);
+    let (tx, rx) = fanout::queue(queue);
     let lagged = Arc::new(AtomicBool::new(false));
     let role = hello.role;
     let joined = session
@@ -200,149 +367,55 @@ async fn serve(app: AppState, mut socket: WebSocket, peer: SocketAddr, hello: He
             Refusal::ShuttingDown => (4503, "hub shutting down"),
         };
         let _ = socket.send(close(code, reason)).await;
-        return;
+        return None;
     }
-    let gauge = metrics::gauge!("tanya_connections", "role" => role.as_str());
-    gauge.increment(1.0);
-    tracing::debug!(conn, role = role.as_str(), session = %session.id, "joined");
+    Some(Joined {
+        session,
+        conn,
+        role,
+        tx,
+        rx,
+        lagged,
+    })
+}
 
-    let (sink, mut stream) = socket.split();
-    let drain = Duration::from_millis(app.cfg.limits.drain_timeout_ms);
-    let mut writer = tokio::spawn(write_loop(sink, rx, drain, lagged, session.clone(), conn));
-    let limiter = crate::hub::quota::frame_limiter(
-        app.cfg.limits.frames_burst,
-        app.cfg.limits.frames_per_second,
-    );
-    let mut shutdown = app.hub.shutdown_signal();
-    let reply = |e: protocol::WireError| {
-        let _ = tx.try_send(Out::Frame(Utf8Bytes::from(e.to_json().to_string())));
-    };
-    let mut shutting_down = false;
-    let mut writer_done = false;
-    loop {
-        let msg = tokio::select! {
-            m = stream.next() => m,
-            _ = &mut writer => {
-                writer_done = true;
-                break;
-            }
-            _ = shutdown.changed() => {
-                shutting_down = true;
-                break;
-            }
-        };
-        let text = match msg {
-            Some(Ok(Message::Text(t))) => t,
-            Some(Ok(Message::Binary(_))) => {
-                reply(protocol::WireError {
-                    client_ref: None,
-                    code: ErrorCode::Invalid,
-                    message: "binary frames are not accepted: send JSON text".into(),
-                });
-                continue;
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) | None => break,
-            Some(Err(e)) => {
-                if let Some((code, reason)) = read_error_close(&e) {
-                    let _ = tx.try_send(Out::Close(code, reason));
-                }
-                break;
-            }
-        };
-        if limiter.check().is_err() {
-            let _ = tx.try_send(Out::Close(4429, "flooding: too many frames"));
-            break;
-        }
-        match protocol::parse(&text, Some(role)) {
-            Ok(ClientMsg::Command {
-                client_ref,
-                cmd,
-                kind,
-            }) => {
-                if !session.command(conn, client_ref, cmd, kind).await {
+/// Writes a batch of queued frames with one flush; false when the socket is done (a queued
+/// close was sent, the write failed, or the batch did not drain within `drain`: then the peer
+/// gets 4429 when a close frame can still be delivered).
+async fn write_batch(socket: &mut WebSocket, batch: Vec<Out>, drain: Duration, conn: u64) -> bool {
+    let mut closing = None;
+    let write = async {
+        for out in batch {
+            match out {
+                Out::Frame(f) => socket.feed(Message::Text(f)).await?,
+                Out::Close(code, reason) => {
+                    closing = Some((code, reason));
                     break;
                 }
             }
-            Ok(ClientMsg::Hello(_)) => reply(protocol::WireError {
-                client_ref: None,
-                code: ErrorCode::Invalid,
-                message: "`hello` was already sent on this socket".into(),
-            }),
-            Err(e) => {
-                metrics::counter!("tanya_commands_total", "type" => "unparsed", "outcome" => e.code.as_str()).increment(1);
-                reply(e)
-            }
+        }
+        socket.flush().await
+    };
+    match tokio::time::timeout(drain, write).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => return false,
+        Err(_) => {
+            metrics::counter!("tanya_slow_sockets_dropped_total").increment(1);
+            tracing::debug!(conn, "socket did not drain in time: dropped");
+            let _ = tokio::time::timeout(
+                Duration::from_millis(100),
+                socket.send(close(4429, "too slow to keep up")),
+            )
+            .await;
+            return false;
         }
     }
-    // At shutdown the session answers what is in flight and queues 4503 to every socket it
-    // still holds: leaving now would lose that close frame.
-    if !shutting_down {
-        session.leave(conn).await;
-    }
-    drop(tx);
-    // The writer ends once the actor and this loop have dropped their senders and it has
-    // delivered what was queued (a 4503 or 4429 close among it).
-    if !writer_done {
-        let _ = tokio::time::timeout(drain + Duration::from_secs(1), &mut writer).await;
-        writer.abort();
-    }
-    gauge.decrement(1.0);
-}
-
-type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
-
-/// Writes queued frames, several per flush. A batch that does not drain within `drain` drops the
-/// socket; a queue that overflowed asks the actor for a resync once it is empty.
-async fn write_loop(
-    mut sink: Sink,
-    mut rx: mpsc::Receiver<Out>,
-    drain: Duration,
-    lagged: Arc<AtomicBool>,
-    session: crate::hub::SessionHandle,
-    conn: u64,
-) {
-    loop {
-        // Allocated per batch, so an idle socket holds no batch buffer.
-        let mut batch = Vec::new();
-        if rx.recv_many(&mut batch, 64).await == 0 {
-            let _ = tokio::time::timeout(Duration::from_millis(500), sink.close()).await;
-            return;
-        }
-        let mut closing = None;
-        let write = async {
-            for out in batch.drain(..) {
-                match out {
-                    Out::Frame(f) => sink.feed(Message::Text(f)).await?,
-                    Out::Close(code, reason) => {
-                        closing = Some((code, reason));
-                        break;
-                    }
-                }
-            }
-            sink.flush().await
-        };
-        match tokio::time::timeout(drain, write).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return,
-            Err(_) => {
-                metrics::counter!("tanya_slow_sockets_dropped_total").increment(1);
-                tracing::debug!(conn, "socket did not drain in time: dropped");
-                let _ = tokio::time::timeout(
-                    Duration::from_millis(100),
-                    sink.send(close(4429, "too slow to keep up")),
-                )
+    match closing {
+        Some((code, reason)) => {
+            let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(close(code, reason)))
                 .await;
-                return;
-            }
+            false
         }
-        if let Some((code, reason)) = closing {
-            let _ =
-                tokio::time::timeout(Duration::from_secs(1), sink.send(close(code, reason))).await;
-            return;
-        }
-        if rx.is_empty() && lagged.load(Ordering::Relaxed) {
-            session.resync(conn).await;
-        }
+        None => true,
     }
 }
