@@ -10,7 +10,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 
 use super::protocol::{self, ClientMsg, Hello};
 use super::{AppState, ConnGuard};
@@ -195,16 +195,15 @@ async fn serve(app: AppState, mut socket: WebSocket, joined: Joined, guard: Conn
     // holds: the loop ends when it has written that close (or the peer has gone).
     // Whether the peer may still be written to after the loop (false once a write failed, timed
     // out or delivered a close).
+    // One receiving stream for the socket's life: it stays registered while the loop reads.
+    let mut queued = rx.stream();
     let writable = loop {
         let msg = tokio::select! {
             biased;
-            first = rx.recv_async() => {
-                // Never disconnected here: this loop holds a sender.
-                let Ok(first) = first else { break true };
-                let mut batch = Vec::with_capacity(1 + rx.len().min(BATCH - 1));
-                batch.push(first);
-                batch.extend(rx.try_iter().take(BATCH - 1));
-                if !Box::pin(write_batch(&mut socket, batch, drain, conn)).await {
+            first = queued.next() => {
+                // Never the end here: this loop holds a sender.
+                let Some(first) = first else { break true };
+                if !Box::pin(write_batch(&mut socket, first, &rx, drain, conn)).await {
                     break false;
                 }
                 if rx.is_empty() && lagged.load(Ordering::Relaxed) {
@@ -224,6 +223,7 @@ async fn serve(app: AppState, mut socket: WebSocket, joined: Joined, guard: Conn
             }
         }
     };
+    drop(queued);
     // (After a shutdown the session has stopped and this is a no-op.)
     session.leave(conn).await;
     drop(tx);
@@ -239,9 +239,7 @@ async fn serve(app: AppState, mut socket: WebSocket, joined: Joined, guard: Conn
 async fn finish(mut socket: WebSocket, rx: OutRx, drain: Duration, conn: u64) {
     let last = async {
         while let Ok(first) = rx.recv_async().await {
-            let mut batch = vec![first];
-            batch.extend(rx.try_iter().take(BATCH - 1));
-            if !write_batch(&mut socket, batch, drain, conn).await {
+            if !write_batch(&mut socket, first, &rx, drain, conn).await {
                 return;
             }
         }
@@ -379,19 +377,31 @@ async fn join(
     })
 }
 
-/// Writes a batch of queued frames with one flush; false when the socket is done (a queued
+/// Writes `first` and what else is queued (up to `BATCH` frames) with one flush; false when the socket is done (a queued
 /// close was sent, the write failed, or the batch did not drain within `drain`: then the peer
 /// gets 4429 when a close frame can still be delivered).
-async fn write_batch(socket: &mut WebSocket, batch: Vec<Out>, drain: Duration, conn: u64) -> bool {
+async fn write_batch(
+    socket: &mut WebSocket,
+    first: Out,
+    rx: &OutRx,
+    drain: Duration,
+    conn: u64,
+) -> bool {
     let mut closing = None;
     let write = async {
-        for out in batch {
+        let mut next = Some(first);
+        let mut written = 0;
+        while let Some(out) = next.take() {
             match out {
                 Out::Frame(f) => socket.feed(Message::Text(f)).await?,
                 Out::Close(code, reason) => {
                     closing = Some((code, reason));
                     break;
                 }
+            }
+            written += 1;
+            if written < BATCH {
+                next = rx.try_recv().ok();
             }
         }
         socket.flush().await
