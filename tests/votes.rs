@@ -237,6 +237,29 @@ async fn votes_are_coalesced_into_at_most_four_frames_a_second() {
 }
 
 #[tokio::test]
+async fn a_vote_in_a_quiet_room_is_counted_at_once_not_at_the_next_tick() {
+    let server = TestServer::start();
+    let s = server.demo_session().await;
+    let mut m = Client::moderator(&server, &s).await;
+    let mut a = Client::audience(&server, &s).await;
+    let q = ask_approved(&mut m, &mut a, "Kapan jalan di depan pasar diperbaiki?").await;
+    let mut observer = Client::audience(&server, &s).await;
+    let mut voter = Client::audience(&server, &s).await;
+
+    // The session's first vote: no `votes` frame was sent in the last 250 ms, so its count goes
+    // out right after its commit, before anything the moderator does after the vote's `ok`.
+    voter.ok(vote(&q, true)).await;
+    marker(&mut m, "sesudah suara").await;
+    let frames = through_marker(&mut observer, "sesudah suara").await;
+    let marker_at = frames.len() - 1;
+    let votes_at = frames
+        .iter()
+        .position(|f| f["type"] == "votes" && f["counts"][&q] == 1)
+        .unwrap_or_else(|| panic!("no count before the marker: {frames:#?}"));
+    assert!(votes_at < marker_at, "{frames:#?}");
+}
+
+#[tokio::test]
 async fn vote_on_a_pending_question_is_a_conflict_off_is_always_ok() {
     let server = TestServer::start();
     let s = server.demo_session().await;

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::domain::{DeviceId, Role};
 
-/// What a socket's writer task receives.
+/// What a socket's task receives in its queue.
 #[derive(Debug, Clone)]
 pub enum Out {
     /// A text frame, shared between every socket of its view.
@@ -39,7 +39,7 @@ pub struct Conn {
     pub device: Option<DeviceId>,
     /// The peer address (per-address quotas).
     pub addr: IpAddr,
-    /// Bounded queue to the socket's writer.
+    /// Bounded queue to the socket's task.
     pub tx: OutTx,
     /// Set when the queue overflowed: the socket gets nothing until it asks for a resync.
     pub lagged: Arc<AtomicBool>,
@@ -353,8 +353,8 @@ impl Fanout {
     }
 }
 
-/// Queues a frame without waiting. A full queue marks the socket lagged (it is resynced once
-/// its writer drains); returns false when the socket is gone.
+/// Queues a frame without waiting. A full queue marks the socket lagged (it is resynced once its
+/// task has written what was queued); returns false when the socket is gone.
 fn push(c: &Conn, out: Out) -> bool {
     if c.lagged.load(Ordering::Relaxed) {
         return true;
@@ -367,5 +367,149 @@ fn push(c: &Conn, out: Out) -> bool {
             true
         }
         Err(flume::TrySendError::Disconnected(_)) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+    use uuid::Uuid;
+
+    fn conn(role: Role, device: Option<DeviceId>, cap: usize) -> (Conn, OutRx) {
+        let (tx, rx) = queue(cap);
+        let c = Conn {
+            role,
+            device,
+            addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            tx,
+            lagged: Arc::new(AtomicBool::new(false)),
+        };
+        (c, rx)
+    }
+
+    fn text(s: &str) -> Utf8Bytes {
+        Utf8Bytes::from(s.to_string())
+    }
+
+    fn public(seq: u64, s: &str) -> Entry {
+        Entry {
+            seq,
+            moderator: Some(text(&format!("m{s}"))),
+            public: Some(text(&format!("p{s}"))),
+            screen: Some(text(&format!("s{s}"))),
+            ..Entry::default()
+        }
+    }
+
+    /// What a socket has received so far, as text (`close:CODE` for a close).
+    async fn drained(rx: &OutRx, n: usize) -> Vec<String> {
+        let mut got = Vec::new();
+        for _ in 0..n {
+            let out = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv_async())
+                .await
+                .expect("a frame in time")
+                .expect("queue open");
+            got.push(match out {
+                Out::Frame(f) => f.as_str().to_string(),
+                Out::Close(code, _) => format!("close:{code}"),
+            });
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn phones_get_events_replies_and_author_frames_in_the_actors_order() {
+        let mut f = Fanout::new(100);
+        let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
+        let (a, a_rx) = conn(Role::Audience, Some(alice), 64);
+        let (b, b_rx) = conn(Role::Press, Some(bob), 64);
+        let (m, m_rx) = conn(Role::Moderator, None, 64);
+        f.insert(1, a);
+        f.insert(2, b);
+        f.insert(3, m);
+
+        f.publish(public(1, "1"));
+        // Alice's own question while pending: moderators and Alice only.
+        f.publish(Entry {
+            seq: 2,
+            moderator: Some(text("m2")),
+            author: Some((alice, text("a2"))),
+            ..Entry::default()
+        });
+        f.send(1, Out::Frame(text("ok-alice")));
+        // Approved: Alice gets her author frame, everyone else the public one.
+        f.publish(Entry {
+            seq: 3,
+            moderator: Some(text("m3")),
+            public: Some(text("p3")),
+            author: Some((alice, text("a3"))),
+            ..Entry::default()
+        });
+        f.send(3, Out::Frame(text("ok-mod")));
+
+        assert_eq!(drained(&a_rx, 4).await, ["p1", "a2", "ok-alice", "a3"]);
+        assert_eq!(drained(&b_rx, 2).await, ["p1", "p3"]);
+        assert_eq!(drained(&m_rx, 4).await, ["m1", "m2", "m3", "ok-mod"]);
+        // Nothing else was queued for anyone.
+        tokio::task::yield_now().await;
+        assert!(a_rx.is_empty() && b_rx.is_empty() && m_rx.is_empty());
+        assert_eq!(f.ring.since(0).map(|e| e.count()), Some(3));
+    }
+
+    #[tokio::test]
+    async fn a_lagged_phone_gets_nothing_until_its_resync_welcome_then_everything_after() {
+        let mut f = Fanout::new(100);
+        let (p, p_rx) = conn(Role::Audience, Some(Uuid::new_v4()), 2);
+        f.insert(7, p);
+        for i in 1..=4 {
+            f.publish(public(i, &i.to_string()));
+        }
+        f.send(7, Out::Frame(text("lost reply")));
+        // Two fit; the rest overflowed and marked the socket lagged.
+        assert_eq!(drained(&p_rx, 2).await, ["p1", "p2"]);
+        tokio::task::yield_now().await;
+        assert!(p_rx.is_empty(), "nothing after the overflow");
+        f.resync(7, text("welcome"));
+        f.publish(public(5, "5"));
+        assert_eq!(drained(&p_rx, 2).await, ["welcome", "p5"]);
+    }
+
+    #[tokio::test]
+    async fn close_all_comes_after_every_queued_frame_and_forgets_every_socket() {
+        let mut f = Fanout::new(100);
+        let (p, p_rx) = conn(Role::Audience, Some(Uuid::new_v4()), 64);
+        let (s, s_rx) = conn(Role::Screen, None, 64);
+        f.insert(1, p);
+        f.insert(2, s);
+        f.publish(public(1, "1"));
+        f.close_all(4503, "hub shutting down");
+        assert_eq!(drained(&p_rx, 2).await, ["p1", "close:4503"]);
+        assert_eq!(drained(&s_rx, 2).await, ["s1", "close:4503"]);
+        assert_eq!(f.presence(), [0; 5]);
+        // Once the lane has let go, both queues are closed: the sockets end.
+        let end = tokio::time::timeout(std::time::Duration::from_secs(5), p_rx.recv_async()).await;
+        assert!(matches!(end, Ok(Err(_))), "the phone's queue closes");
+        assert!(
+            s_rx.recv_async().await.is_err(),
+            "the screen's queue closes"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_phone_that_joins_later_gets_only_later_events() {
+        let mut f = Fanout::new(100);
+        let (a, a_rx) = conn(Role::Audience, Some(Uuid::new_v4()), 64);
+        f.insert(1, a);
+        f.publish(public(1, "1"));
+        let (b, b_rx) = conn(Role::Audience, Some(Uuid::new_v4()), 64);
+        f.insert(2, b);
+        f.publish(public(2, "2"));
+        f.remove(1);
+        f.publish(public(3, "3"));
+        assert_eq!(drained(&a_rx, 2).await, ["p1", "p2"]);
+        assert_eq!(drained(&b_rx, 2).await, ["p2", "p3"]);
+        tokio::task::yield_now().await;
+        assert!(a_rx.is_empty() && b_rx.is_empty());
     }
 }

@@ -300,7 +300,7 @@ pub async fn serve_hub(
         let _ = stop_rx.await;
     });
     server.await?;
-    // Sockets were told 4503 by their sessions; give their writers a moment to deliver it.
+    // Sockets were told 4503 by their sessions; give them a moment to deliver it.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
     while conns.open() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -1,5 +1,6 @@
 //! `GET /ws`: the upgrade (Origin check, small buffers, 16 KiB limit), the hello deadline, then
-//! one task per socket that writes queued frames and reads commands. The socket code never decides a rule.
+//! one task per socket that writes queued frames and reads commands. The socket code never
+//! decides a rule.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -191,12 +192,12 @@ async fn serve(app: AppState, mut socket: WebSocket, joined: Joined, guard: Conn
         app.cfg.limits.frames_burst,
         app.cfg.limits.frames_per_second,
     );
-    // At shutdown the session answers what is in flight, then queues 4503 to every socket it
-    // holds: the loop ends when it has written that close (or the peer has gone).
-    // Whether the peer may still be written to after the loop (false once a write failed, timed
-    // out or delivered a close).
     // One receiving stream for the socket's life: it stays registered while the loop reads.
     let mut queued = rx.stream();
+    // The loop ends when the peer has gone, a command is refused by a stopped session, or a
+    // queued close was written (at shutdown the session answers what is in flight, then queues
+    // 4503 to every socket it holds). Its value: whether the peer may still be written to (false
+    // once a write failed, timed out or delivered a close).
     let writable = loop {
         let msg = tokio::select! {
             biased;
@@ -377,9 +378,9 @@ async fn join(
     })
 }
 
-/// Writes `first` and what else is queued (up to `BATCH` frames) with one flush; false when the socket is done (a queued
-/// close was sent, the write failed, or the batch did not drain within `drain`: then the peer
-/// gets 4429 when a close frame can still be delivered).
+/// Writes `first` and what else is queued (up to `BATCH` frames) with one flush; false when the
+/// socket is done (a queued close was sent, the write failed, or the batch did not drain within
+/// `drain`: then the peer gets 4429 when a close frame can still be delivered).
 async fn write_batch(
     socket: &mut WebSocket,
     first: Out,
