@@ -448,8 +448,15 @@ async fn healthz_metrics_and_unknown_routes() {
     // Make both metrics exist: a socket joined and a command ran.
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
-    m.ok(json!({"type":"enter","ref":"r","text":"Uji metrik","channel":"room"}))
+    let mut phone = Client::audience(&server, &s).await;
+    let ok = m
+        .ok(json!({"type":"enter","ref":"r","text":"Uji metrik","channel":"room"}))
         .await;
+    // A public event reaches the phone through the phone lane, which times it.
+    let q = id_of(&ok);
+    m.ok(json!({"type":"approve","question":q})).await;
+    let (v, _) = phone.until("question").await;
+    assert_eq!(v["question"]["id"], q);
     let (st, headers, body) = http("GET", &server.http("/metrics"), None, None).await;
     assert_eq!(st, 200, "{body}");
     assert!(
@@ -458,6 +465,8 @@ async fn healthz_metrics_and_unknown_routes() {
     );
     assert!(body.contains("tanya_commands_total"), "{body}");
     assert!(body.contains("tanya_connections"), "{body}");
+    assert!(body.contains("tanya_fanout_seconds"), "{body}");
+    assert!(body.contains("tanya_phone_lane_seconds"), "{body}");
     assert!(
         body.lines()
             .any(|l| l.starts_with("# TYPE tanya_commands_total")),

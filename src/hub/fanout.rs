@@ -164,6 +164,7 @@ async fn phone_lane(mut jobs: mpsc::UnboundedReceiver<Job>) {
                 public,
                 author,
             } => {
+                let t = std::time::Instant::now();
                 for c in phones.iter() {
                     let f = match &author {
                         Some((d, f)) if c.device == Some(*d) => f,
@@ -171,6 +172,7 @@ async fn phone_lane(mut jobs: mpsc::UnboundedReceiver<Job>) {
                     };
                     push(c, Out::Frame(f.clone()));
                 }
+                metrics::histogram!("tanya_phone_lane_seconds").record(t.elapsed().as_secs_f64());
             }
             Job::Send { to, out, resync } => {
                 for c in &to {
