@@ -46,7 +46,7 @@ use tokio::sync::mpsc;
 
 use net::now_ns;
 use staff::Staff;
-use stats::{Lat, ms, round};
+use stats::{Lat, ms, per_second, round};
 use wire::{ConnectPlan, FromWorker, Target, Task, ToWorker};
 
 /// Load tool for Tanya: phones, moderator, screen and overlay over real WebSockets.
@@ -986,6 +986,22 @@ impl Bench {
         Ok(o)
     }
 
+    /// Like `finish_task`, with the hub's CPU time (ms) over the wait when its pid is known.
+    async fn finish_task_cpu(
+        &mut self,
+        id: u64,
+        timeout_ms: u64,
+    ) -> anyhow::Result<(Outcome, Option<u64>)> {
+        let before = self.hub_pid.and_then(net::cpu_ms);
+        let o = self.finish_task(id, timeout_ms).await?;
+        let cpu = self
+            .hub_pid
+            .and_then(net::cpu_ms)
+            .zip(before)
+            .map(|(after, before)| after.saturating_sub(before));
+        Ok((o, cpu))
+    }
+
     /// A fresh pending question from a fresh device; returns its id.
     async fn ask(&mut self, text: &str) -> anyhow::Result<String> {
         self.next_staff += 1;
@@ -1379,13 +1395,7 @@ impl Bench {
             if now_ns() > t0 {
                 eprintln!("warning: vote task reached the workers after its start time");
             }
-            let cpu0 = self.hub_pid.and_then(net::cpu_ms);
-            let o = self.finish_task(job, timeout).await?;
-            let cpu = self
-                .hub_pid
-                .and_then(net::cpu_ms)
-                .zip(cpu0)
-                .map(|(b, a)| b.saturating_sub(a));
+            let (o, cpu) = self.finish_task_cpu(job, timeout).await?;
             let acked = o.answered() as u64;
             // The observer's tally curve, until it shows every acknowledged vote.
             let frames = self
@@ -1424,11 +1434,7 @@ impl Bench {
                 }
             }
             let span = last_ok.saturating_sub(t0);
-            let per_s = if span > 0 {
-                acked as f64 / (span as f64 / 1e9)
-            } else {
-                f64::NAN
-            };
+            let per_s = per_second(acked as f64, span);
             let kind = if rate > 0.0 {
                 format!("paced at {rate:.0}/s")
             } else {
@@ -1523,13 +1529,7 @@ impl Bench {
                     rank_base: first,
                 })
                 .await?;
-            let cpu0 = self.hub_pid.and_then(net::cpu_ms);
-            let o = self.finish_task(job, timeout).await?;
-            let cpu = self
-                .hub_pid
-                .and_then(net::cpu_ms)
-                .zip(cpu0)
-                .map(|(b, a)| b.saturating_sub(a));
+            let (o, cpu) = self.finish_task_cpu(job, timeout).await?;
             let acked = o.answered();
             let pat = format!("Uji beban {tag}-");
             // The moderator gets one `question` event per ask, or, when its queue overflowed, a
@@ -1572,11 +1572,7 @@ impl Bench {
                 }
             }
             let span = last_ok.saturating_sub(t0);
-            let per_s = if span > 0 {
-                acked as f64 / (span as f64 / 1e9)
-            } else {
-                f64::NAN
-            };
+            let per_s = per_second(acked as f64, span);
             if o.error_count() > 0 || o.missing() > 0 {
                 self.failures.push(format!(
                     "asks: {acked} acked, errors {:?}, {} unanswered; {:?}",

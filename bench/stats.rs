@@ -54,6 +54,15 @@ impl Lat {
     }
 }
 
+/// `n` events over `span_ns` nanoseconds, per second (NaN for an empty span).
+pub fn per_second(n: f64, span_ns: u64) -> f64 {
+    if span_ns > 0 {
+        n / (span_ns as f64 / 1e9)
+    } else {
+        f64::NAN
+    }
+}
+
 /// Nanoseconds to milliseconds.
 pub fn ms(ns: u64) -> f64 {
     ns as f64 / 1e6
