@@ -148,8 +148,14 @@ async fn main() -> anyhow::Result<()> {
                     "demo session \"{}\" (code {})",
                     rec.info.title, rec.info.code
                 );
-                for k in ["audience", "press", "moderator", "screen", "overlay"] {
-                    eprintln!("  {k:<10} {}", links[k].as_str().unwrap_or(""));
+                for (k, link) in [
+                    ("audience", &links.audience),
+                    ("press", &links.press),
+                    ("moderator", &links.moderator),
+                    ("screen", &links.screen),
+                    ("overlay", &links.overlay),
+                ] {
+                    eprintln!("  {k:<10} {link}");
                 }
                 eprintln!("  admin      {base}/admin");
             }

@@ -38,7 +38,7 @@ step "load tool smoke run (300 phones against the hub and the bare floor)"
 target/debug/tanya-bench --smoke
 
 if [ -f tests/contract/package.json ]; then
-  step "contract client (written from PROTOCOL.md alone)"
+  step "contract client (written from docs/protocol.md alone)"
   (cd tests/contract && TANYA_BIN="$BIN" node --test --test-concurrency=1 .)
 fi
 

@@ -1,4 +1,4 @@
-//! A question and the status transitions PROTOCOL.md allows.
+//! A question and the status transitions the contract allows (docs/protocol.md).
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -58,6 +58,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the order of a question's life.
+    pub const ALL: [Status; 7] = [
+        Status::Pending,
+        Status::Approved,
+        Status::Rejected,
+        Status::Live,
+        Status::Answered,
+        Status::Withdrawn,
+        Status::Merged,
+    ];
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -99,7 +110,7 @@ pub enum Transition {
 }
 
 impl Transition {
-    /// The statuses from which this action is allowed (PROTOCOL.md, "Which status allows which change").
+    /// The statuses from which this action is allowed (docs/protocol.md, "Which status allows which change").
     pub fn allowed_from(self) -> &'static [Status] {
         use Status::*;
         match self {
@@ -164,18 +175,7 @@ mod tests {
 
     #[test]
     fn public_statuses() {
-        let public: Vec<_> = [
-            Status::Pending,
-            Status::Approved,
-            Status::Rejected,
-            Status::Live,
-            Status::Answered,
-            Status::Withdrawn,
-            Status::Merged,
-        ]
-        .into_iter()
-        .filter(|s| s.is_public())
-        .collect();
+        let public: Vec<_> = Status::ALL.into_iter().filter(|s| s.is_public()).collect();
         assert_eq!(
             public,
             vec![Status::Approved, Status::Live, Status::Answered]

@@ -1,4 +1,4 @@
-//! Tests of the domain against PROTOCOL.md: one unit test per rule of the contract (the status
+//! Tests of the domain against the contract (docs/protocol.md): one unit test per rule of the contract (the status
 //! table, checks and their order, idempotency, queue, votes, overlay, bans, edits, flags), then
 //! property tests over random command sequences that check the state's invariants after every
 //! step and that replaying the journal rebuilds the same state.
@@ -7,13 +7,12 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use super::command::{Command, CommandKind, Ctx, Decision, ErrorCode, Quota, Rejection};
 use super::event::Event;
 use super::flags::Flagger;
 use super::question::{Channel, DeviceId, Question, Source, Status};
-use super::session::{
-    Applied, Command, Ctx, Decision, ErrorCode, Quota, Rejection, Role, SessionInfo, SessionState,
-    SessionStatus, Speaker, Who,
-};
+use super::role::{Role, Who};
+use super::session::{Applied, SessionInfo, SessionState, SessionStatus, Speaker};
 use super::view;
 
 // ---------------------------------------------------------------------------------------------
@@ -26,15 +25,7 @@ const WORDS: &str = "anjing";
 /// Epoch milliseconds of the first command.
 const T0: i64 = 1_700_000_000_000;
 
-const ALL_STATUSES: [Status; 7] = [
-    Status::Pending,
-    Status::Approved,
-    Status::Rejected,
-    Status::Live,
-    Status::Answered,
-    Status::Withdrawn,
-    Status::Merged,
-];
+const ALL_STATUSES: [Status; 7] = Status::ALL;
 
 /// The device that asks the question under test.
 const AUTHOR: DeviceId = Uuid::from_u128(0xA1);
@@ -72,31 +63,19 @@ fn flagger() -> Arc<Flagger> {
 }
 
 fn audience(device: DeviceId) -> Who {
-    Who {
-        role: Role::Audience,
-        device: Some(device),
-    }
+    Who::audience(device)
 }
 
 fn press(device: DeviceId) -> Who {
-    Who {
-        role: Role::Press,
-        device: Some(device),
-    }
+    Who::press(device)
 }
 
 fn moderator() -> Who {
-    Who {
-        role: Role::Moderator,
-        device: None,
-    }
+    Who::MODERATOR
 }
 
 fn screen() -> Who {
-    Who {
-        role: Role::Screen,
-        device: None,
-    }
+    Who::SCREEN
 }
 
 // Commands with no `rev` (tests that need one build the command themselves).
@@ -854,6 +833,122 @@ fn withdraw_by_another_device_is_forbidden() {
     // The author may.
     h.ok(audience(AUTHOR), &withdraw(pending));
     assert_eq!(h.q(pending).status, Status::Withdrawn);
+}
+
+/// One command of each kind, naming question `q`.
+fn one_of_each_kind(q: Uuid) -> Vec<Command> {
+    vec![
+        ask("k1", "Halo"),
+        withdraw(q),
+        vote(q, true),
+        approve(q),
+        reject(q),
+        edit(q, "Halo lagi"),
+        live(q),
+        answered(q),
+        requeue(q),
+        move_after(q, None),
+        assign(q, Some("s1")),
+        merge(q, Uuid::from_u128(0xE0)),
+        enter("k2", "Dari radio"),
+        overlay(true),
+        set_status(SessionStatus::Paused),
+        ban(q, true),
+        ban(q, false),
+    ]
+}
+
+/// The role table: every role other than the ones a command names is refused that command as
+/// `forbidden`, before any other check and whatever the state, and nothing is journaled; and
+/// every role it names gets past the role check.
+#[test]
+fn the_role_table_is_checked_by_decide_for_every_command_and_role() {
+    let mut h = Hub::new();
+    let q = h.question_in(Status::Pending);
+    let cmds = one_of_each_kind(q);
+    let kinds: Vec<CommandKind> = cmds.iter().map(Command::kind).collect();
+    assert_eq!(kinds, CommandKind::ALL, "one command of every kind");
+    let senders = [
+        audience(OTHER),
+        press(OTHER),
+        moderator(),
+        screen(),
+        Who::OVERLAY,
+    ];
+    for cmd in &cmds {
+        let kind = cmd.kind();
+        for who in senders {
+            let allowed = kind.allows(who.role());
+            let r = h.state.decide(
+                &who,
+                cmd,
+                Ctx {
+                    now: T0,
+                    new_id: Uuid::new_v4(),
+                },
+            );
+            if allowed {
+                if let Err(e) = &r {
+                    assert!(
+                        !e.message.contains("role may not send"),
+                        "{kind:?} from {:?} passed the role check: {e:?}",
+                        who.role()
+                    );
+                }
+            } else {
+                let e = r.expect_err("a refused role");
+                assert_eq!(
+                    e.code,
+                    ErrorCode::Forbidden,
+                    "{kind:?} from {:?}",
+                    who.role()
+                );
+                assert_eq!(
+                    e.message,
+                    format!(
+                        "the {} role may not send `{}`",
+                        who.role().as_str(),
+                        kind.as_str()
+                    )
+                );
+            }
+        }
+    }
+    // Row by row, as the contract's table says.
+    let moderator_only = CommandKind::ALL.into_iter().filter(|k| {
+        !matches!(
+            k,
+            CommandKind::Ask | CommandKind::Withdraw | CommandKind::Vote
+        )
+    });
+    for k in moderator_only {
+        assert_eq!(k.roles(), [Role::Moderator], "{k:?}");
+    }
+    for k in [CommandKind::Ask, CommandKind::Withdraw, CommandKind::Vote] {
+        assert_eq!(k.roles(), [Role::Audience, Role::Press], "{k:?}");
+    }
+}
+
+/// The outlet rule: only a press phone's question keeps an outlet and is `press`.
+#[test]
+fn only_press_keeps_an_outlet() {
+    let mut h = Hub::new();
+    let with_outlet = |r: &str| Command::Ask {
+        client_ref: r.into(),
+        text: "Kapan jalan diperbaiki?".into(),
+        name: None,
+        outlet: Some("Sumatera Ekspres".into()),
+        to: None,
+    };
+    let d = h.ok(audience(AUTHOR), &with_outlet("o1"));
+    let a = h.q(d.question.expect("a question")).clone();
+    assert_eq!((a.source, a.outlet), (Source::Audience, None));
+    let d = h.ok(press(OTHER), &with_outlet("o2"));
+    let p = h.q(d.question.expect("a question")).clone();
+    assert_eq!(
+        (p.source, p.outlet.as_deref()),
+        (Source::Press, Some("Sumatera Ekspres"))
+    );
 }
 
 #[test]
@@ -1820,13 +1915,7 @@ fn public_view_holds_only_approved_live_and_answered() {
             "own question, {status:?}"
         );
         assert!(h.state.visible_to(&moderator(), q));
-        assert!(!h.state.visible_to(
-            &Who {
-                role: Role::Overlay,
-                device: None
-            },
-            q
-        ));
+        assert!(!h.state.visible_to(&Who::OVERLAY, q));
     }
 }
 
@@ -2107,10 +2196,10 @@ mod props {
         /// Who sends the op, and the command.
         fn command(&self, op: &Op) -> (Who, Command) {
             let device = |d: usize| {
-                let role = if d == 3 { Role::Press } else { Role::Audience };
-                Who {
-                    role,
-                    device: Some(DEVICES[d]),
+                if d == 3 {
+                    Who::press(DEVICES[d])
+                } else {
+                    Who::audience(DEVICES[d])
                 }
             };
             let m = moderator();
@@ -2426,7 +2515,7 @@ mod props {
                         );
                         // A device sees its own votes: clearing one is allowed on any question.
                         let own_vote = matches!(*cmd, Command::Vote { on: false, .. })
-                            && who.device.is_some_and(|d| self.state.has_vote(d, q.id));
+                            && who.device().is_some_and(|d| self.state.has_vote(d, q.id));
                         assert!(
                             own_vote || self.state.visible_to(who, q),
                             "{cmd:?} acted on an invisible question"
@@ -2440,7 +2529,7 @@ mod props {
                         client_ref, text, ..
                     } = cmd
                     {
-                        let device = who.device.expect("device");
+                        let device = who.device().expect("device");
                         let existing = self
                             .state
                             .questions_of(device)
@@ -2497,10 +2586,10 @@ mod props {
                     // A device naming a question it may not see learns nothing more than not_found.
                     // (Its own vote is something it knows: clearing it is answered as usual.)
                     if let Some(q) = named
-                        && who.role.is_device()
+                        && who.role().is_device()
                         && !self.state.visible_to(who, q)
                         && !(matches!(*cmd, Command::Vote { on: false, .. })
-                            && who.device.is_some_and(|d| self.state.has_vote(d, q.id)))
+                            && who.device().is_some_and(|d| self.state.has_vote(d, q.id)))
                         && status != SessionStatus::Closed
                     {
                         assert_eq!(r.code, ErrorCode::NotFound, "{cmd:?}");
@@ -2549,10 +2638,7 @@ mod props {
             // The public view of a device holds no question outside approved, live, answered.
             for d in DEVICES {
                 for role in [Role::Audience, Role::Press] {
-                    let who = Who {
-                        role,
-                        device: Some(d),
-                    };
+                    let who = Who::of(role, Some(d)).expect("a phone role");
                     for q in questions.iter().filter(|q| q.author != Some(d)) {
                         if s.visible_to(&who, q) {
                             assert!(

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::question::{Channel, DeviceId, Question, Source, Status};
-use super::session::{SessionInfo, SessionState, SessionStatus, Speaker};
+use super::session::SessionState;
 
 /// Which view of a question to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,35 +49,42 @@ pub fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// A question as one role sees it. Fields absent from a view are skipped.
+/// A question as one role sees it. Fields absent from a view are skipped. Fields are declared
+/// in alphabetical order: the order of the keys on the wire.
 #[derive(Debug, Serialize)]
 pub struct QuestionView<'a> {
-    pub id: Uuid,
-    pub rev: u64,
-    pub text: &'a str,
-    pub name: Option<&'a str>,
-    pub source: Source,
-    pub channel: Option<Channel>,
-    pub outlet: Option<&'a str>,
-    pub to: Option<&'a str>,
-    pub status: Status,
-    pub votes: usize,
-    pub position: Option<f64>,
-    pub merged_into: Option<Uuid>,
-    pub created_at: String,
-    pub updated_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Option<&'a str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub edited: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub original_text: Option<Option<&'a str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub flags: Option<&'a [String]>,
+    /// Moderators: the opaque per-session id of the asking device (`null` for operator entries).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<Option<String>>,
+    /// Moderators: whether the asking device is banned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub banned: Option<bool>,
+    pub channel: Option<Channel>,
+    pub created_at: String,
+    /// The author: whether a moderator edited the text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited: Option<bool>,
+    /// Moderators: automatic hints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<&'a [String]>,
+    pub id: Uuid,
+    pub merged_into: Option<Uuid>,
+    pub name: Option<&'a str>,
+    /// Moderators: the text as asked, once edited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_text: Option<Option<&'a str>>,
+    pub outlet: Option<&'a str>,
+    pub position: Option<f64>,
+    /// The author and moderators: the reason of a rejection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Option<&'a str>>,
+    pub rev: u64,
+    pub source: Source,
+    pub status: Status,
+    pub text: &'a str,
+    pub to: Option<&'a str>,
+    pub updated_at: String,
+    pub votes: usize,
 }
 
 /// Builds the view of `q` of the given kind.
@@ -126,50 +133,34 @@ pub fn question<'a>(
     v
 }
 
-/// The session as clients see it (no keys).
-#[derive(Debug, Serialize)]
-pub struct SessionView<'a> {
-    pub id: Uuid,
-    pub code: &'a str,
-    pub title: &'a str,
-    pub status: SessionStatus,
-    pub speakers: &'a [Speaker],
-}
-
-/// Builds the session view.
-pub fn session(info: &SessionInfo) -> SessionView<'_> {
-    SessionView {
-        id: info.id,
-        code: &info.code,
-        title: &info.title,
-        status: info.status,
-        speakers: &info.speakers,
-    }
-}
-
 /// The live question as the overlay sees it.
 #[derive(Debug, Serialize, PartialEq)]
 pub struct OverlayQuestion<'a> {
     pub id: Uuid,
-    pub text: &'a str,
     pub name: Option<&'a str>,
     pub outlet: Option<&'a str>,
     pub source: Source,
+    pub text: &'a str,
     pub to: Option<&'a str>,
 }
 
-/// `{visible, question}`: the lower third's state.
+/// `{question, visible}`: the lower third's state.
 #[derive(Debug, Serialize, PartialEq)]
 pub struct OverlayView<'a> {
-    pub visible: bool,
     pub question: Option<OverlayQuestion<'a>>,
+    pub visible: bool,
 }
 
-/// Builds the overlay view.
+/// Builds the overlay view of a session.
 pub fn overlay(state: &SessionState) -> OverlayView<'_> {
+    overlay_of(state.overlay_visible(), state.live())
+}
+
+/// The overlay view of a live question (or none) on air or off.
+pub fn overlay_of(visible: bool, live: Option<&Question>) -> OverlayView<'_> {
     OverlayView {
-        visible: state.overlay_visible(),
-        question: state.live().map(|q| OverlayQuestion {
+        visible,
+        question: live.map(|q| OverlayQuestion {
             id: q.id,
             text: &q.text,
             name: q.name.as_deref(),

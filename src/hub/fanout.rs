@@ -9,15 +9,81 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
 
-use crate::domain::{DeviceId, Role};
+use super::tasks::Tasks;
+use crate::domain::{DeviceId, Role, Staff, Who};
+
+/// Why the hub closes a socket: the close codes of the contract (docs/protocol.md, "Close
+/// codes").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Close {
+    /// 1000: the peer closed, or everything queued was delivered.
+    Normal,
+    /// 1007: a text frame that is not valid UTF-8 (after the welcome).
+    InvalidUtf8,
+    /// 1009: a message over the size limit.
+    TooLarge,
+    /// 4400: the first frame was not a valid `hello`; the reason says what was wrong.
+    BadHello(String),
+    /// 4401: wrong or missing key.
+    BadKey,
+    /// 4404: no such session.
+    NoSession,
+    /// 4408: no `hello` in time.
+    HelloTimeout,
+    /// 4429: more frames than the flood limit.
+    Flooding,
+    /// 4429: the socket did not take its frames in time.
+    TooSlow,
+    /// 4503: the hub is shutting down.
+    ShuttingDown,
+    /// 4503: the session could not be started.
+    Unavailable,
+    /// 4503: the session's actor failed; reconnecting starts it again from its journal.
+    Restarting,
+}
+
+impl Close {
+    /// The close code.
+    pub fn code(&self) -> u16 {
+        match self {
+            Self::Normal => 1000,
+            Self::InvalidUtf8 => 1007,
+            Self::TooLarge => 1009,
+            Self::BadHello(_) => 4400,
+            Self::BadKey => 4401,
+            Self::NoSession => 4404,
+            Self::HelloTimeout => 4408,
+            Self::Flooding | Self::TooSlow => 4429,
+            Self::ShuttingDown | Self::Unavailable | Self::Restarting => 4503,
+        }
+    }
+
+    /// The close reason (at most 123 bytes, as a control frame allows).
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Normal => "",
+            Self::InvalidUtf8 => "a text frame must be valid UTF-8",
+            Self::TooLarge => "message too large",
+            Self::BadHello(r) => r,
+            Self::BadKey => "wrong or missing key",
+            Self::NoSession => "no such session",
+            Self::HelloTimeout => "no hello in time",
+            Self::Flooding => "flooding: too many frames",
+            Self::TooSlow => "too slow to keep up",
+            Self::ShuttingDown => "hub shutting down",
+            Self::Unavailable => "session unavailable",
+            Self::Restarting => "session restarting",
+        }
+    }
+}
 
 /// What a socket's task receives in its queue.
 #[derive(Debug, Clone)]
 pub enum Out {
     /// A text frame, shared between every socket of its view.
     Frame(Utf8Bytes),
-    /// Close the socket with this code and reason.
-    Close(u16, &'static str),
+    /// Close the socket.
+    Close(Close),
 }
 
 /// The sending end of a socket's queue.
@@ -34,9 +100,8 @@ pub fn queue(cap: usize) -> (OutTx, OutRx) {
 /// The actor's handle on one socket.
 #[derive(Debug)]
 pub struct Conn {
-    pub role: Role,
-    /// The device of an audience or press socket.
-    pub device: Option<DeviceId>,
+    /// The role, and the device of an audience or press socket.
+    pub who: Who,
     /// The peer address (per-address quotas).
     pub addr: IpAddr,
     /// Bounded queue to the socket's task.
@@ -47,7 +112,7 @@ pub struct Conn {
 
 /// One published event, as each view sees it (`None`: not for that view).
 #[derive(Debug, Default, Clone)]
-pub struct Entry {
+pub struct PerView {
     pub seq: u64,
     pub moderator: Option<Utf8Bytes>,
     /// Audience and press sockets other than the author's.
@@ -58,15 +123,15 @@ pub struct Entry {
     pub author: Option<(DeviceId, Utf8Bytes)>,
 }
 
-impl Entry {
-    /// The frame a socket of `role` and `device` gets.
-    pub fn frame_for(&self, role: Role, device: Option<DeviceId>) -> Option<&Utf8Bytes> {
-        match role {
-            Role::Moderator => self.moderator.as_ref(),
-            Role::Screen => self.screen.as_ref(),
-            Role::Overlay => self.overlay.as_ref(),
-            Role::Audience | Role::Press => match (&self.author, device) {
-                (Some((a, f)), Some(d)) if *a == d => Some(f),
+impl PerView {
+    /// The frame a socket of `who` gets.
+    pub fn frame_for(&self, who: &Who) -> Option<&Utf8Bytes> {
+        match who {
+            Who::Staff(Staff::Moderator) => self.moderator.as_ref(),
+            Who::Staff(Staff::Screen) => self.screen.as_ref(),
+            Who::Staff(Staff::Overlay) => self.overlay.as_ref(),
+            Who::Device { device, .. } => match &self.author {
+                Some((a, f)) if a == device => Some(f),
                 _ => self.public.as_ref(),
             },
         }
@@ -84,7 +149,7 @@ impl Entry {
 /// The last events of a session, for resume.
 #[derive(Debug)]
 pub struct Ring {
-    entries: VecDeque<Entry>,
+    entries: VecDeque<PerView>,
     cap: usize,
     /// Highest seq no longer held (0: nothing evicted).
     evicted_upto: u64,
@@ -100,7 +165,7 @@ impl Ring {
         }
     }
 
-    fn push(&mut self, e: Entry) {
+    fn push(&mut self, e: PerView) {
         if self.entries.len() == self.cap
             && let Some(old) = self.entries.pop_front()
         {
@@ -110,7 +175,7 @@ impl Ring {
     }
 
     /// Every event after `seq`, when the ring still holds them all.
-    pub fn since(&self, seq: u64) -> Option<impl Iterator<Item = &Entry>> {
+    pub fn since(&self, seq: u64) -> Option<impl Iterator<Item = &PerView>> {
         (seq >= self.evicted_upto).then(|| self.entries.iter().filter(move |e| e.seq > seq))
     }
 }
@@ -167,7 +232,7 @@ async fn phone_lane(mut jobs: mpsc::UnboundedReceiver<Job>) {
                 let t = std::time::Instant::now();
                 for c in phones.iter() {
                     let f = match &author {
-                        Some((d, f)) if c.device == Some(*d) => f,
+                        Some((d, f)) if c.who.device() == Some(*d) => f,
                         _ => &public,
                     };
                     push(c, Out::Frame(f.clone()));
@@ -187,11 +252,11 @@ async fn phone_lane(mut jobs: mpsc::UnboundedReceiver<Job>) {
 }
 
 impl Fanout {
-    /// An empty fan-out with a resume ring of `cap` events. Its phone lane runs on the runtime
-    /// this is called from.
-    pub fn new(cap: usize) -> Self {
+    /// An empty fan-out with a resume ring of `cap` events. Its phone lane runs where
+    /// [`Tasks::spawn_phone_lane`] puts it (the main runtime).
+    pub fn new(cap: usize, tasks: &Tasks) -> Self {
         let (lane, jobs) = mpsc::unbounded_channel();
-        tokio::spawn(phone_lane(jobs));
+        tasks.spawn_phone_lane(phone_lane(jobs));
         Self {
             staff: HashMap::new(),
             phones: HashMap::new(),
@@ -204,10 +269,8 @@ impl Fanout {
 
     /// Registers a socket (whose welcome is already in its queue).
     pub fn insert(&mut self, id: u64, c: Conn) {
-        if c.role.is_device() {
-            if let Some(d) = c.device {
-                self.by_device.entry(d).or_default().push(id);
-            }
+        if let Some(d) = c.who.device() {
+            self.by_device.entry(d).or_default().push(id);
             self.phones.insert(id, Arc::new(c));
             self.phone_list = None;
         } else {
@@ -222,7 +285,7 @@ impl Fanout {
         }
         if let Some(c) = self.phones.remove(&id) {
             self.phone_list = None;
-            if let Some(d) = c.device
+            if let Some(d) = c.who.device()
                 && let Some(ids) = self.by_device.get_mut(&d)
             {
                 ids.retain(|x| *x != id);
@@ -248,15 +311,15 @@ impl Fanout {
             .chain(self.phones.iter().map(|(id, c)| (*id, &**c)))
     }
 
-    /// Closes every socket with `code` and forgets them all (their queues close once their
-    /// sockets have written what was queued).
-    pub fn close_all(&mut self, code: u16, reason: &'static str) {
+    /// Closes every socket and forgets them all (their queues close once their sockets have
+    /// written what was queued).
+    pub fn close_all(&mut self, why: Close) {
         for c in self.staff.values() {
-            push(c, Out::Close(code, reason));
+            push(c, Out::Close(why.clone()));
         }
         self.staff.clear();
         let to: Vec<Arc<Conn>> = self.phones.drain().map(|(_, c)| c).collect();
-        self.send_phones(to, Out::Close(code, reason), false);
+        self.send_phones(to, Out::Close(why), false);
         self.by_device.clear();
         self.phone_list = None;
     }
@@ -275,13 +338,13 @@ impl Fanout {
 
     /// Sends an event to every socket of its views (staff first, phones through the lane) and
     /// keeps it for resume.
-    pub fn publish(&mut self, e: Entry) {
+    pub fn publish(&mut self, e: PerView) {
         if e.is_empty() {
             return;
         }
         let mut gone = Vec::new();
         for (id, c) in &self.staff {
-            if let Some(f) = e.frame_for(c.role, c.device)
+            if let Some(f) = e.frame_for(&c.who)
                 && !push(c, Out::Frame(f.clone()))
             {
                 gone.push(*id);
@@ -347,11 +410,22 @@ impl Fanout {
     pub fn presence(&self) -> [usize; 5] {
         let mut n = [0; 5];
         for (_, c) in self.all() {
-            if let Some(i) = Role::ALL.iter().position(|r| *r == c.role) {
+            if let Some(i) = Role::ALL.iter().position(|r| *r == c.who.role()) {
                 n[i] += 1;
             }
         }
         n
+    }
+}
+
+impl Drop for Fanout {
+    /// A fan-out dropped with sockets still in it belongs to an actor that failed (a stopping
+    /// actor closes every socket first): its sockets are told 4503, so their clients reconnect
+    /// and the next join starts the session again from its journal.
+    fn drop(&mut self) {
+        if !self.staff.is_empty() || !self.phones.is_empty() {
+            self.close_all(Close::Restarting);
+        }
     }
 }
 
@@ -381,8 +455,7 @@ mod tests {
     fn conn(role: Role, device: Option<DeviceId>, cap: usize) -> (Conn, OutRx) {
         let (tx, rx) = queue(cap);
         let c = Conn {
-            role,
-            device,
+            who: Who::of(role, device).expect("a device for a phone"),
             addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
             tx,
             lagged: Arc::new(AtomicBool::new(false)),
@@ -394,13 +467,13 @@ mod tests {
         Utf8Bytes::from(s.to_string())
     }
 
-    fn public(seq: u64, s: &str) -> Entry {
-        Entry {
+    fn public(seq: u64, s: &str) -> PerView {
+        PerView {
             seq,
             moderator: Some(text(&format!("m{s}"))),
             public: Some(text(&format!("p{s}"))),
             screen: Some(text(&format!("s{s}"))),
-            ..Entry::default()
+            ..PerView::default()
         }
     }
 
@@ -414,7 +487,7 @@ mod tests {
                 .expect("queue open");
             got.push(match out {
                 Out::Frame(f) => f.as_str().to_string(),
-                Out::Close(code, _) => format!("close:{code}"),
+                Out::Close(c) => format!("close:{}", c.code()),
             });
         }
         got
@@ -422,7 +495,8 @@ mod tests {
 
     #[tokio::test]
     async fn phones_get_events_replies_and_author_frames_in_the_actors_order() {
-        let mut f = Fanout::new(100);
+        let tasks = Tasks::start().expect("runtimes");
+        let mut f = Fanout::new(100, &tasks);
         let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
         let (a, a_rx) = conn(Role::Audience, Some(alice), 64);
         let (b, b_rx) = conn(Role::Press, Some(bob), 64);
@@ -433,20 +507,20 @@ mod tests {
 
         f.publish(public(1, "1"));
         // Alice's own question while pending: moderators and Alice only.
-        f.publish(Entry {
+        f.publish(PerView {
             seq: 2,
             moderator: Some(text("m2")),
             author: Some((alice, text("a2"))),
-            ..Entry::default()
+            ..PerView::default()
         });
         f.send(1, Out::Frame(text("ok-alice")));
         // Approved: Alice gets her author frame, everyone else the public one.
-        f.publish(Entry {
+        f.publish(PerView {
             seq: 3,
             moderator: Some(text("m3")),
             public: Some(text("p3")),
             author: Some((alice, text("a3"))),
-            ..Entry::default()
+            ..PerView::default()
         });
         f.send(3, Out::Frame(text("ok-mod")));
 
@@ -461,7 +535,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_lagged_phone_gets_nothing_until_its_resync_welcome_then_everything_after() {
-        let mut f = Fanout::new(100);
+        let tasks = Tasks::start().expect("runtimes");
+        let mut f = Fanout::new(100, &tasks);
         let (p, p_rx) = conn(Role::Audience, Some(Uuid::new_v4()), 2);
         f.insert(7, p);
         for i in 1..=4 {
@@ -479,13 +554,14 @@ mod tests {
 
     #[tokio::test]
     async fn close_all_comes_after_every_queued_frame_and_forgets_every_socket() {
-        let mut f = Fanout::new(100);
+        let tasks = Tasks::start().expect("runtimes");
+        let mut f = Fanout::new(100, &tasks);
         let (p, p_rx) = conn(Role::Audience, Some(Uuid::new_v4()), 64);
         let (s, s_rx) = conn(Role::Screen, None, 64);
         f.insert(1, p);
         f.insert(2, s);
         f.publish(public(1, "1"));
-        f.close_all(4503, "hub shutting down");
+        f.close_all(Close::ShuttingDown);
         assert_eq!(drained(&p_rx, 2).await, ["p1", "close:4503"]);
         assert_eq!(drained(&s_rx, 2).await, ["s1", "close:4503"]);
         assert_eq!(f.presence(), [0; 5]);
@@ -500,7 +576,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_phone_that_joins_later_gets_only_later_events() {
-        let mut f = Fanout::new(100);
+        let tasks = Tasks::start().expect("runtimes");
+        let mut f = Fanout::new(100, &tasks);
         let (a, a_rx) = conn(Role::Audience, Some(Uuid::new_v4()), 64);
         f.insert(1, a);
         f.publish(public(1, "1"));

@@ -1,56 +1,72 @@
-//! The live part: a registry of session actors, started on first use, and what they share.
+//! The live part: a registry of session actors, started on first use (and again after one
+//! failed), and what they share.
+//!
+//! Reading order: [`tasks`] (runtimes and shutdown), [`actor`] (the mailbox loop and group
+//! commit), [`publish`] (frames per view), [`join`] (join and resume), [`frames`] (the
+//! server-to-client wire), [`fanout`] (sockets and the phone lane), [`quota`], [`secrets`].
 
 pub mod actor;
 pub mod fanout;
+pub mod frames;
+pub mod join;
+pub mod publish;
 pub mod quota;
 pub mod secrets;
+pub mod tasks;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use dashmap::DashMap;
-use serde_json::json;
-use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::config::Config;
 use crate::domain::flags::Flagger;
+use crate::domain::text::FieldError;
 use crate::domain::view::AuthorIds;
-use crate::domain::{Role, SessionInfo, SessionState, SessionStatus, SpeakerInput};
+use crate::domain::{Command, Role, SessionInfo, SessionState, SessionStatus, SpeakerInput};
 use crate::store::{Keys, SessionRecord, Store, StoreError};
-use actor::{ActorMsg, JoinRequest, Joined, Refusal};
+use actor::{Control, Mail, Submitted};
+use frames::Links;
+use join::{Joined, Refusal, Since};
 use secrets::DeviceSigner;
-
-/// The runtime of the session actors and the staff sockets (moderator, screen, overlay): one
-/// thread of its own, so a broadcast to thousands of phones, written by the main runtime's
-/// workers, never keeps the moderator, the speakers' screen or the TV overlay waiting.
-pub fn priority() -> &'static tokio::runtime::Handle {
-    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RT.get_or_init(|| {
-        // Without this runtime the hub cannot run at all: failing to build it is fatal.
-        #[allow(clippy::expect_used)]
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("tanya-staff")
-            .enable_all()
-            .build()
-            .expect("cannot start the staff runtime")
-    })
-    .handle()
-}
+use tasks::Tasks;
 
 /// Errors of the hub layer.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The session's actor has stopped (the hub is shutting down).
-    #[error("session is not running")]
-    Stopped,
-    /// Bad input (title, speakers).
+    /// The hub is shutting down: no session starts and none takes commands.
+    #[error("the hub is shutting down")]
+    ShuttingDown,
+    /// The session's actor has stopped (it failed); the next join or request starts it again.
+    #[error("the session has stopped")]
+    SessionStopped,
+    /// A title or speaker list is not valid; the message names the field.
     #[error("{0}")]
     Invalid(String),
+    /// Every join code tried was taken.
+    #[error("no free join code was found; try again")]
+    NoFreeCode,
+    /// The configured profanity word list could not be read.
+    #[error("profanity_words {path}: {source}")]
+    WordList {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The staff runtime could not be built.
+    #[error("cannot start the staff runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl From<FieldError> for HubError {
+    fn from(e: FieldError) -> Self {
+        Self::Invalid(e.0)
+    }
 }
 
 /// What every session actor shares.
@@ -65,96 +81,169 @@ pub struct Shared {
     pub flagger: Arc<Flagger>,
     /// Per-device and per-address quotas.
     pub quotas: quota::Quotas,
-    /// Becomes true when the hub shuts down.
-    pub shutdown: watch::Receiver<bool>,
+    /// Runtimes, the shutdown signal and the task trackers.
+    pub tasks: Tasks,
 }
 
 /// A running session: its actor's mailbox.
 #[derive(Clone, Debug)]
 pub struct SessionHandle {
     pub id: Uuid,
-    tx: mpsc::Sender<ActorMsg>,
+    /// Which start of the session's actor this is (a failed actor's entry is removed by it
+    /// alone, never a newer one's).
+    generation: u64,
+    tx: mpsc::Sender<Mail>,
+}
+
+/// The running sessions, shared with each actor so that an actor that ends removes itself.
+#[derive(Debug, Default)]
+pub struct Registry {
+    /// Running actors by session id.
+    sessions: DashMap<Uuid, SessionHandle>,
+    /// Join code (upper case) -> session id, for sessions started once.
+    codes: DashMap<String, Uuid>,
+}
+
+/// Held by an actor for its life: when the actor ends (a shutdown, a failure), its session
+/// leaves the registry, and the next join or request starts it again from the journal.
+#[derive(Debug)]
+pub struct Registration {
+    registry: Arc<Registry>,
+    id: Uuid,
+    generation: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let removed = self
+            .registry
+            .sessions
+            .remove_if(&self.id, |_, h| h.generation == self.generation);
+        if removed.is_some() {
+            tracing::info!(session = %self.id, "session actor left the registry");
+        }
+    }
 }
 
 /// The registry of live sessions.
 pub struct Hub {
     shared: Arc<Shared>,
-    /// Running actors by session id.
-    sessions: DashMap<Uuid, SessionHandle>,
-    /// Join code (upper case) -> session id, for running sessions.
-    codes: DashMap<String, Uuid>,
+    registry: Arc<Registry>,
     /// Serializes actor start-up so one session never gets two actors.
     starting: Mutex<()>,
     /// Source of connection ids.
     next_conn: AtomicU64,
-    /// Sends the shutdown signal.
-    shutdown_tx: watch::Sender<bool>,
-    /// Actor join handles, awaited at shutdown.
-    handles: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Source of actor generations.
+    next_generation: AtomicU64,
 }
 
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hub")
-            .field("sessions", &self.sessions.len())
+            .field("sessions", &self.registry.sessions.len())
             .finish()
     }
 }
 
 impl Hub {
-    /// A hub over a store, with its secrets loaded (or generated at the first start).
+    /// A hub over a store, with its secrets loaded (or generated at the first start) and its
+    /// runtimes built. Call it on the runtime that is to serve HTTP and phones.
     pub async fn new(cfg: Arc<Config>, store: Arc<dyn Store>) -> Result<Arc<Self>, HubError> {
+        let tasks = Tasks::start().map_err(HubError::Runtime)?;
+        Self::with_tasks(cfg, store, tasks).await
+    }
+
+    /// A hub on given runtimes.
+    pub async fn with_tasks(
+        cfg: Arc<Config>,
+        store: Arc<dyn Store>,
+        tasks: Tasks,
+    ) -> Result<Arc<Self>, HubError> {
         let secret = store
             .setting_or_insert("device_secret", &secrets::new_key())
             .await?;
         let flagger = match &cfg.profanity_words {
-            Some(path) => Flagger::from_list(
-                &std::fs::read_to_string(path)
-                    .map_err(|e| HubError::Invalid(format!("profanity_words {path}: {e}")))?,
-            ),
+            Some(path) => Flagger::from_list(&std::fs::read_to_string(path).map_err(|source| {
+                HubError::WordList {
+                    path: path.clone(),
+                    source,
+                }
+            })?),
             None => Flagger::from_list(include_str!("../../config/profanity.txt")),
         };
-        let (shutdown_tx, shutdown) = watch::channel(false);
         let quotas = quota::Quotas::new(&cfg.limits);
-        Ok(Arc::new(Self {
+        let hub = Arc::new(Self {
             shared: Arc::new(Shared {
                 signer: DeviceSigner::new(secret.as_bytes()),
                 flagger: Arc::new(flagger),
                 quotas,
-                shutdown,
+                tasks,
                 cfg,
                 store,
             }),
-            sessions: DashMap::new(),
-            codes: DashMap::new(),
+            registry: Arc::new(Registry::default()),
             starting: Mutex::new(()),
             next_conn: AtomicU64::new(1),
-            shutdown_tx,
-            handles: std::sync::Mutex::new(Vec::new()),
-        }))
+            next_generation: AtomicU64::new(1),
+        });
+        let sweep = hub.shared.clone();
+        hub.shared
+            .tasks
+            .spawn_every(std::time::Duration::from_secs(60), move || {
+                sweep.quotas.retain_recent()
+            });
+        Ok(hub)
     }
 
-    /// The shared parts (config, store).
+    /// The shared parts (config, store, runtimes).
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
 
-    /// Whether shutdown has begun.
-    pub fn is_shutting_down(&self) -> bool {
-        *self.shared.shutdown.borrow()
+    /// The hub's runtimes and task trackers.
+    pub fn tasks(&self) -> &Tasks {
+        &self.shared.tasks
     }
 
-    /// Creates a session with fresh code and keys.
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared.tasks.is_shutting_down()
+    }
+
+    /// Whether the store answers.
+    pub async fn ping(&self) -> Result<(), HubError> {
+        Ok(self.shared.store.ping().await?)
+    }
+
+    /// Every session, newest first, with its keys.
+    pub async fn list_sessions(&self) -> Result<Vec<SessionRecord>, HubError> {
+        Ok(self.shared.store.list_sessions().await?)
+    }
+
+    /// Creates a session in this hub's store.
+    pub async fn new_session(
+        &self,
+        title: &str,
+        speakers: &[SpeakerInput],
+        now: i64,
+    ) -> Result<SessionRecord, HubError> {
+        Self::create_session(self.shared.store.as_ref(), title, speakers, now).await
+    }
+
+    /// A setting kept in the store, stored as `value` first when absent.
+    pub async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, HubError> {
+        Ok(self.shared.store.setting_or_insert(key, value).await?)
+    }
+
+    /// Creates a session with fresh code and keys in a store (also without a running hub).
     pub async fn create_session(
         store: &dyn Store,
         title: &str,
         speakers: &[SpeakerInput],
         now: i64,
     ) -> Result<SessionRecord, HubError> {
-        let title =
-            crate::domain::session::validate_title(title).map_err(|e| HubError::Invalid(e.0))?;
-        let speakers = crate::domain::session::validate_speakers(speakers)
-            .map_err(|e| HubError::Invalid(e.0))?;
+        let title = crate::domain::session::validate_title(title)?;
+        let speakers = crate::domain::session::validate_speakers(speakers)?;
         for _ in 0..20 {
             let rec = SessionRecord {
                 info: SessionInfo {
@@ -178,7 +267,7 @@ impl Hub {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(HubError::Invalid("could not find a free join code".into()))
+        Err(HubError::NoFreeCode)
     }
 
     /// The running actor of a session (by id or code), started from the journal when needed.
@@ -186,12 +275,16 @@ impl Hub {
         let key = id_or_code.trim();
         let known = match Uuid::parse_str(key) {
             Ok(id) => Some(id),
-            Err(_) => self.codes.get(&key.to_ascii_uppercase()).map(|e| *e),
+            Err(_) => self
+                .registry
+                .codes
+                .get(&key.to_ascii_uppercase())
+                .map(|e| *e),
         };
         if let Some(id) = known
-            && let Some(h) = self.sessions.get(&id)
+            && let Some(h) = self.running(id)
         {
-            return Ok(Some(h.clone()));
+            return Ok(Some(h));
         }
         if !(secrets::looks_like_code(key) || Uuid::parse_str(key).is_ok()) {
             return Ok(None);
@@ -199,16 +292,30 @@ impl Hub {
         let Some(rec) = self.shared.store.find_session(key).await? else {
             return Ok(None);
         };
-        if let Some(h) = self.sessions.get(&rec.info.id) {
-            return Ok(Some(h.clone()));
+        if let Some(h) = self.running(rec.info.id) {
+            return Ok(Some(h));
         }
         let _guard = self.starting.lock().await;
-        if let Some(h) = self.sessions.get(&rec.info.id) {
-            return Ok(Some(h.clone()));
+        if let Some(h) = self.running(rec.info.id) {
+            return Ok(Some(h));
         }
         if self.is_shutting_down() {
-            return Err(HubError::Stopped);
+            return Err(HubError::ShuttingDown);
         }
+        self.start(rec).await.map(Some)
+    }
+
+    /// The handle of a running actor (one whose mailbox is open).
+    fn running(&self, id: Uuid) -> Option<SessionHandle> {
+        self.registry
+            .sessions
+            .get(&id)
+            .map(|h| h.clone())
+            .filter(|h| !h.tx.is_closed())
+    }
+
+    /// Starts a session's actor from its journal and registers it.
+    async fn start(&self, rec: SessionRecord) -> Result<SessionHandle, HubError> {
         let events = self.shared.store.load_events(rec.info.id).await?;
         let journal_len = events.len() as u64;
         let state = SessionState::replay(rec.info.clone(), self.shared.flagger.clone(), &events);
@@ -216,17 +323,28 @@ impl Hub {
         let authors = AuthorIds::new(self.shared.signer.author_salt(rec.info.id));
         let (tx, rx) = mpsc::channel(self.shared.cfg.limits.session_queue);
         let id = rec.info.id;
-        let rec_code = rec.info.code.clone();
-        let task = actor::Actor::new(self.shared.clone(), rec, state, authors, journal_len, rx);
-        let handle = priority().spawn(task.run());
-        if let Ok(mut h) = self.handles.lock() {
-            h.push(handle);
-        }
-        let h = SessionHandle { id, tx };
-        self.sessions.insert(id, h.clone());
-        self.codes.insert(rec_code, id);
-        tracing::info!(session = %id, "session actor started");
-        Ok(Some(h))
+        let code = rec.info.code.clone();
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let handle = SessionHandle { id, generation, tx };
+        self.registry.sessions.insert(id, handle.clone());
+        self.registry.codes.insert(code, id);
+        let registration = Registration {
+            registry: self.registry.clone(),
+            id,
+            generation,
+        };
+        let actor = actor::Actor::new(
+            self.shared.clone(),
+            rec,
+            state,
+            authors,
+            journal_len,
+            rx,
+            registration,
+        );
+        self.shared.tasks.spawn_actor(actor.run());
+        tracing::info!(session = %id, generation, "session actor started");
+        Ok(handle)
     }
 
     /// A new connection id.
@@ -234,54 +352,30 @@ impl Hub {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Starts shutdown and waits (up to `deadline`) for every actor to commit, answer and close.
+    /// Sessions whose actor runs.
+    pub fn running_sessions(&self) -> usize {
+        self.registry.sessions.len()
+    }
+
+    /// Begins shutdown and waits (up to `deadline`) for every actor to commit, answer and close
+    /// its sockets.
     pub async fn shutdown(&self, deadline: std::time::Duration) {
-        let _ = self.shutdown_tx.send(true);
-        let handles: Vec<_> = self
-            .handles
-            .lock()
-            .map(|mut h| h.drain(..).collect())
-            .unwrap_or_default();
-        let all = futures_util::future::join_all(handles);
-        if tokio::time::timeout(deadline, all).await.is_err() {
-            tracing::warn!("some sessions did not stop in time");
-        }
+        self.shared.tasks.stop_actors(deadline).await;
     }
 }
 
 impl SessionHandle {
     /// Joins a socket to the session: checks the key, registers the socket and queues its welcome.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn join(
-        &self,
-        conn: u64,
-        role: Role,
-        key: Option<String>,
-        device: Option<String>,
-        since: Option<actor::Since>,
-        addr: IpAddr,
-        tx: fanout::OutTx,
-        lagged: Arc<AtomicBool>,
-    ) -> Result<Joined, Refusal> {
+    pub async fn join(&self, req: JoinRequest) -> Result<Joined, Refusal> {
         let (reply, rx) = oneshot::channel();
-        let req = JoinRequest {
-            conn,
-            role,
-            key,
-            device,
-            since,
-            addr,
-            tx,
-            lagged,
-        };
         self.tx
-            .send(ActorMsg::Join {
+            .send(Mail::Control(Control::Join {
                 req: Box::new(req),
                 reply,
-            })
+            }))
             .await
-            .map_err(|_| Refusal::ShuttingDown)?;
-        rx.await.map_err(|_| Refusal::ShuttingDown)?
+            .map_err(|_| Refusal::Stopped)?;
+        rx.await.map_err(|_| Refusal::Stopped)?
     }
 
     /// Passes a parsed command to the session; false when the session has stopped.
@@ -289,31 +383,29 @@ impl SessionHandle {
         &self,
         conn: u64,
         client_ref: Option<String>,
-        cmd: crate::domain::Command,
-        kind: &'static str,
+        cmd: Command,
     ) -> impl Future<Output = bool> + Send + use<> {
-        self.post(ActorMsg::Command {
+        self.post(Mail::Command(Submitted {
             conn,
             client_ref,
             cmd,
-            kind,
-        })
+        }))
     }
 
     /// Tells the session a socket has gone.
     pub fn leave(&self, conn: u64) -> impl Future<Output = bool> + Send + use<> {
-        self.post(ActorMsg::Leave { conn })
+        self.post(Mail::Control(Control::Leave { conn }))
     }
 
     /// Asks for a fresh welcome for a socket whose queue overflowed.
     pub fn resync(&self, conn: u64) -> impl Future<Output = bool> + Send + use<> {
-        self.post(ActorMsg::Resync { conn })
+        self.post(Mail::Control(Control::Resync { conn }))
     }
 
     /// Queues a message for the actor: at once when its queue has room (the usual case), else
     /// in a boxed wait. The returned future is two words, so the long-lived future of every
     /// socket that awaits it stays small. False when the session has stopped.
-    fn post(&self, msg: ActorMsg) -> impl Future<Output = bool> + Send + use<> {
+    fn post(&self, msg: Mail) -> impl Future<Output = bool> + Send + use<> {
         let wait = match self.tx.try_send(msg) {
             Ok(()) => Ok(true),
             Err(mpsc::error::TrySendError::Closed(_)) => Ok(false),
@@ -340,32 +432,61 @@ impl SessionHandle {
             let _ = reply.send(f(v));
         });
         self.tx
-            .send(ActorMsg::Query(job))
+            .send(Mail::Control(Control::Query(job)))
             .await
-            .map_err(|_| HubError::Stopped)?;
-        rx.await.map_err(|_| HubError::Stopped)
+            .map_err(|_| HubError::SessionStopped)?;
+        rx.await.map_err(|_| HubError::SessionStopped)
     }
 }
 
-/// The links of a session, from the hub's public base URL.
-pub fn links(base: &str, rec: &SessionRecord) -> serde_json::Value {
-    let i = &rec.info;
-    let k = &rec.keys;
-    json!({
-        "audience": format!("{base}/j/{}", i.code),
-        "press": format!("{base}/j/{}#p={}", i.code, k.press),
-        "moderator": format!("{base}/m/{}#k={}", i.id, k.moderator),
-        "screen": format!("{base}/screen/{}#k={}", i.id, k.screen),
-        "overlay": format!("{base}/overlay/{}#k={}", i.id, k.overlay),
-    })
+/// A socket asking to join a session.
+#[derive(Debug)]
+pub struct JoinRequest {
+    /// The socket's connection id.
+    pub conn: u64,
+    pub role: Role,
+    /// The key `hello` gave (press, moderator, screen, overlay).
+    pub key: Option<String>,
+    /// The device token `hello` gave (audience, press).
+    pub device: Option<String>,
+    /// Where a resuming client left off.
+    pub since: Option<Since>,
+    /// The peer address (per-address quotas).
+    pub addr: IpAddr,
+    /// The socket's queue.
+    pub tx: fanout::OutTx,
+    /// Set when the socket's queue overflows.
+    pub lagged: Arc<AtomicBool>,
 }
 
-/// A session as `POST /api/sessions` and `tanya session create` return it.
-pub fn session_json(base: &str, rec: &SessionRecord) -> serde_json::Value {
-    json!({
-        "session": crate::domain::view::session(&rec.info),
-        "code": rec.info.code,
-        "keys": rec.keys,
-        "links": links(base, rec),
-    })
+/// The links of a session, from the hub's public base URL.
+pub fn links(base: &str, rec: &SessionRecord) -> Links {
+    let i = &rec.info;
+    let k = &rec.keys;
+    Links {
+        audience: format!("{base}/j/{}", i.code),
+        press: format!("{base}/j/{}#p={}", i.code, k.press),
+        moderator: format!("{base}/m/{}#k={}", i.id, k.moderator),
+        screen: format!("{base}/screen/{}#k={}", i.id, k.screen),
+        overlay: format!("{base}/overlay/{}#k={}", i.id, k.overlay),
+    }
+}
+
+/// A session as `POST /api/sessions`, `GET /api/sessions` and `tanya session create` return it.
+#[derive(Debug, serde::Serialize)]
+pub struct SessionJson<'a> {
+    pub code: &'a str,
+    pub keys: &'a Keys,
+    pub links: Links,
+    pub session: frames::SessionBody<'a>,
+}
+
+/// The answer describing a session: keys and links included (admin only).
+pub fn session_json<'a>(base: &str, rec: &'a SessionRecord) -> SessionJson<'a> {
+    SessionJson {
+        code: &rec.info.code,
+        keys: &rec.keys,
+        links: links(base, rec),
+        session: frames::SessionBody::new(&rec.info, None),
+    }
 }

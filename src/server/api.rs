@@ -4,16 +4,18 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use crate::domain::view::{self, QuestionViewKind};
+use crate::hub::frames::SessionBody;
 use crate::hub::secrets::same_secret;
-use crate::hub::{Hub, HubError, session_json};
+use crate::hub::{HubError, session_json};
 
 /// An HTTP error: `{"error":{"code","message"}}`. A 500 says little and logs much.
 #[derive(Debug)]
@@ -51,6 +53,11 @@ impl From<HubError> for ApiError {
     fn from(e: HubError) -> Self {
         match e {
             HubError::Invalid(m) => Self::invalid(m),
+            HubError::ShuttingDown | HubError::SessionStopped => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the session is not running; try again",
+            ),
             other => {
                 tracing::error!(error = %other, "request failed");
                 Self::new(
@@ -79,29 +86,75 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+/// The token of `Authorization: Bearer TOKEN`; 401 when there is none.
+#[derive(Debug)]
+pub struct Bearer(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| Bearer(t.trim().to_string()))
+            .ok_or_else(ApiError::unauthorized)
+    }
 }
 
-fn require_admin(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    match bearer(headers) {
-        Some(t) if same_secret(t, &app.admin_token) => Ok(()),
-        _ => Err(ApiError::unauthorized()),
+/// A request with the admin token; 401 otherwise.
+#[derive(Debug)]
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let Bearer(t) = Bearer::from_request_parts(parts, app).await?;
+        if same_secret(&t, &app.admin_token) {
+            Ok(Admin)
+        } else {
+            Err(ApiError::unauthorized())
+        }
+    }
+}
+
+/// A request for a session (`{id}` in the path) with the admin token or that session's
+/// moderator key; 404 for no such session, 401 for any other token. Holds the running session.
+#[derive(Debug)]
+pub struct SessionStaff(pub crate::hub::SessionHandle);
+
+impl FromRequestParts<AppState> for SessionStaff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let Bearer(token) = Bearer::from_request_parts(parts, app).await?;
+        let Path(id) = Path::<String>::from_request_parts(parts, app)
+            .await
+            .map_err(|_| ApiError::not_found("no such session"))?;
+        let s = running(app, &id).await?;
+        let admin = app.admin_token.clone();
+        let allowed = s
+            .query(move |v| {
+                same_secret(&token, &admin) || same_secret(&token, &v.record.keys.moderator)
+            })
+            .await?;
+        if allowed {
+            Ok(SessionStaff(s))
+        } else {
+            Err(ApiError::unauthorized())
+        }
     }
 }
 
 /// `POST /api/sessions`.
 pub async fn create_session(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    require_admin(&app, &headers)?;
     let v: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid(format!("the body is not valid JSON: {e}")))?;
     let o = v
@@ -117,7 +170,7 @@ pub async fn create_session(
         Some(s) => super::protocol::speakers_input(s).map_err(ApiError::invalid)?,
     };
     let now = chrono::Utc::now().timestamp_millis();
-    let rec = Hub::create_session(app.hub.shared().store.as_ref(), title, &speakers, now).await?;
+    let rec = app.hub.new_session(title, &speakers, now).await?;
     tracing::info!(session = %rec.info.id, "session created");
     Ok((
         StatusCode::CREATED,
@@ -127,21 +180,10 @@ pub async fn create_session(
 }
 
 /// `GET /api/sessions`.
-pub async fn list_sessions(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    require_admin(&app, &headers)?;
+pub async fn list_sessions(State(app): State<AppState>, _: Admin) -> Result<Response, ApiError> {
     let base = app.cfg.base_url();
-    let list: Vec<Value> = app
-        .hub
-        .shared()
-        .store
-        .list_sessions()
-        .await?
-        .iter()
-        .map(|r| session_json(&base, r))
-        .collect();
+    let records = app.hub.list_sessions().await?;
+    let list: Vec<_> = records.iter().map(|r| session_json(&base, r)).collect();
     Ok(Json(json!({ "sessions": list })).into_response())
 }
 
@@ -163,26 +205,16 @@ async fn running(app: &AppState, id: &str) -> Result<crate::hub::SessionHandle, 
 
 /// `GET /api/sessions/{id}/export?format=json|csv`: admin token or the session's moderator key.
 pub async fn export(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
+    SessionStaff(s): SessionStaff,
     Query(q): Query<ExportQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let token = bearer(&headers)
-        .map(str::to_string)
-        .ok_or_else(ApiError::unauthorized)?;
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
         Some(_) => return Err(ApiError::invalid("`format` must be json or csv")),
     };
-    let s = running(&app, &id).await?;
-    let admin = app.admin_token.clone();
-    let out = s
+    let (session, questions) = s
         .query(move |v| {
-            if !(same_secret(&token, &admin) || same_secret(&token, &v.record.keys.moderator)) {
-                return None;
-            }
             let qs: Vec<Value> = v
                 .state
                 .questions()
@@ -195,12 +227,9 @@ pub async fn export(
                     ))
                 })
                 .collect();
-            Some((json!(view::session(&v.state.info)), qs))
+            (json!(SessionBody::new(&v.state.info, None)), qs)
         })
         .await?;
-    let Some((session, questions)) = out else {
-        return Err(ApiError::unauthorized());
-    };
     if !csv {
         return Ok(Json(json!({"session": session, "questions": questions})).into_response());
     }
@@ -296,7 +325,7 @@ pub async fn live_json(
 
 /// `GET /healthz`: 200 when the store answers.
 pub async fn healthz(State(app): State<AppState>) -> Response {
-    match app.hub.shared().store.ping().await {
+    match app.hub.ping().await {
         Ok(()) if !app.hub.is_shutting_down() => {
             (StatusCode::OK, Json(json!({"status":"ok"}))).into_response()
         }

@@ -253,6 +253,10 @@ pub async fn serve(
 }
 
 /// Like [`serve`], with a hub already made.
+///
+/// Shutdown, once `shutdown` resolves: the hub's actors stop taking commands, answer what is in
+/// flight and close their sockets with 4503 (within 3 s); then the server stops accepting and
+/// the sockets deliver their close (within 1 s more).
 pub async fn serve_hub(
     cfg: Arc<Config>,
     listener: tokio::net::TcpListener,
@@ -260,12 +264,11 @@ pub async fn serve_hub(
     admin_token: String,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let conns = Arc::new(ConnCount::default());
     let app = AppState {
         hub: hub.clone(),
         cfg: cfg.clone(),
         admin_token: admin_token.into(),
-        conns: conns.clone(),
+        conns: Arc::new(ConnCount::default()),
     };
     let local = listener.local_addr()?;
     let sndbuf = cfg.buffers.socket_send_buffer;
@@ -273,38 +276,20 @@ pub async fn serve_hub(
         let _ = tcp.set_nodelay(true);
         let _ = socket2::SockRef::from(&*tcp).set_send_buffer_size(sndbuf);
     });
-    let quota_hub = hub.clone();
-    let sweeper = tokio::spawn(async move {
-        let mut t = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            t.tick().await;
-            quota_hub.shared().quotas.retain_recent();
-        }
-    });
     tracing::info!(addr = %local, "listening");
     eprintln!("listening on http://{local}");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let hub2 = hub.clone();
-    let signal = async move {
-        shutdown.await;
-        tracing::info!("shutting down");
-        hub2.shutdown(Duration::from_secs(3)).await;
-        let _ = stop_tx.send(());
-    };
-    tokio::spawn(signal);
+    let stopping = hub.clone();
     let server = axum::serve(
         listener,
         router(app).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
-        let _ = stop_rx.await;
+        shutdown.await;
+        tracing::info!("shutting down");
+        stopping.shutdown(Duration::from_secs(3)).await;
     });
     server.await?;
     // Sockets were told 4503 by their sessions; give them a moment to deliver it.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-    while conns.open() > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    sweeper.abort();
+    hub.tasks().finish(Duration::from_secs(1)).await;
     Ok(())
 }

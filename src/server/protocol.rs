@@ -1,26 +1,47 @@
-//! The client side of the wire contract: every client frame parsed and checked here, in
-//! PROTOCOL.md's order (type, role, fields). Server frames are built in `hub::actor`.
+//! The client side of the wire contract: every client frame parsed and checked here, in the
+//! contract's order (type, role, fields; docs/protocol.md, "Order of checks"). The role table
+//! is the domain's ([`CommandKind::roles`]). Server frames are in `hub::frames`.
 
+use std::ops::Deref;
+
+use axum::extract::ws::Utf8Bytes;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::domain::session::{validate_speakers, validate_title};
 use crate::domain::text::{self, limits};
-use crate::domain::{Channel, Command, ErrorCode, Role, SessionStatus, SpeakerInput};
-use crate::hub::actor::Since;
+use crate::domain::{
+    Channel, Command, CommandKind, ErrorCode, Rejection, Role, SessionStatus, SpeakerInput,
+};
+use crate::hub::frames;
+use crate::hub::join::Since;
 
-/// A refused client frame: the `error` reply.
+/// A refused client frame: the client's `ref` (when it could be read) and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WireError {
     pub client_ref: Option<String>,
-    pub code: ErrorCode,
-    pub message: String,
+    pub rejection: Rejection,
 }
 
 impl WireError {
+    /// A refusal of the frame with `client_ref`.
+    pub fn new(client_ref: Option<String>, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            client_ref,
+            rejection: Rejection::new(code, message),
+        }
+    }
+
     /// The `error` frame.
-    pub fn to_json(&self) -> Value {
-        serde_json::json!({"type":"error","ref":self.client_ref,"code":self.code.as_str(),"message":self.message})
+    pub fn frame(&self) -> Utf8Bytes {
+        frames::error(self.client_ref.as_deref(), &self.rejection)
+    }
+}
+
+impl Deref for WireError {
+    type Target = Rejection;
+    fn deref(&self) -> &Rejection {
+        &self.rejection
     }
 }
 
@@ -42,30 +63,8 @@ pub enum ClientMsg {
     Command {
         client_ref: Option<String>,
         cmd: Command,
-        kind: &'static str,
     },
 }
-
-/// Every command type and the roles that may send it.
-const COMMANDS: &[(&str, &[Role])] = &[
-    ("ask", &[Role::Audience, Role::Press]),
-    ("withdraw", &[Role::Audience, Role::Press]),
-    ("vote", &[Role::Audience, Role::Press]),
-    ("approve", &[Role::Moderator]),
-    ("reject", &[Role::Moderator]),
-    ("edit", &[Role::Moderator]),
-    ("live", &[Role::Moderator]),
-    ("answered", &[Role::Moderator]),
-    ("requeue", &[Role::Moderator]),
-    ("move", &[Role::Moderator]),
-    ("assign", &[Role::Moderator]),
-    ("merge", &[Role::Moderator]),
-    ("enter", &[Role::Moderator]),
-    ("overlay", &[Role::Moderator]),
-    ("session", &[Role::Moderator]),
-    ("ban", &[Role::Moderator]),
-    ("unban", &[Role::Moderator]),
-];
 
 struct Fields<'a> {
     m: &'a Map<String, Value>,
@@ -74,11 +73,7 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn err(&self, code: ErrorCode, message: impl Into<String>) -> WireError {
-        WireError {
-            client_ref: self.client_ref.clone(),
-            code,
-            message: message.into(),
-        }
+        WireError::new(self.client_ref.clone(), code, message)
     }
 
     fn invalid(&self, message: impl Into<String>) -> WireError {
@@ -156,11 +151,7 @@ impl<'a> Fields<'a> {
 
 /// Parses one client text frame. `role` is the socket's role once `hello` was accepted.
 pub fn parse(text: &str, role: Option<Role>) -> Result<ClientMsg, WireError> {
-    let bare = |message: String| WireError {
-        client_ref: None,
-        code: ErrorCode::Invalid,
-        message,
-    };
+    let bare = |message: String| WireError::new(None, ErrorCode::Invalid, message);
     let v: Value = serde_json::from_str(text)
         .map_err(|e| bare(format!("the frame is not valid JSON: {e}")))?;
     let Value::Object(m) = v else {
@@ -186,7 +177,7 @@ pub fn parse(text: &str, role: Option<Role>) -> Result<ClientMsg, WireError> {
         }
         return parse_hello(&f).map(ClientMsg::Hello);
     }
-    let Some((kind, roles)) = COMMANDS.iter().find(|(t, _)| *t == ty) else {
+    let Some(kind) = CommandKind::parse(ty) else {
         return Err(f.invalid(format!(
             "unknown type \"{}\"",
             ty.chars().take(40).collect::<String>()
@@ -195,17 +186,16 @@ pub fn parse(text: &str, role: Option<Role>) -> Result<ClientMsg, WireError> {
     let Some(role) = role else {
         return Err(f.invalid("the first frame must be `hello`"));
     };
-    if !roles.contains(&role) {
-        return Err(f.err(
-            ErrorCode::Forbidden,
-            format!("the {} role may not send `{kind}`", role.as_str()),
-        ));
+    if !kind.allows(role) {
+        return Err(WireError {
+            client_ref: f.client_ref,
+            rejection: kind.refuse(role),
+        });
     }
     let cmd = parse_command(&f, kind, role)?;
     Ok(ClientMsg::Command {
         client_ref: f.client_ref,
         cmd,
-        kind,
     })
 }
 
@@ -248,75 +238,76 @@ fn parse_hello(f: &Fields<'_>) -> Result<Hello, WireError> {
     })
 }
 
-fn parse_command(f: &Fields<'_>, kind: &str, role: Role) -> Result<Command, WireError> {
+fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Command, WireError> {
+    use CommandKind as K;
     let need_ref = || -> Result<String, WireError> {
         f.client_ref
             .clone()
-            .ok_or_else(|| f.invalid(format!("`ref` is required with `{kind}`")))
+            .ok_or_else(|| f.invalid(format!("`ref` is required with `{}`", kind.as_str())))
     };
     Ok(match kind {
-        "ask" => Command::Ask {
+        K::Ask => Command::Ask {
             client_ref: need_ref()?,
             text: f.text("text", limits::TEXT)?,
             name: f.opt_text("name", limits::NAME)?,
-            outlet: if role == Role::Press {
+            outlet: if role.carries_outlet() {
                 f.opt_text("outlet", limits::OUTLET)?
             } else {
                 None
             },
             to: f.to(false)?,
         },
-        "withdraw" => Command::Withdraw {
+        K::Withdraw => Command::Withdraw {
             question: f.id("question")?,
             rev: f.rev()?,
         },
-        "vote" => Command::Vote {
+        K::Vote => Command::Vote {
             question: f.id("question")?,
             on: f.bool("on")?,
             rev: f.rev()?,
         },
-        "approve" => Command::Approve {
+        K::Approve => Command::Approve {
             question: f.id("question")?,
             rev: f.rev()?,
         },
-        "reject" => Command::Reject {
+        K::Reject => Command::Reject {
             question: f.id("question")?,
             rev: f.rev()?,
             reason: f.opt_text("reason", limits::REASON)?,
         },
-        "edit" => Command::Edit {
+        K::Edit => Command::Edit {
             question: f.id("question")?,
             rev: f.rev()?,
             text: f.text("text", limits::TEXT)?,
         },
-        "live" => Command::Live {
+        K::Live => Command::Live {
             question: f.id("question")?,
             rev: f.rev()?,
         },
-        "answered" => Command::Answered {
+        K::Answered => Command::Answered {
             question: f.id("question")?,
             rev: f.rev()?,
         },
-        "requeue" => Command::Requeue {
+        K::Requeue => Command::Requeue {
             question: f.id("question")?,
             rev: f.rev()?,
         },
-        "move" => Command::Move {
+        K::Move => Command::Move {
             question: f.id("question")?,
             rev: f.rev()?,
             after: f.opt_id("after", true)?,
         },
-        "assign" => Command::Assign {
+        K::Assign => Command::Assign {
             question: f.id("question")?,
             rev: f.rev()?,
             to: f.to(true)?,
         },
-        "merge" => Command::Merge {
+        K::Merge => Command::Merge {
             question: f.id("question")?,
             rev: f.rev()?,
             into: f.id("into")?,
         },
-        "enter" => {
+        K::Enter => {
             let client_ref = need_ref()?;
             let text = f.text("text", limits::TEXT)?;
             let name = f.opt_text("name", limits::NAME)?;
@@ -332,10 +323,10 @@ fn parse_command(f: &Fields<'_>, kind: &str, role: Role) -> Result<Command, Wire
                 to: f.to(false)?,
             }
         }
-        "overlay" => Command::Overlay {
+        K::Overlay => Command::Overlay {
             visible: f.bool("visible")?,
         },
-        "session" => {
+        K::Session => {
             let status = match f.opt_str("status")? {
                 None => None,
                 Some(s) => Some(
@@ -363,12 +354,11 @@ fn parse_command(f: &Fields<'_>, kind: &str, role: Role) -> Result<Command, Wire
                 speakers,
             }
         }
-        "ban" | "unban" => Command::Ban {
+        K::Ban | K::Unban => Command::Ban {
             question: f.id("question")?,
             rev: f.rev()?,
-            banned: kind == "ban",
+            banned: kind == K::Ban,
         },
-        _ => return Err(f.invalid(format!("unknown type \"{kind}\""))),
     })
 }
 
@@ -463,7 +453,6 @@ mod tests {
                     outlet: None,
                     to: None
                 },
-                kind: "ask"
             }
         );
         let m = parse(

@@ -13,11 +13,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 
-use super::protocol::{self, ClientMsg, Hello};
+use super::protocol::{self, ClientMsg, Hello, WireError};
 use super::{AppState, ConnGuard};
 use crate::domain::{ErrorCode, Role};
-use crate::hub::actor::Refusal;
-use crate::hub::fanout::{self, Out, OutRx, OutTx};
+use crate::hub::JoinRequest;
+use crate::hub::fanout::{self, Close, Out, OutRx, OutTx};
+use crate::hub::join::Refusal;
 
 /// The upgrade handler.
 pub async fn upgrade(
@@ -58,24 +59,30 @@ pub async fn upgrade(
         .on_upgrade(move |socket| run(app, socket, peer, guard))
 }
 
-fn close(code: u16, reason: &str) -> Message {
+/// The close frame of a [`Close`].
+fn close(why: &Close) -> Message {
     Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from(reason),
+        code: why.code(),
+        reason: Utf8Bytes::from(why.reason()),
     }))
 }
 
-/// The close code and reason a read error deserves, when the peer can still be told:
-/// 1009 for a message over the limit, 1007 for text that is not UTF-8.
-fn read_error_close(e: &axum::Error) -> Option<(u16, &'static str)> {
+/// Tells the peer why the socket closes, waiting at most `wait` (it may not be reading).
+async fn send_close(socket: &mut WebSocket, why: &Close, wait: Duration) {
+    let _ = tokio::time::timeout(wait, socket.send(close(why))).await;
+}
+
+/// The close a read error deserves, when the peer can still be told: 1009 for a message over
+/// the limit, 1007 for text that is not UTF-8.
+fn read_error_close(e: &axum::Error) -> Option<Close> {
     use std::error::Error as _;
     use tokio_tungstenite::tungstenite::Error as WsError;
     let mut src = e.source();
     while let Some(s) = src {
         if let Some(t) = s.downcast_ref::<WsError>() {
             return match t {
-                WsError::Capacity(_) => Some((1009, "message too large")),
-                WsError::Utf8(_) => Some((1007, "a text frame must be valid UTF-8")),
+                WsError::Capacity(_) => Some(Close::TooLarge),
+                WsError::Utf8(_) => Some(Close::InvalidUtf8),
                 _ => None,
             };
         }
@@ -84,36 +91,45 @@ fn read_error_close(e: &axum::Error) -> Option<(u16, &'static str)> {
     None
 }
 
+/// Why no `hello` was taken.
+enum NoHello {
+    /// The peer went away or broke the protocol: nothing to tell it.
+    Gone,
+    /// Tell the peer, then close.
+    Close(Close),
+}
+
 /// Waits for `hello`: the first frame, within the deadline.
-async fn read_hello(app: &AppState, socket: &mut WebSocket) -> Result<Hello, (u16, String)> {
+async fn read_hello(app: &AppState, socket: &mut WebSocket) -> Result<Hello, NoHello> {
     let deadline = Duration::from_millis(app.cfg.limits.hello_timeout_ms);
+    let bad = |reason: &str| NoHello::Close(Close::BadHello(reason.to_string()));
     let first = tokio::time::timeout(deadline, async {
         loop {
             match socket.recv().await {
                 Some(Ok(Message::Text(t))) => return Ok(t),
                 Some(Ok(Message::Binary(_))) => {
-                    return Err((4400, "the first frame must be a text `hello`".to_string()));
+                    return Err(bad("the first frame must be a text `hello`"));
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                Some(Ok(Message::Close(_))) | None => return Err((1000, String::new())),
+                Some(Ok(Message::Close(_))) | None => return Err(NoHello::Gone),
                 Some(Err(e)) => {
                     return Err(match read_error_close(&e) {
-                        Some((1007, _)) => {
-                            (4400, "the first frame must be a valid UTF-8 `hello`".into())
+                        Some(Close::InvalidUtf8) => {
+                            bad("the first frame must be a valid UTF-8 `hello`")
                         }
-                        Some((code, reason)) => (code, reason.into()),
-                        None => (1002, String::new()),
+                        Some(why) => NoHello::Close(why),
+                        None => NoHello::Gone,
                     });
                 }
             }
         }
     })
     .await
-    .map_err(|_| (4408, "no hello in time".to_string()))??;
+    .map_err(|_| NoHello::Close(Close::HelloTimeout))??;
     match protocol::parse(&first, None) {
         Ok(ClientMsg::Hello(h)) => Ok(h),
-        Ok(ClientMsg::Command { .. }) => Err((4400, "the first frame must be `hello`".into())),
-        Err(e) => Err((4400, truncate(&e.message))),
+        Ok(ClientMsg::Command { .. }) => Err(bad("the first frame must be `hello`")),
+        Err(e) => Err(bad(&truncate(&e.message))),
     }
 }
 
@@ -132,28 +148,26 @@ fn truncate(s: &str) -> String {
 async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr, guard: ConnGuard) {
     let hello = match read_hello(&app, &mut socket).await {
         Ok(h) => h,
-        Err((code, reason)) => {
-            if code != 1000 && code != 1002 {
-                let _ =
-                    tokio::time::timeout(Duration::from_secs(1), socket.send(close(code, &reason)))
-                        .await;
-            }
+        Err(NoHello::Gone) => return,
+        Err(NoHello::Close(why)) => {
+            send_close(&mut socket, &why, Duration::from_secs(1)).await;
             return;
         }
     };
-    let Some(joined) = join(&app, &mut socket, peer, hello).await else {
-        return;
+    let joined = match join(&app, peer, hello).await {
+        Ok(j) => j,
+        Err(why) => {
+            let _ = socket.send(close(&why)).await;
+            return;
+        }
     };
     // The socket lives on in a task of its own that holds only `serve`'s state: this upgrade
-    // task (the hello and join phase) ends here. Staff sockets run on the priority runtime,
-    // beside the session actors, so phone sockets never queue ahead of them.
-    let device = joined.role.is_device();
-    let task = serve(app, socket, joined, guard);
-    if device {
-        tokio::spawn(task);
-    } else {
-        crate::hub::priority().spawn(task);
-    }
+    // task (the hello and join phase) ends here. Where it runs is the hub's choice (staff
+    // sockets beside the session actors, so phone sockets never queue ahead of them).
+    let role = joined.role;
+    let hub = app.hub.clone();
+    hub.tasks()
+        .spawn_socket(role, serve(app, socket, joined, guard));
 }
 
 /// A socket that has joined its session.
@@ -219,6 +233,11 @@ async fn serve(app: AppState, mut socket: WebSocket, joined: Joined, guard: Conn
             Step::Leave => break true,
             Step::Command(sent) => {
                 if !sent.await {
+                    // The session has stopped: shutting down (its 4503 is queued already), or
+                    // its actor failed: the client reconnects and the session starts again.
+                    if !app.hub.is_shutting_down() {
+                        let _ = tx.try_send(Out::Close(Close::Restarting));
+                    }
                     break true;
                 }
             }
@@ -270,43 +289,41 @@ fn on_frame(
     session: &crate::hub::SessionHandle,
     conn: u64,
 ) -> Step<impl Future<Output = bool> + use<>> {
-    let reply = |e: protocol::WireError| {
-        let _ = tx.try_send(Out::Frame(Utf8Bytes::from(e.to_json().to_string())));
+    let reply = |e: WireError| {
+        let _ = tx.try_send(Out::Frame(e.frame()));
     };
     let text = match msg {
         Some(Ok(Message::Text(t))) => t,
         Some(Ok(Message::Binary(_))) => {
-            reply(protocol::WireError {
-                client_ref: None,
-                code: ErrorCode::Invalid,
-                message: "binary frames are not accepted: send JSON text".into(),
-            });
+            reply(WireError::new(
+                None,
+                ErrorCode::Invalid,
+                "binary frames are not accepted: send JSON text",
+            ));
             return Step::Next;
         }
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Step::Next,
         Some(Ok(Message::Close(_))) | None => return Step::Leave,
         Some(Err(e)) => {
-            if let Some((code, reason)) = read_error_close(&e) {
-                let _ = tx.try_send(Out::Close(code, reason));
+            if let Some(why) = read_error_close(&e) {
+                let _ = tx.try_send(Out::Close(why));
             }
             return Step::Leave;
         }
     };
     if limiter.check().is_err() {
-        let _ = tx.try_send(Out::Close(4429, "flooding: too many frames"));
+        let _ = tx.try_send(Out::Close(Close::Flooding));
         return Step::Leave;
     }
     match protocol::parse(&text, Some(role)) {
-        Ok(ClientMsg::Command {
-            client_ref,
-            cmd,
-            kind,
-        }) => return Step::Command(session.command(conn, client_ref, cmd, kind)),
-        Ok(ClientMsg::Hello(_)) => reply(protocol::WireError {
-            client_ref: None,
-            code: ErrorCode::Invalid,
-            message: "`hello` was already sent on this socket".into(),
-        }),
+        Ok(ClientMsg::Command { client_ref, cmd }) => {
+            return Step::Command(session.command(conn, client_ref, cmd));
+        }
+        Ok(ClientMsg::Hello(_)) => reply(WireError::new(
+            None,
+            ErrorCode::Invalid,
+            "`hello` was already sent on this socket",
+        )),
         Err(e) => {
             metrics::counter!("tanya_commands_total", "type" => "unparsed", "outcome" => e.code.as_str()).increment(1);
             reply(e)
@@ -315,27 +332,18 @@ fn on_frame(
     Step::Next
 }
 
-/// Joins the socket to its session; on a refusal tells the peer why (4503, 4404, 4401).
-async fn join(
-    app: &AppState,
-    socket: &mut WebSocket,
-    peer: SocketAddr,
-    hello: Hello,
-) -> Option<Joined> {
+/// Joins the socket to its session, or says why not (4503, 4404, 4401).
+async fn join(app: &AppState, peer: SocketAddr, hello: Hello) -> Result<Joined, Close> {
     if app.hub.is_shutting_down() {
-        let _ = socket.send(close(4503, "hub shutting down")).await;
-        return None;
+        return Err(Close::ShuttingDown);
     }
     let session = match app.hub.session(&hello.session).await {
         Ok(Some(s)) => s,
-        Ok(None) => {
-            let _ = socket.send(close(4404, "no such session")).await;
-            return None;
-        }
+        Ok(None) => return Err(Close::NoSession),
+        Err(crate::hub::HubError::ShuttingDown) => return Err(Close::ShuttingDown),
         Err(e) => {
             tracing::warn!(error = %e, "session start failed");
-            let _ = socket.send(close(4503, "session unavailable")).await;
-            return None;
+            return Err(Close::Unavailable);
         }
     };
     let conn = app.hub.conn_id();
@@ -348,34 +356,29 @@ async fn join(
     let (tx, rx) = fanout::queue(queue);
     let lagged = Arc::new(AtomicBool::new(false));
     let role = hello.role;
-    let joined = session
-        .join(
-            conn,
-            role,
-            hello.key,
-            hello.device,
-            hello.since,
-            peer.ip(),
-            tx.clone(),
-            lagged.clone(),
-        )
-        .await;
-    if let Err(r) = joined {
-        let (code, reason) = match r {
-            Refusal::BadKey => (4401, "wrong or missing key"),
-            Refusal::ShuttingDown => (4503, "hub shutting down"),
-        };
-        let _ = socket.send(close(code, reason)).await;
-        return None;
-    }
-    Some(Joined {
-        session,
+    let req = JoinRequest {
         conn,
         role,
-        tx,
-        rx,
-        lagged,
-    })
+        key: hello.key,
+        device: hello.device,
+        since: hello.since,
+        addr: peer.ip(),
+        tx: tx.clone(),
+        lagged: lagged.clone(),
+    };
+    match session.join(req).await {
+        Ok(_) => Ok(Joined {
+            session,
+            conn,
+            role,
+            tx,
+            rx,
+            lagged,
+        }),
+        Err(Refusal::BadKey) => Err(Close::BadKey),
+        Err(Refusal::Stopped) if app.hub.is_shutting_down() => Err(Close::ShuttingDown),
+        Err(Refusal::Stopped) => Err(Close::Restarting),
+    }
 }
 
 /// Writes `first` and what else is queued (up to `BATCH` frames) with one flush; false when the
@@ -395,8 +398,8 @@ async fn write_batch(
         while let Some(out) = next.take() {
             match out {
                 Out::Frame(f) => socket.feed(Message::Text(f)).await?,
-                Out::Close(code, reason) => {
-                    closing = Some((code, reason));
+                Out::Close(why) => {
+                    closing = Some(why);
                     break;
                 }
             }
@@ -413,18 +416,13 @@ async fn write_batch(
         Err(_) => {
             metrics::counter!("tanya_slow_sockets_dropped_total").increment(1);
             tracing::debug!(conn, "socket did not drain in time: dropped");
-            let _ = tokio::time::timeout(
-                Duration::from_millis(100),
-                socket.send(close(4429, "too slow to keep up")),
-            )
-            .await;
+            send_close(socket, &Close::TooSlow, Duration::from_millis(100)).await;
             return false;
         }
     }
     match closing {
-        Some((code, reason)) => {
-            let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(close(code, reason)))
-                .await;
+        Some(why) => {
+            send_close(socket, &why, Duration::from_secs(1)).await;
             false
         }
         None => true,

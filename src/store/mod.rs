@@ -29,13 +29,14 @@ pub enum StoreError {
     Unsupported(String),
 }
 
-/// The secrets of a session's roles.
+/// The secrets of a session's roles (fields in alphabetical order: the order of the keys in
+/// the HTTP answers that show them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Keys {
     pub moderator: String,
-    pub screen: String,
     pub overlay: String,
     pub press: String,
+    pub screen: String,
 }
 
 /// A session as stored: its current info and its keys.

@@ -1,9 +1,10 @@
-// Run: cd /work/main/tests/contract && npm install && TANYA_BIN=/work/main/target/debug/tanya node --test
-// (build the hub first if it is missing: cd /work/main && cargo build --bin tanya; `npm test` runs
-// the same with --test-concurrency=1; KEEP_TANYA_TMP=1 keeps the temp dir with hub.log and the DB)
+// Run, from the repository root: cd tests/contract && npm install && node --test
+// (it starts ../../target/debug/tanya, or TANYA_BIN; build the hub first if it is missing:
+// cargo build --bin tanya; `npm test` runs the same with --test-concurrency=1; KEEP_TANYA_TMP=1
+// keeps the temp dir with hub.log and the DB)
 //
-// One whole live Q&A session through a real hub, driven only by what shared/PROTOCOL.md
-// ("Tanya wire contract (v1)") promises: HTTP session creation, phones, press, two moderators,
+// One whole live Q&A session through a real hub, driven only by what docs/protocol.md
+// ("Tanya wire and operating contract (v1)") promises: HTTP session creation, phones, press, two moderators,
 // a speaker screen and a broadcast overlay; votes, queue order, live, overlay, live.json, export,
 // a SIGTERM restart with `since`, a brief disconnect with `resumed:true`, and finally every
 // client's local view against a fresh client of the same role (and device).

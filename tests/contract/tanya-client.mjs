@@ -1,5 +1,5 @@
 // A small third-party client for a Tanya hub, written only from the wire contract
-// (shared/PROTOCOL.md, "Tanya wire contract (v1)"). It knows nothing of the hub's source.
+// (docs/protocol.md, "Tanya wire and operating contract (v1)"). It knows nothing of the hub's source.
 //
 //   const c = new TanyaClient({ url: 'ws://127.0.0.1:8080/ws', role: 'audience', session: 'K7M2QX' });
 //   const welcome = await c.connect();            // hello -> welcome, local view filled

@@ -7,8 +7,8 @@
 //   await c.send({ type: 'vote', question: id, on: true });   // ok / error
 //   c.submit({ type: 'ask', text });  // kept in localStorage until ok / final error
 //
-// Protocol: /work/shared/PROTOCOL.md (hello, welcome, events with seq, resume
-// with since {epoch, seq}, close codes).
+// Protocol: docs/protocol.md in the repository ("hello", "welcome", "Events" with seq,
+// "Resume" with since {epoch, seq}, "Slow readers", "Close codes").
 
 const STORE = 'tanya:';
 const FATAL_CLOSE = new Set([4401, 4404]);

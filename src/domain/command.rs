@@ -1,0 +1,388 @@
+//! What a client may ask a session to do: the commands, which roles may send each one (the
+//! contract's role table), and the answers `decide` gives (a decision or a rejection).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::event::Event;
+use super::question::{Channel, Question};
+use super::role::Role;
+use super::session::{SessionStatus, Speaker};
+use super::text::FieldError;
+
+/// A command whose fields the protocol layer has parsed; `decide` checks the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// A phone asks a question.
+    Ask {
+        /// The idempotency key: a retry with the same ref returns the same question.
+        client_ref: String,
+        text: String,
+        name: Option<String>,
+        /// The journalist's outlet; kept only when the sender's role carries one.
+        outlet: Option<String>,
+        /// The speaker id the question is for.
+        to: Option<String>,
+    },
+    /// The author takes back its pending question.
+    Withdraw { question: Uuid, rev: Option<u64> },
+    /// A phone sets (`on`) or clears its vote.
+    Vote {
+        question: Uuid,
+        on: bool,
+        rev: Option<u64>,
+    },
+    /// Into the approved queue, at its end.
+    Approve { question: Uuid, rev: Option<u64> },
+    /// Out of the public view, with an optional reason the author sees.
+    Reject {
+        question: Uuid,
+        rev: Option<u64>,
+        reason: Option<String>,
+    },
+    /// New text; the original is kept for moderators.
+    Edit {
+        question: Uuid,
+        rev: Option<u64>,
+        text: String,
+    },
+    /// The question being answered now (the one the overlay can show).
+    Live { question: Uuid, rev: Option<u64> },
+    /// Done.
+    Answered { question: Uuid, rev: Option<u64> },
+    /// Back into the queue at its old place.
+    Requeue { question: Uuid, rev: Option<u64> },
+    /// A new place in the queue: after `after`, or at the top.
+    Move {
+        question: Uuid,
+        rev: Option<u64>,
+        after: Option<Uuid>,
+    },
+    /// Addressed to a speaker, or to nobody.
+    Assign {
+        question: Uuid,
+        rev: Option<u64>,
+        to: Option<String>,
+    },
+    /// A duplicate joins another question; its votes go along.
+    Merge {
+        question: Uuid,
+        rev: Option<u64>,
+        into: Uuid,
+    },
+    /// Staff type in a question that came by phone, SMS, WhatsApp, radio or from the room.
+    Enter {
+        /// The idempotency key of the entry.
+        client_ref: String,
+        text: String,
+        name: Option<String>,
+        channel: Channel,
+        to: Option<String>,
+    },
+    /// The lower third on or off air.
+    Overlay { visible: bool },
+    /// Status, title or speakers of the session (at least one).
+    Session {
+        status: Option<SessionStatus>,
+        title: Option<String>,
+        speakers: Option<Vec<Speaker>>,
+    },
+    /// Bans (`banned`) or unbans the device that asked a question.
+    Ban {
+        question: Uuid,
+        rev: Option<u64>,
+        banned: bool,
+    },
+}
+
+impl Command {
+    /// The command's wire `type`.
+    pub fn kind(&self) -> CommandKind {
+        use CommandKind as K;
+        match self {
+            Self::Ask { .. } => K::Ask,
+            Self::Withdraw { .. } => K::Withdraw,
+            Self::Vote { .. } => K::Vote,
+            Self::Approve { .. } => K::Approve,
+            Self::Reject { .. } => K::Reject,
+            Self::Edit { .. } => K::Edit,
+            Self::Live { .. } => K::Live,
+            Self::Answered { .. } => K::Answered,
+            Self::Requeue { .. } => K::Requeue,
+            Self::Move { .. } => K::Move,
+            Self::Assign { .. } => K::Assign,
+            Self::Merge { .. } => K::Merge,
+            Self::Enter { .. } => K::Enter,
+            Self::Overlay { .. } => K::Overlay,
+            Self::Session { .. } => K::Session,
+            Self::Ban { banned: true, .. } => K::Ban,
+            Self::Ban { banned: false, .. } => K::Unban,
+        }
+    }
+}
+
+/// The `type` of a client command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandKind {
+    Ask,
+    Withdraw,
+    Vote,
+    Approve,
+    Reject,
+    Edit,
+    Live,
+    Answered,
+    Requeue,
+    Move,
+    Assign,
+    Merge,
+    Enter,
+    Overlay,
+    Session,
+    Ban,
+    Unban,
+}
+
+impl CommandKind {
+    /// Every command type, in the order of the contract's table.
+    pub const ALL: [CommandKind; 17] = [
+        Self::Ask,
+        Self::Withdraw,
+        Self::Vote,
+        Self::Approve,
+        Self::Reject,
+        Self::Edit,
+        Self::Live,
+        Self::Answered,
+        Self::Requeue,
+        Self::Move,
+        Self::Assign,
+        Self::Merge,
+        Self::Enter,
+        Self::Overlay,
+        Self::Session,
+        Self::Ban,
+        Self::Unban,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ask => "ask",
+            Self::Withdraw => "withdraw",
+            Self::Vote => "vote",
+            Self::Approve => "approve",
+            Self::Reject => "reject",
+            Self::Edit => "edit",
+            Self::Live => "live",
+            Self::Answered => "answered",
+            Self::Requeue => "requeue",
+            Self::Move => "move",
+            Self::Assign => "assign",
+            Self::Merge => "merge",
+            Self::Enter => "enter",
+            Self::Overlay => "overlay",
+            Self::Session => "session",
+            Self::Ban => "ban",
+            Self::Unban => "unban",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The roles that may send this command: the contract's role table. Phones ask, withdraw
+    /// and vote; everything else is the moderator's; screen and overlay only read.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Self::Ask | Self::Withdraw | Self::Vote => &[Role::Audience, Role::Press],
+            Self::Approve
+            | Self::Reject
+            | Self::Edit
+            | Self::Live
+            | Self::Answered
+            | Self::Requeue
+            | Self::Move
+            | Self::Assign
+            | Self::Merge
+            | Self::Enter
+            | Self::Overlay
+            | Self::Session
+            | Self::Ban
+            | Self::Unban => &[Role::Moderator],
+        }
+    }
+
+    /// Whether `role` may send this command.
+    pub fn allows(self, role: Role) -> bool {
+        self.roles().contains(&role)
+    }
+
+    /// The rejection of this command from a role that may not send it.
+    pub fn refuse(self, role: Role) -> Rejection {
+        Rejection::new(
+            ErrorCode::Forbidden,
+            format!(
+                "the {} role may not send `{}`",
+                role.as_str(),
+                self.as_str()
+            ),
+        )
+    }
+}
+
+/// The error codes of the contract (docs/protocol.md, "Errors").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Invalid,
+    Forbidden,
+    NotFound,
+    Conflict,
+    RateLimited,
+    Closed,
+    Banned,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::RateLimited => "rate_limited",
+            Self::Closed => "closed",
+            Self::Banned => "banned",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: ErrorCode,
+    /// For a person: what was wrong.
+    pub message: String,
+    /// With `conflict`: the current `rev` of the command's question.
+    pub rev: Option<u64>,
+    /// With `rate_limited`: milliseconds until the quota lets the next one through.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl Rejection {
+    /// A rejection without `rev`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            rev: None,
+            retry_after_ms: None,
+        }
+    }
+
+    /// `invalid`: a field is wrong.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Invalid, message)
+    }
+
+    /// `conflict` carrying the question's current `rev`.
+    pub fn conflict(q: &Question, message: impl Into<String>) -> Self {
+        Self {
+            rev: Some(q.rev),
+            ..Self::new(ErrorCode::Conflict, message)
+        }
+    }
+
+    /// `rate_limited`: the command's quota is used up for `retry_after_ms`.
+    pub fn rate_limited(kind: CommandKind, retry_after_ms: u64) -> Self {
+        Self {
+            retry_after_ms: Some(retry_after_ms),
+            ..Self::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "too many {}s from this device: wait {}s",
+                    kind.as_str(),
+                    retry_after_ms.div_ceil(1000)
+                ),
+            )
+        }
+    }
+
+    /// `internal`: a change that could not be stored.
+    pub fn not_stored() -> Self {
+        Self::new(
+            ErrorCode::Internal,
+            "the change could not be stored; try again",
+        )
+    }
+}
+
+impl From<FieldError> for Rejection {
+    fn from(e: FieldError) -> Self {
+        Rejection::invalid(e.0)
+    }
+}
+
+/// Which per-device quota a command counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    Ask,
+    Vote,
+}
+
+/// The outcome of `decide`: events to journal and what the reply needs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Decision {
+    pub events: Vec<Event>,
+    /// For `ask` and `enter`: the question to return in `ok` (new or retried).
+    pub question: Option<Uuid>,
+    /// The quota this command counts against, checked by the caller before it commits.
+    pub quota: Option<Quota>,
+}
+
+impl Decision {
+    /// Events with nothing for the reply and no quota.
+    pub fn events(events: Vec<Event>) -> Self {
+        Self {
+            events,
+            question: None,
+            quota: None,
+        }
+    }
+}
+
+/// The time and the fresh id a command may use; passed in so the domain stays pure.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    /// Epoch milliseconds.
+    pub now: i64,
+    /// Id for a question this command creates.
+    pub new_id: Uuid,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_and_only_phones_ask_withdraw_and_vote() {
+        for k in CommandKind::ALL {
+            assert_eq!(CommandKind::parse(k.as_str()), Some(k));
+            let phone = matches!(
+                k,
+                CommandKind::Ask | CommandKind::Withdraw | CommandKind::Vote
+            );
+            assert_eq!(k.allows(Role::Audience), phone, "{k:?}");
+            assert_eq!(k.allows(Role::Press), phone, "{k:?}");
+            assert_eq!(k.allows(Role::Moderator), !phone, "{k:?}");
+            assert!(!k.allows(Role::Screen) && !k.allows(Role::Overlay));
+        }
+        assert_eq!(CommandKind::parse("hello"), None);
+    }
+}

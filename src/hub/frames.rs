@@ -1,0 +1,459 @@
+//! The server-to-client wire: every frame a client receives, as typed values serialized from
+//! borrowed views (docs/protocol.md, "Server frames"). Each frame is encoded once per view and
+//! the bytes are shared by every socket of that view.
+//!
+//! Keys come out in alphabetical order (each struct declares its fields in that order), the
+//! order the wire has always had; the tests at the end pin the exact bytes of every frame.
+
+use std::collections::BTreeMap;
+
+use axum::extract::ws::Utf8Bytes;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::domain::view::{OverlayQuestion, OverlayView, QuestionView};
+use crate::domain::{ErrorCode, Rejection, Role, SessionInfo, SessionStatus, Speaker};
+
+/// Serializes a frame. The frames below hold only strings, numbers, booleans and maps with
+/// string keys, so this cannot fail; were it to, the error is logged and an empty object sent.
+pub fn encode<T: Serialize>(frame: &T) -> Utf8Bytes {
+    match serde_json::to_string(frame) {
+        Ok(s) => Utf8Bytes::from(s),
+        Err(e) => {
+            tracing::error!(error = %e, "a frame could not be serialized");
+            Utf8Bytes::from_static("{}")
+        }
+    }
+}
+
+/// The full links of a session's roles (keys in fragments): in a moderator's `session`, and in
+/// the HTTP answers that create or list sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Links {
+    pub audience: String,
+    pub moderator: String,
+    pub overlay: String,
+    pub press: String,
+    pub screen: String,
+}
+
+/// The session as a frame carries it: no keys; `links` for moderators only.
+#[derive(Debug, Serialize)]
+pub struct SessionBody<'a> {
+    pub code: &'a str,
+    pub id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<&'a Links>,
+    pub speakers: &'a [Speaker],
+    pub status: SessionStatus,
+    pub title: &'a str,
+}
+
+impl<'a> SessionBody<'a> {
+    /// The session as every role sees it, with `links` when given (moderators).
+    pub fn new(info: &'a SessionInfo, links: Option<&'a Links>) -> Self {
+        Self {
+            code: &info.code,
+            id: info.id,
+            links,
+            speakers: &info.speakers,
+            status: info.status,
+            title: &info.title,
+        }
+    }
+}
+
+/// A phone's own device: its token and the questions it votes for.
+#[derive(Debug, Serialize)]
+pub struct You {
+    pub device: String,
+    pub votes: Vec<Uuid>,
+}
+
+/// `welcome`: the first frame after `hello`, full (`resumed` false, with `questions`) or
+/// resumed at the client's `seq` (the missed events follow).
+#[derive(Debug, Serialize)]
+pub struct Welcome<'a> {
+    pub epoch: &'a str,
+    /// Moderator, screen and overlay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<OverlayView<'a>>,
+    /// A full welcome's questions, as the role sees them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub questions: Option<Vec<QuestionView<'a>>>,
+    pub resumed: bool,
+    pub role: Role,
+    pub seq: u64,
+    pub session: SessionBody<'a>,
+    r#type: &'static str,
+    /// Audience and press.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub you: Option<You>,
+}
+
+impl<'a> Welcome<'a> {
+    /// A welcome; the optional parts are set by the caller.
+    pub fn new(epoch: &'a str, role: Role, seq: u64, session: SessionBody<'a>) -> Self {
+        Self {
+            epoch,
+            overlay: None,
+            questions: None,
+            resumed: false,
+            role,
+            seq,
+            session,
+            r#type: "welcome",
+            you: None,
+        }
+    }
+}
+
+/// `question`: a question was created or changed, in the receiving view.
+#[derive(Debug, Serialize)]
+pub struct QuestionFrame<'a> {
+    pub question: QuestionView<'a>,
+    pub seq: u64,
+    r#type: &'static str,
+}
+
+impl<'a> QuestionFrame<'a> {
+    /// The frame of one question view.
+    pub fn new(seq: u64, question: QuestionView<'a>) -> Self {
+        Self {
+            question,
+            seq,
+            r#type: "question",
+        }
+    }
+}
+
+/// `removed`: a question left the public view.
+#[derive(Debug, Serialize)]
+pub struct Removed {
+    pub id: Uuid,
+    pub seq: u64,
+    r#type: &'static str,
+}
+
+impl Removed {
+    /// The frame for question `id`.
+    pub fn new(seq: u64, id: Uuid) -> Self {
+        Self {
+            id,
+            seq,
+            r#type: "removed",
+        }
+    }
+}
+
+/// Vote counts by question id, in id order.
+pub type Counts = BTreeMap<Uuid, usize>;
+
+/// `votes`: the latest counts of the questions whose votes changed.
+#[derive(Debug, Serialize)]
+pub struct Votes<'a> {
+    pub counts: &'a Counts,
+    pub seq: u64,
+    r#type: &'static str,
+}
+
+impl<'a> Votes<'a> {
+    /// The frame of some counts.
+    pub fn new(seq: u64, counts: &'a Counts) -> Self {
+        Self {
+            counts,
+            seq,
+            r#type: "votes",
+        }
+    }
+}
+
+/// Sockets connected per role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PresenceCounts {
+    pub audience: usize,
+    pub moderator: usize,
+    pub overlay: usize,
+    pub press: usize,
+    pub screen: usize,
+}
+
+impl PresenceCounts {
+    /// Counts given in [`Role::ALL`] order.
+    pub fn from_roles(n: [usize; 5]) -> Self {
+        let [audience, press, moderator, screen, overlay] = n;
+        Self {
+            audience,
+            moderator,
+            overlay,
+            press,
+            screen,
+        }
+    }
+}
+
+/// `presence` (moderators): sockets connected per role, when that changed. Not numbered.
+#[derive(Debug, Serialize)]
+pub struct Presence {
+    pub counts: PresenceCounts,
+    r#type: &'static str,
+}
+
+impl Presence {
+    /// The frame of some counts.
+    pub fn new(counts: PresenceCounts) -> Self {
+        Self {
+            counts,
+            r#type: "presence",
+        }
+    }
+}
+
+/// `overlay`: what the lower third shows changed.
+#[derive(Debug, Serialize)]
+pub struct Overlay<'a> {
+    pub question: Option<OverlayQuestion<'a>>,
+    pub seq: u64,
+    r#type: &'static str,
+    pub visible: bool,
+}
+
+impl<'a> Overlay<'a> {
+    /// The frame of the overlay's state.
+    pub fn new(seq: u64, view: OverlayView<'a>) -> Self {
+        Self {
+            question: view.question,
+            seq,
+            r#type: "overlay",
+            visible: view.visible,
+        }
+    }
+}
+
+/// `session`: title, status or speakers changed.
+#[derive(Debug, Serialize)]
+pub struct Session<'a> {
+    pub seq: u64,
+    pub session: SessionBody<'a>,
+    r#type: &'static str,
+}
+
+impl<'a> Session<'a> {
+    /// The frame of the session's new state.
+    pub fn new(seq: u64, session: SessionBody<'a>) -> Self {
+        Self {
+            seq,
+            session,
+            r#type: "session",
+        }
+    }
+}
+
+/// `ok`: the command with this `ref` was stored; `ask` and `enter` carry their question.
+#[derive(Debug, Serialize)]
+pub struct Ok<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question: Option<QuestionView<'a>>,
+    pub r#ref: Option<&'a str>,
+    r#type: &'static str,
+}
+
+impl<'a> Ok<'a> {
+    /// The reply to the command with `client_ref`.
+    pub fn new(client_ref: Option<&'a str>, question: Option<QuestionView<'a>>) -> Self {
+        Self {
+            question,
+            r#ref: client_ref,
+            r#type: "ok",
+        }
+    }
+}
+
+/// `error`: the command with this `ref` was refused, and why.
+#[derive(Debug, Serialize)]
+pub struct Error<'a> {
+    pub code: ErrorCode,
+    pub message: &'a str,
+    pub r#ref: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rev: Option<u64>,
+    r#type: &'static str,
+}
+
+impl<'a> Error<'a> {
+    /// The reply refusing the command with `client_ref`.
+    pub fn new(client_ref: Option<&'a str>, r: &'a Rejection) -> Self {
+        Self {
+            code: r.code,
+            message: &r.message,
+            r#ref: client_ref,
+            retry_after_ms: r.retry_after_ms,
+            rev: r.rev,
+            r#type: "error",
+        }
+    }
+}
+
+/// The encoded `error` frame of a rejection.
+pub fn error(client_ref: Option<&str>, r: &Rejection) -> Utf8Bytes {
+    encode(&Error::new(client_ref, r))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The exact bytes of every frame: a change here is a change of the wire contract.
+    use super::*;
+    use crate::domain::view::{self, AuthorIds, QuestionViewKind};
+    use crate::domain::{Channel, Question, Source, Status};
+
+    const Q: Uuid = Uuid::from_u128(0x1111_2222_3333_4444_5555_6666_7777_8888);
+
+    fn info() -> SessionInfo {
+        SessionInfo {
+            id: Uuid::from_u128(0x5E55),
+            code: "K7M2QX".into(),
+            title: "Diskusi \"Wong Kito\"".into(),
+            status: SessionStatus::Open,
+            speakers: vec![Speaker {
+                id: "s1".into(),
+                name: "Ratu Dewa".into(),
+                role: "Sekda".into(),
+            }],
+            created_at: 0,
+        }
+    }
+
+    fn question() -> Question {
+        Question {
+            id: Q,
+            rev: 3,
+            text: "Kapan jalan diperbaiki?".into(),
+            original_text: Some("kapan jalan diperbaiki".into()),
+            name: Some("Sari".into()),
+            source: Source::Operator,
+            channel: Some(Channel::Radio),
+            outlet: None,
+            to: Some("s1".into()),
+            status: Status::Live,
+            position: Some(2.5),
+            merged_into: None,
+            reason: None,
+            flags: vec!["personal_data".into()],
+            author: None,
+            client_ref: "e1".into(),
+            created_at: 1_700_000_000_000,
+            updated_at: 1_700_000_001_500,
+        }
+    }
+
+    fn text(b: Utf8Bytes) -> String {
+        b.as_str().to_string()
+    }
+
+    fn links() -> Links {
+        Links {
+            audience: "http://h/j/K7M2QX".into(),
+            moderator: "http://h/m/x#k=m".into(),
+            overlay: "http://h/overlay/x#k=o".into(),
+            press: "http://h/j/K7M2QX#p=p".into(),
+            screen: "http://h/screen/x#k=s".into(),
+        }
+    }
+
+    #[test]
+    fn question_frames_in_each_view() {
+        let state = crate::domain::SessionState::new(
+            info(),
+            std::sync::Arc::new(crate::domain::flags::Flagger::from_list("")),
+        );
+        let q = question();
+        let authors = AuthorIds::new([0; 32]);
+        let public = view::question(&state, &q, QuestionViewKind::Public, &authors);
+        assert_eq!(
+            text(encode(&QuestionFrame::new(7, public))),
+            r#"{"question":{"channel":"radio","created_at":"2023-11-14T22:13:20.000Z","id":"11112222-3333-4444-5555-666677778888","merged_into":null,"name":"Sari","outlet":null,"position":2.5,"rev":3,"source":"operator","status":"live","text":"Kapan jalan diperbaiki?","to":"s1","updated_at":"2023-11-14T22:13:21.500Z","votes":0},"seq":7,"type":"question"}"#
+        );
+        let author = view::question(&state, &q, QuestionViewKind::Author, &authors);
+        assert_eq!(
+            text(encode(&QuestionFrame::new(8, author))),
+            r#"{"question":{"channel":"radio","created_at":"2023-11-14T22:13:20.000Z","edited":true,"id":"11112222-3333-4444-5555-666677778888","merged_into":null,"name":"Sari","outlet":null,"position":2.5,"reason":null,"rev":3,"source":"operator","status":"live","text":"Kapan jalan diperbaiki?","to":"s1","updated_at":"2023-11-14T22:13:21.500Z","votes":0},"seq":8,"type":"question"}"#
+        );
+        let moderator = view::question(&state, &q, QuestionViewKind::Moderator, &authors);
+        assert_eq!(
+            text(encode(&QuestionFrame::new(9, moderator))),
+            r#"{"question":{"author":null,"banned":false,"channel":"radio","created_at":"2023-11-14T22:13:20.000Z","flags":["personal_data"],"id":"11112222-3333-4444-5555-666677778888","merged_into":null,"name":"Sari","original_text":"kapan jalan diperbaiki","outlet":null,"position":2.5,"reason":null,"rev":3,"source":"operator","status":"live","text":"Kapan jalan diperbaiki?","to":"s1","updated_at":"2023-11-14T22:13:21.500Z","votes":0},"seq":9,"type":"question"}"#
+        );
+        assert_eq!(
+            text(encode(&Removed::new(10, Q))),
+            r#"{"id":"11112222-3333-4444-5555-666677778888","seq":10,"type":"removed"}"#
+        );
+    }
+
+    #[test]
+    fn session_welcome_overlay_votes_presence_frames() {
+        let info = info();
+        let l = links();
+        assert_eq!(
+            text(encode(&Session::new(4, SessionBody::new(&info, None)))),
+            r#"{"seq":4,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"type":"session"}"#
+        );
+        let q = question();
+        let mut w = Welcome::new("ep", Role::Moderator, 12, SessionBody::new(&info, Some(&l)));
+        w.overlay = Some(view::overlay_of(true, Some(&q)));
+        w.questions = Some(vec![]);
+        assert_eq!(
+            text(encode(&w)),
+            r#"{"epoch":"ep","overlay":{"question":{"id":"11112222-3333-4444-5555-666677778888","name":"Sari","outlet":null,"source":"operator","text":"Kapan jalan diperbaiki?","to":"s1"},"visible":true},"questions":[],"resumed":false,"role":"moderator","seq":12,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","links":{"audience":"http://h/j/K7M2QX","moderator":"http://h/m/x#k=m","overlay":"http://h/overlay/x#k=o","press":"http://h/j/K7M2QX#p=p","screen":"http://h/screen/x#k=s"},"speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"type":"welcome"}"#
+        );
+        let mut w = Welcome::new("ep", Role::Audience, 12, SessionBody::new(&info, None));
+        w.resumed = true;
+        w.you = Some(You {
+            device: "tok".into(),
+            votes: vec![Q],
+        });
+        assert_eq!(
+            text(encode(&w)),
+            r#"{"epoch":"ep","resumed":true,"role":"audience","seq":12,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"type":"welcome","you":{"device":"tok","votes":["11112222-3333-4444-5555-666677778888"]}}"#
+        );
+        assert_eq!(
+            text(encode(&Overlay::new(5, view::overlay_of(false, None)))),
+            r#"{"question":null,"seq":5,"type":"overlay","visible":false}"#
+        );
+        let counts: Counts = [(Q, 3), (Uuid::from_u128(1), 1)].into_iter().collect();
+        assert_eq!(
+            text(encode(&Votes::new(6, &counts))),
+            r#"{"counts":{"00000000-0000-0000-0000-000000000001":1,"11112222-3333-4444-5555-666677778888":3},"seq":6,"type":"votes"}"#
+        );
+        assert_eq!(
+            text(encode(&Presence::new(PresenceCounts::from_roles([
+                5, 1, 2, 1, 1
+            ])))),
+            r#"{"counts":{"audience":5,"moderator":2,"overlay":1,"press":1,"screen":1},"type":"presence"}"#
+        );
+    }
+
+    #[test]
+    fn replies() {
+        assert_eq!(
+            text(encode(&Ok::new(Some("r1"), None))),
+            r#"{"ref":"r1","type":"ok"}"#
+        );
+        assert_eq!(
+            text(encode(&Ok::new(None, None))),
+            r#"{"ref":null,"type":"ok"}"#
+        );
+        let q = question();
+        let r = Rejection::conflict(&q, "the question changed meanwhile");
+        assert_eq!(
+            text(error(Some("r2"), &r)),
+            r#"{"code":"conflict","message":"the question changed meanwhile","ref":"r2","rev":3,"type":"error"}"#
+        );
+        let r = Rejection::rate_limited(crate::domain::CommandKind::Vote, 1500);
+        assert_eq!(
+            text(error(None, &r)),
+            r#"{"code":"rate_limited","message":"too many votes from this device: wait 2s","ref":null,"retry_after_ms":1500,"type":"error"}"#
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! Joining a session: the key check, the device, and the first frames of a socket (a full
+//! welcome, or a resumed one followed by the events the client missed).
+
+use axum::extract::ws::Utf8Bytes;
+
+use super::JoinRequest;
+use super::actor::Actor;
+use super::fanout::{Conn, Out};
+use super::secrets::same_secret;
+use crate::domain::{DeviceId, Role, Who};
+
+/// A resume position sent in `hello`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Since {
+    pub epoch: String,
+    pub seq: u64,
+}
+
+/// Why a socket may not join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Wrong or missing key (4401).
+    BadKey,
+    /// The session's actor stopped: the hub is shutting down, or the actor failed and the next
+    /// join starts it again (4503).
+    Stopped,
+}
+
+/// A socket joined: who it speaks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Joined {
+    pub who: Who,
+}
+
+impl Actor {
+    /// Checks the key, settles the device, queues the welcome (and the missed events of a
+    /// resume) and registers the socket.
+    pub(super) fn join(&mut self, req: JoinRequest) -> Result<Joined, Refusal> {
+        let keys = &self.record.keys;
+        let expected = match req.role {
+            Role::Audience => None,
+            Role::Press => Some(&keys.press),
+            Role::Moderator => Some(&keys.moderator),
+            Role::Screen => Some(&keys.screen),
+            Role::Overlay => Some(&keys.overlay),
+        };
+        if let Some(k) = expected
+            && !req.key.as_deref().is_some_and(|p| same_secret(p, k))
+        {
+            return Err(Refusal::BadKey);
+        }
+        let (device, known) = self.device_of(req.role, req.device.as_deref());
+        let who = Who::of(req.role, device).ok_or(Refusal::BadKey)?;
+        let resume = req
+            .since
+            .as_ref()
+            .filter(|s| known && s.epoch == self.epoch && s.seq <= self.seq)
+            .and_then(|s| {
+                let missed: Vec<Utf8Bytes> = self
+                    .fanout
+                    .ring
+                    .since(s.seq)?
+                    .filter_map(|e| e.frame_for(&who).cloned())
+                    .collect();
+                // Room left in the socket's queue (it is new and empty: its whole bound).
+                let room = req.tx.capacity().unwrap_or(usize::MAX) - req.tx.len();
+                (missed.len() < room).then_some((s.seq, missed))
+            });
+        let first = self.welcome(&who, resume.as_ref().map(|r| r.0));
+        if req.tx.try_send(Out::Frame(first)).is_err() {
+            return Err(Refusal::Stopped);
+        }
+        for f in resume.map(|r| r.1).unwrap_or_default() {
+            let _ = req.tx.try_send(Out::Frame(f));
+        }
+        self.fanout.insert(
+            req.conn,
+            Conn {
+                who,
+                addr: req.addr,
+                tx: req.tx,
+                lagged: req.lagged,
+            },
+        );
+        Ok(Joined { who })
+    }
+
+    /// The device of a phone (its token's, or a fresh one) and whether the token was good;
+    /// staff have none.
+    fn device_of(&self, role: Role, token: Option<&str>) -> (Option<DeviceId>, bool) {
+        if !role.is_device() {
+            return (None, true);
+        }
+        match token.and_then(|t| self.shared.signer.verify(t)) {
+            Some(d) => (Some(d), true),
+            None => (Some(self.shared.signer.issue().0), false),
+        }
+    }
+}

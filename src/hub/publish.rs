@@ -1,0 +1,230 @@
+//! Frames per view: what each role receives of a change, a vote tally, presence and a
+//! welcome. Each frame is encoded once per view ([`frames`]) and shared by every socket of
+//! that view.
+
+use std::collections::HashMap;
+
+use axum::extract::ws::Utf8Bytes;
+use uuid::Uuid;
+
+use super::actor::Actor;
+use super::fanout::{Out, PerView};
+use super::frames::{self, Counts, SessionBody};
+use crate::domain::view::{self, QuestionView, QuestionViewKind};
+use crate::domain::{Applied, DeviceId, Question, Role, Staff, Status, Who};
+
+impl Actor {
+    /// The `question` frame of one view of `q`, numbered with the current seq.
+    fn question_frame(&self, q: &Question, kind: QuestionViewKind) -> Utf8Bytes {
+        frames::encode(&frames::QuestionFrame::new(
+            self.seq,
+            view::question(&self.state, q, kind, &self.authors),
+        ))
+    }
+
+    /// The frames, per view, of what one applied event changed. Vote changes are only noted:
+    /// their counts go out with the next `votes` frame.
+    pub(super) fn frames_for(&mut self, applied: Applied, out: &mut Vec<PerView>) {
+        match applied {
+            Applied::Question { id, before } => {
+                let Some(q) = self.state.question(id) else {
+                    return;
+                };
+                self.seq += 1;
+                let was_public = before.as_ref().is_some_and(|b| b.status.is_public());
+                let public = if q.status.is_public() {
+                    Some(self.question_frame(q, QuestionViewKind::Public))
+                } else if was_public {
+                    Some(frames::encode(&frames::Removed::new(self.seq, id)))
+                } else {
+                    None
+                };
+                let author = q
+                    .author
+                    .map(|d| (d, self.question_frame(q, QuestionViewKind::Author)));
+                out.push(PerView {
+                    seq: self.seq,
+                    moderator: Some(self.question_frame(q, QuestionViewKind::Moderator)),
+                    screen: public.clone(),
+                    public,
+                    overlay: None,
+                    author,
+                });
+            }
+            Applied::Votes(ids) => self.dirty_votes.extend(ids),
+            Applied::Overlay | Applied::Nothing => {}
+            Applied::Session => {
+                self.seq += 1;
+                let info = &self.state.info;
+                let f = frames::encode(&frames::Session::new(
+                    self.seq,
+                    SessionBody::new(info, None),
+                ));
+                let m = frames::encode(&frames::Session::new(
+                    self.seq,
+                    SessionBody::new(info, Some(&self.links)),
+                ));
+                out.push(PerView {
+                    seq: self.seq,
+                    moderator: Some(m),
+                    public: Some(f.clone()),
+                    screen: Some(f.clone()),
+                    overlay: Some(f),
+                    author: None,
+                });
+            }
+            Applied::Ban(device) => {
+                let ids: Vec<Uuid> = self.state.questions_of(device).map(|q| q.id).collect();
+                for id in ids {
+                    if let Some(q) = self.state.question(id) {
+                        self.seq += 1;
+                        let f = self.question_frame(q, QuestionViewKind::Moderator);
+                        out.push(PerView {
+                            seq: self.seq,
+                            moderator: Some(f),
+                            ..PerView::default()
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// The `overlay` frame of the lower third's current state (moderator, screen, overlay).
+    pub(super) fn overlay_frames(&mut self) -> PerView {
+        self.seq += 1;
+        let f = frames::encode(&frames::Overlay::new(self.seq, view::overlay(&self.state)));
+        PerView {
+            seq: self.seq,
+            moderator: Some(f.clone()),
+            screen: Some(f.clone()),
+            overlay: Some(f),
+            ..PerView::default()
+        }
+    }
+
+    /// Publishes the latest counts of the questions whose votes changed: every count to
+    /// moderators, public questions' counts to audience, press and screen, and the count of an
+    /// author's own hidden question (rejected, say) to that author alone.
+    pub(super) fn flush_votes(&mut self) {
+        if self.dirty_votes.is_empty() {
+            return;
+        }
+        let mut all = Counts::new();
+        let mut public = Counts::new();
+        let mut own: HashMap<DeviceId, Counts> = HashMap::new();
+        for id in self.dirty_votes.drain() {
+            let Some(q) = self.state.question(id) else {
+                continue;
+            };
+            let n = self.state.votes(id);
+            if q.status.is_public() {
+                public.insert(id, n);
+            } else if let Some(a) = q.author {
+                own.entry(a).or_default().insert(id, n);
+            }
+            all.insert(id, n);
+        }
+        self.seq += 1;
+        let seq = self.seq;
+        let pf = (!public.is_empty()).then(|| frames::encode(&frames::Votes::new(seq, &public)));
+        self.fanout.publish(PerView {
+            seq,
+            moderator: Some(frames::encode(&frames::Votes::new(seq, &all))),
+            screen: pf.clone(),
+            public: pf,
+            overlay: None,
+            author: None,
+        });
+        for (device, counts) in own {
+            self.seq += 1;
+            let f = frames::encode(&frames::Votes::new(self.seq, &counts));
+            self.fanout.publish(PerView {
+                seq: self.seq,
+                author: Some((device, f)),
+                ..PerView::default()
+            });
+        }
+    }
+
+    /// Sends moderators the sockets connected by role, when that changed.
+    pub(super) fn presence(&mut self) {
+        let n = self.fanout.presence();
+        if n == self.last_presence {
+            return;
+        }
+        self.last_presence = n;
+        let f = frames::encode(&frames::Presence::new(frames::PresenceCounts::from_roles(
+            n,
+        )));
+        let mods: Vec<u64> = self
+            .fanout
+            .all()
+            .filter(|(_, c)| c.who == Who::MODERATOR)
+            .map(|(id, _)| id)
+            .collect();
+        for id in mods {
+            self.fanout.send(id, Out::Frame(f.clone()));
+        }
+    }
+
+    /// A welcome frame: full (`resumed_at` None) or resumed at a seq.
+    pub(super) fn welcome(&self, who: &Who, resumed_at: Option<u64>) -> Utf8Bytes {
+        let role = who.role();
+        let links = (role == Role::Moderator).then_some(&self.links);
+        let mut w = frames::Welcome::new(
+            &self.epoch,
+            role,
+            resumed_at.unwrap_or(self.seq),
+            SessionBody::new(&self.state.info, links),
+        );
+        w.resumed = resumed_at.is_some();
+        if let Who::Staff(_) = who {
+            w.overlay = Some(view::overlay(&self.state));
+        }
+        if let Some(d) = who.device() {
+            w.you = Some(frames::You {
+                device: self.shared.signer.token(d),
+                votes: self.state.device_votes(d),
+            });
+        }
+        if resumed_at.is_none() {
+            w.questions = Some(self.questions_for(who));
+        }
+        frames::encode(&w)
+    }
+
+    /// The questions of a full welcome, as `who` sees them.
+    fn questions_for(&self, who: &Who) -> Vec<QuestionView<'_>> {
+        let s = &self.state;
+        let v = |q, k| view::question(s, q, k, &self.authors);
+        match *who {
+            Who::Staff(Staff::Moderator) => s
+                .questions()
+                .map(|q| v(q, QuestionViewKind::Moderator))
+                .collect(),
+            Who::Staff(Staff::Overlay) => vec![],
+            Who::Staff(Staff::Screen) => s
+                .queue()
+                .into_iter()
+                .chain(
+                    s.questions()
+                        .filter(|q| matches!(q.status, Status::Live | Status::Answered)),
+                )
+                .map(|q| v(q, QuestionViewKind::Public))
+                .collect(),
+            Who::Device { device, .. } => s
+                .questions()
+                .filter_map(|q| {
+                    if q.author == Some(device) {
+                        Some(v(q, QuestionViewKind::Author))
+                    } else if q.status.is_public() {
+                        Some(v(q, QuestionViewKind::Public))
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+        }
+    }
+}
