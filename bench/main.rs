@@ -1,4 +1,4 @@
-//! `tanya-bench`: a load tool that speaks PROTOCOL.md as real clients do (issue #5).
+//! `tanya-bench`: a load tool that speaks the wire contract (docs/protocol.md) as real clients do.
 //!
 //! The coordinator (this process) starts or reaches a hub and the floor (`tanya-floor`), creates
 //! a session, and holds the staff clients itself: moderator, screen, overlay, one observer

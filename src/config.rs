@@ -47,7 +47,7 @@ pub struct Config {
     pub buffers: Buffers,
 }
 
-/// Quotas and limits of PROTOCOL.md and of this hub.
+/// Quotas and limits of the contract (docs/protocol.md) and of this hub.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
@@ -290,7 +290,7 @@ impl Config {
         if l.resume_window < 10_000 {
             return Err(bad(
                 "limits.resume_window",
-                "must be at least 10000 (PROTOCOL.md, Resume)",
+                "must be at least 10000 (docs/protocol.md, Resume)",
             ));
         }
         let b = &self.buffers;

@@ -418,7 +418,7 @@ fn assert_strictly_increasing(positions: &[f64]) {
 // The status table: every row, tried from every status
 // ---------------------------------------------------------------------------------------------
 
-/// Tries one row of PROTOCOL.md's status table from each of the seven statuses.
+/// Tries one row of the contract's status table from each of the seven statuses.
 ///
 /// `act` gets a fresh session holding a question in the status under test and returns who sends
 /// what, and the command's own `question` (whose `rev` a conflict carries). Allowed: `then` checks

@@ -1,8 +1,8 @@
-//! Text rules of PROTOCOL.md "Limits": trim, NFC, count Unicode scalar values.
+//! Text rules of the contract (docs/protocol.md, "Limits"): trim, NFC, count Unicode scalar values.
 
 use unicode_normalization::UnicodeNormalization;
 
-/// Length limits of PROTOCOL.md, in Unicode scalar values after trimming and NFC.
+/// Length limits of the contract (docs/protocol.md), in Unicode scalar values after trimming and NFC.
 pub mod limits {
     pub const TEXT: (usize, usize) = (1, 300);
     pub const NAME: (usize, usize) = (0, 60);

@@ -12,7 +12,7 @@ use crate::domain::DeviceId;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The join code alphabet of PROTOCOL.md (no 0/O, 1/I/L).
+/// The join code alphabet of the contract (docs/protocol.md; no 0/O, 1/I/L).
 pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
 /// A fresh unguessable key: 192 bits from the OS's CSPRNG, URL-safe.

@@ -4,7 +4,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use uuid::Uuid;
@@ -15,16 +15,9 @@ use crate::domain::{Event, SessionInfo};
 /// Rows per multi-row journal INSERT.
 const INSERT_CHUNK: usize = 64;
 
-/// The embedded migrations.
-fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "init".into(),
-        MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(include_str!("../../migrations/sqlite/0001_init.sql")),
-        false,
-    )])
-}
+/// The migrations of `migrations/sqlite/`, embedded in the binary at build time (the proc
+/// macro behind `sqlx::migrate!`, reached without the query macros and their offline mode).
+static MIGRATOR: Migrator = sqlx::sqlx_macros::migrate!("migrations/sqlite");
 
 /// A pool of SQLite connections on one file.
 #[derive(Debug, Clone)]
@@ -54,7 +47,7 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(opts)
             .await?;
-        migrator().run(&pool).await?;
+        MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
 }
