@@ -7,6 +7,7 @@
 //! 4. [`server`]: axum routes, the WebSocket protocol, pages.
 //! 5. [`config`]: settings from `config/tanya.toml` and `TANYA_*` variables.
 #![deny(clippy::unwrap_used)]
+#![warn(missing_docs)]
 
 pub mod config;
 pub mod domain;

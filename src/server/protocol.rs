@@ -484,4 +484,497 @@ mod tests {
             .is_err()
         );
     }
+
+    /// One row: the frame, the role of the socket (None: before `hello`), the code, and a
+    /// word the message must contain (the field it names, or the rule).
+    type Row = (&'static str, Option<Role>, ErrorCode, &'static str);
+
+    const A: Option<Role> = Some(Role::Audience);
+    const P: Option<Role> = Some(Role::Press);
+    const M: Option<Role> = Some(Role::Moderator);
+    const S: Option<Role> = Some(Role::Screen);
+    const O: Option<Role> = Some(Role::Overlay);
+    const Q: &str = "6f1c1c1e-1111-4111-8111-111111111111";
+
+    /// Every field of every frame, wrong in each way the contract names, and what it gets.
+    fn rows() -> Vec<(String, Option<Role>, ErrorCode, &'static str)> {
+        use ErrorCode::{Forbidden as F, Invalid as I};
+        let q = |s: &str| s.replace("QID", Q);
+        let fixed: &[Row] = &[
+            // The frame itself.
+            ("", A, I, "JSON"),
+            ("{", A, I, "JSON"),
+            ("null", A, I, "object"),
+            ("\"ask\"", A, I, "object"),
+            ("[]", A, I, "object"),
+            ("{}", A, I, "`type` is missing"),
+            (r#"{"type":5}"#, A, I, "`type` must be a string"),
+            (r#"{"type":"fly"}"#, A, I, "unknown type"),
+            (r#"{"type":"ask","ref":""}"#, A, I, "ref"),
+            (r#"{"type":"ask","ref":7}"#, A, I, "ref"),
+            // Before hello, only hello.
+            (r#"{"type":"ask","ref":"r","text":"hi"}"#, None, I, "hello"),
+            (
+                r#"{"type":"hello","role":"audience","session":"ABCDEF"}"#,
+                A,
+                I,
+                "already",
+            ),
+            // hello
+            (r#"{"type":"hello","session":"ABCDEF"}"#, None, I, "role"),
+            (
+                r#"{"type":"hello","role":"admin","session":"ABCDEF"}"#,
+                None,
+                I,
+                "role",
+            ),
+            (
+                r#"{"type":"hello","role":5,"session":"ABCDEF"}"#,
+                None,
+                I,
+                "role",
+            ),
+            (r#"{"type":"hello","role":"audience"}"#, None, I, "session"),
+            (
+                r#"{"type":"hello","role":"audience","session":""}"#,
+                None,
+                I,
+                "session",
+            ),
+            (
+                r#"{"type":"hello","role":"audience","session":1}"#,
+                None,
+                I,
+                "session",
+            ),
+            (
+                r#"{"type":"hello","role":"screen","session":"ABCDEF","key":1}"#,
+                None,
+                I,
+                "key",
+            ),
+            (
+                r#"{"type":"hello","role":"audience","session":"ABCDEF","device":[]}"#,
+                None,
+                I,
+                "device",
+            ),
+            (
+                r#"{"type":"hello","role":"audience","session":"ABCDEF","since":3}"#,
+                None,
+                I,
+                "since",
+            ),
+            (
+                r#"{"type":"hello","role":"audience","session":"ABCDEF","since":{"epoch":"e"}}"#,
+                None,
+                I,
+                "since",
+            ),
+            (
+                r#"{"type":"hello","role":"audience","session":"ABCDEF","since":{"seq":1}}"#,
+                None,
+                I,
+                "since",
+            ),
+            (
+                r#"{"type":"hello","role":"audience","session":"ABCDEF","since":{"epoch":"e","seq":-1}}"#,
+                None,
+                I,
+                "since",
+            ),
+            // ask
+            (r#"{"type":"ask","text":"tanpa ref"}"#, A, I, "ref"),
+            (r#"{"type":"ask","ref":"r"}"#, A, I, "text"),
+            (r#"{"type":"ask","ref":"r","text":5}"#, A, I, "text"),
+            (r#"{"type":"ask","ref":"r","text":["a"]}"#, A, I, "text"),
+            (r#"{"type":"ask","ref":"r","text":""}"#, A, I, "text"),
+            (r#"{"type":"ask","ref":"r","text":" \n\t "}"#, P, I, "text"),
+            (
+                r#"{"type":"ask","ref":"r","text":"ok","name":12}"#,
+                A,
+                I,
+                "name",
+            ),
+            (
+                r#"{"type":"ask","ref":"r","text":"ok","outlet":12}"#,
+                P,
+                I,
+                "outlet",
+            ),
+            (r#"{"type":"ask","ref":"r","text":"ok","to":3}"#, A, I, "to"),
+            // withdraw, vote
+            (r#"{"type":"withdraw"}"#, A, I, "question"),
+            (r#"{"type":"withdraw","question":7}"#, A, I, "question"),
+            (r#"{"type":"vote","on":true}"#, A, I, "question"),
+            (
+                r#"{"type":"vote","question":"abc","on":true}"#,
+                P,
+                I,
+                "UUID",
+            ),
+            // moderator commands
+            (r#"{"type":"approve"}"#, M, I, "question"),
+            (
+                r#"{"type":"enter","text":"tanpa ref","channel":"sms"}"#,
+                M,
+                I,
+                "ref",
+            ),
+            (r#"{"type":"overlay"}"#, M, I, "visible"),
+            (r#"{"type":"overlay","visible":"true"}"#, M, I, "visible"),
+            (r#"{"type":"session"}"#, M, I, "at least one"),
+            (r#"{"type":"session","status":"done"}"#, M, I, "status"),
+            (r#"{"type":"session","status":1}"#, M, I, "status"),
+            (r#"{"type":"session","title":""}"#, M, I, "title"),
+            (r#"{"type":"session","title":3}"#, M, I, "title"),
+            (r#"{"type":"session","speakers":"all"}"#, M, I, "speakers"),
+            (r#"{"type":"session","speakers":[5]}"#, M, I, "speakers[0]"),
+            (
+                r#"{"type":"session","speakers":[{"name":"Tanpa Jabatan"}]}"#,
+                M,
+                I,
+                "role",
+            ),
+            (
+                r#"{"type":"session","speakers":[{"role":"Sekda"}]}"#,
+                M,
+                I,
+                "name",
+            ),
+            (
+                r#"{"type":"session","speakers":[{"name":"A","role":"B","id":4}]}"#,
+                M,
+                I,
+                "id",
+            ),
+            (
+                r#"{"type":"session","speakers":[{"name":"A","role":"B","id":"x"},{"name":"C","role":"D","id":"x"}]}"#,
+                M,
+                I,
+                "twice",
+            ),
+            // The role table, before any field.
+            (
+                r#"{"type":"approve"}"#,
+                A,
+                F,
+                "audience role may not send `approve`",
+            ),
+            (
+                r#"{"type":"ask"}"#,
+                M,
+                F,
+                "moderator role may not send `ask`",
+            ),
+            (
+                r#"{"type":"vote"}"#,
+                S,
+                F,
+                "screen role may not send `vote`",
+            ),
+            (
+                r#"{"type":"session"}"#,
+                O,
+                F,
+                "overlay role may not send `session`",
+            ),
+            (
+                r#"{"type":"unban"}"#,
+                P,
+                F,
+                "press role may not send `unban`",
+            ),
+        ];
+        let mut rows: Vec<_> = fixed
+            .iter()
+            .map(|(t, r, c, w)| (q(t), *r, *c, *w))
+            .collect();
+        // Every question-naming moderator command: `question` missing, not a string, not a UUID;
+        // `rev` of every wrong type.
+        for ty in [
+            "approve", "reject", "edit", "live", "answered", "requeue", "move", "assign", "merge",
+            "ban", "unban",
+        ] {
+            let extra = match ty {
+                "edit" => r#","text":"t""#,
+                "move" => r#","after":null"#,
+                "assign" => r#","to":null"#,
+                "merge" => r#","into":"QID""#,
+                _ => "",
+            };
+            rows.push((format!(r#"{{"type":"{ty}"{extra}}}"#), M, I, "question"));
+            rows.push((
+                format!(r#"{{"type":"{ty}","question":5{extra}}}"#),
+                M,
+                I,
+                "question",
+            ));
+            rows.push((
+                format!(r#"{{"type":"{ty}","question":"no"{extra}}}"#),
+                M,
+                I,
+                "UUID",
+            ));
+            for rev in [r#""1""#, "-1", "1.5", "true", "[]"] {
+                rows.push((
+                    q(&format!(
+                        r#"{{"type":"{ty}","question":"QID","rev":{rev}{extra}}}"#
+                    )),
+                    M,
+                    I,
+                    "rev",
+                ));
+            }
+        }
+        // The fields of each command, one wrong at a time.
+        let more: &[Row] = &[
+            (r#"{"type":"vote","question":"QID"}"#, A, I, "on"),
+            (r#"{"type":"vote","question":"QID","on":"yes"}"#, A, I, "on"),
+            (r#"{"type":"vote","question":"QID","on":1}"#, A, I, "on"),
+            (
+                r#"{"type":"vote","question":"QID","on":true,"rev":"2"}"#,
+                A,
+                I,
+                "rev",
+            ),
+            (
+                r#"{"type":"reject","question":"QID","reason":5}"#,
+                M,
+                I,
+                "reason",
+            ),
+            (r#"{"type":"edit","question":"QID"}"#, M, I, "text"),
+            (
+                r#"{"type":"edit","question":"QID","text":""}"#,
+                M,
+                I,
+                "text",
+            ),
+            (r#"{"type":"move","question":"QID"}"#, M, I, "after"),
+            (
+                r#"{"type":"move","question":"QID","after":5}"#,
+                M,
+                I,
+                "after",
+            ),
+            (
+                r#"{"type":"move","question":"QID","after":"x"}"#,
+                M,
+                I,
+                "UUID",
+            ),
+            (r#"{"type":"assign","question":"QID"}"#, M, I, "to"),
+            (r#"{"type":"assign","question":"QID","to":5}"#, M, I, "to"),
+            (r#"{"type":"merge","question":"QID"}"#, M, I, "into"),
+            (
+                r#"{"type":"merge","question":"QID","into":5}"#,
+                M,
+                I,
+                "into",
+            ),
+            (
+                r#"{"type":"enter","ref":"e","text":"lewat fax"}"#,
+                M,
+                I,
+                "channel",
+            ),
+            (
+                r#"{"type":"enter","ref":"e","text":"lewat fax","channel":"fax"}"#,
+                M,
+                I,
+                "channel",
+            ),
+            (
+                r#"{"type":"enter","ref":"e","text":"lewat fax","channel":3}"#,
+                M,
+                I,
+                "channel",
+            ),
+            (
+                r#"{"type":"enter","ref":"e","channel":"sms"}"#,
+                M,
+                I,
+                "text",
+            ),
+            (
+                r#"{"type":"enter","ref":"e","text":"ok","channel":"sms","name":1}"#,
+                M,
+                I,
+                "name",
+            ),
+            (
+                r#"{"type":"enter","ref":"e","text":"ok","channel":"sms","to":1}"#,
+                M,
+                I,
+                "to",
+            ),
+        ];
+        rows.extend(more.iter().map(|(t, r, c, w)| (q(t), *r, *c, *w)));
+        // Lengths: one over each limit, counted in Unicode scalar values.
+        let long = |n: usize| "é".repeat(n);
+        for (frame, role, field) in [
+            (
+                format!(r#"{{"type":"ask","ref":"r","text":"{}"}}"#, long(301)),
+                A,
+                "text",
+            ),
+            (
+                format!(
+                    r#"{{"type":"ask","ref":"r","text":"ok","name":"{}"}}"#,
+                    long(61)
+                ),
+                A,
+                "name",
+            ),
+            (
+                format!(
+                    r#"{{"type":"ask","ref":"r","text":"ok","outlet":"{}"}}"#,
+                    long(101)
+                ),
+                P,
+                "outlet",
+            ),
+            (
+                q(&format!(
+                    r#"{{"type":"reject","question":"QID","reason":"{}"}}"#,
+                    long(201)
+                )),
+                M,
+                "reason",
+            ),
+            (
+                q(&format!(
+                    r#"{{"type":"edit","question":"QID","text":"{}"}}"#,
+                    long(301)
+                )),
+                M,
+                "text",
+            ),
+            (
+                format!(
+                    r#"{{"type":"enter","ref":"e","channel":"sms","text":"{}"}}"#,
+                    long(301)
+                ),
+                M,
+                "text",
+            ),
+            (
+                format!(r#"{{"type":"session","title":"{}"}}"#, long(201)),
+                M,
+                "title",
+            ),
+            (
+                format!(
+                    r#"{{"type":"session","speakers":[{{"name":"{}","role":"r"}}]}}"#,
+                    long(101)
+                ),
+                M,
+                "speakers[0].name",
+            ),
+            (
+                format!(
+                    r#"{{"type":"ask","ref":"{}","text":"ok"}}"#,
+                    "r".repeat(101)
+                ),
+                A,
+                "ref",
+            ),
+        ] {
+            rows.push((frame, role, ErrorCode::Invalid, field));
+        }
+        let many: Vec<String> = (0..21)
+            .map(|i| format!(r#"{{"name":"n{i}","role":"r"}}"#))
+            .collect();
+        rows.push((
+            format!(r#"{{"type":"session","speakers":[{}]}}"#, many.join(",")),
+            M,
+            ErrorCode::Invalid,
+            "at most 20",
+        ));
+        rows
+    }
+
+    #[test]
+    fn every_wrong_field_gets_its_code_and_a_message_naming_it() {
+        let rows = rows();
+        assert!(rows.len() > 150, "{} rows", rows.len());
+        for (frame, role, code, word) in rows {
+            let e = match parse(&frame, role) {
+                Ok(m) => panic!("{frame} from {role:?} was accepted: {m:?}"),
+                Err(e) => e,
+            };
+            assert_eq!(e.code, code, "{frame} from {role:?}: {}", e.message);
+            assert!(
+                e.message.contains(word),
+                "{frame} from {role:?}: {:?} should name {word:?}",
+                e.message
+            );
+            // The reply echoes the ref when it could be read, and is an `error` frame.
+            let reply: serde_json::Value = serde_json::from_str(e.frame().as_str()).unwrap();
+            assert_eq!(reply["type"], "error");
+            assert_eq!(reply["code"], code.as_str());
+            let sent_ref = serde_json::from_str::<serde_json::Value>(&frame)
+                .ok()
+                .and_then(|v| v.get("ref").and_then(|r| r.as_str()).map(str::to_string))
+                .filter(|r| (1..=100).contains(&r.chars().count()));
+            assert_eq!(reply["ref"].as_str(), sent_ref.as_deref(), "{frame}");
+        }
+    }
+
+    /// The same frames, corrected, are accepted: the table tests the field, not the frame.
+    #[test]
+    fn valid_frames_of_every_command_parse() {
+        let ok: &[(&str, Option<Role>)] = &[
+            (
+                r#"{"type":"hello","role":"press","session":"ABCDEF","key":"k","device":"d","since":null}"#,
+                None,
+            ),
+            (
+                r#"{"type":"ask","ref":"r","text":"Halo","name":null,"to":null}"#,
+                A,
+            ),
+            (
+                r#"{"type":"ask","ref":"r","text":"Halo","outlet":"Sumeks"}"#,
+                P,
+            ),
+            (r#"{"type":"withdraw","question":"QID","rev":2}"#, A),
+            (r#"{"type":"vote","question":"QID","on":false}"#, P),
+            (r#"{"type":"approve","question":"QID","rev":null}"#, M),
+            (
+                r#"{"type":"reject","question":"QID","reason":"off topic"}"#,
+                M,
+            ),
+            (r#"{"type":"edit","question":"QID","text":"Baru"}"#, M),
+            (r#"{"type":"live","question":"QID"}"#, M),
+            (r#"{"type":"answered","question":"QID"}"#, M),
+            (r#"{"type":"requeue","question":"QID"}"#, M),
+            (r#"{"type":"move","question":"QID","after":"QID"}"#, M),
+            (r#"{"type":"assign","question":"QID","to":"s1"}"#, M),
+            (r#"{"type":"merge","question":"QID","into":"QID"}"#, M),
+            (
+                r#"{"type":"enter","ref":"e","text":"Dari SMS","channel":"whatsapp"}"#,
+                M,
+            ),
+            (r#"{"type":"overlay","visible":false}"#, M),
+            (
+                r#"{"type":"session","status":"paused","title":"T","speakers":[{"name":"A","role":"B"}]}"#,
+                M,
+            ),
+            (r#"{"type":"ban","question":"QID"}"#, M),
+            (r#"{"type":"unban","question":"QID","rev":1}"#, M),
+        ];
+        let mut kinds = std::collections::HashSet::new();
+        for (frame, role) in ok {
+            let frame = frame.replace("QID", Q);
+            match parse(&frame, *role) {
+                Ok(ClientMsg::Command { cmd, .. }) => {
+                    kinds.insert(cmd.kind());
+                }
+                Ok(ClientMsg::Hello(_)) => {}
+                Err(e) => panic!("{frame}: {e:?}"),
+            }
+        }
+        assert_eq!(kinds.len(), CommandKind::ALL.len(), "every command kind");
+    }
 }
