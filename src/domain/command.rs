@@ -17,7 +17,9 @@ pub enum Command {
     Ask {
         /// The idempotency key: a retry with the same ref returns the same question.
         client_ref: String,
+        /// The question, trimmed and NFC (1-300 characters).
         text: String,
+        /// The asker's display name; `None` when anonymous.
         name: Option<String>,
         /// The journalist's outlet; kept only when the sender's role carries one.
         outlet: Option<String>,
@@ -25,72 +27,128 @@ pub enum Command {
         to: Option<String>,
     },
     /// The author takes back its pending question.
-    Withdraw { question: Uuid, rev: Option<u64> },
+    Withdraw {
+        /// The question to withdraw; only the device that asked it may.
+        question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
+        rev: Option<u64>,
+    },
     /// A phone sets (`on`) or clears its vote.
     Vote {
+        /// The question whose vote is set or cleared.
         question: Uuid,
+        /// `true` sets this device's vote; `false` clears it.
         on: bool,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
         rev: Option<u64>,
     },
     /// Into the approved queue, at its end.
-    Approve { question: Uuid, rev: Option<u64> },
+    Approve {
+        /// The pending or rejected question to approve.
+        question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
+        rev: Option<u64>,
+    },
     /// Out of the public view, with an optional reason the author sees.
     Reject {
+        /// The pending, approved or live question to reject.
         question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
         rev: Option<u64>,
+        /// Why, for the author and moderators (0-200 characters); `None` for no reason.
         reason: Option<String>,
     },
     /// New text; the original is kept for moderators.
     Edit {
+        /// The question to edit.
         question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
         rev: Option<u64>,
+        /// The new text, trimmed and NFC (1-300 characters).
         text: String,
     },
     /// The question being answered now (the one the overlay can show).
-    Live { question: Uuid, rev: Option<u64> },
+    Live {
+        /// The approved question to put live.
+        question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
+        rev: Option<u64>,
+    },
     /// Done.
-    Answered { question: Uuid, rev: Option<u64> },
+    Answered {
+        /// The approved or live question that was answered.
+        question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
+        rev: Option<u64>,
+    },
     /// Back into the queue at its old place.
-    Requeue { question: Uuid, rev: Option<u64> },
+    Requeue {
+        /// The live or answered question to put back.
+        question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
+        rev: Option<u64>,
+    },
     /// A new place in the queue: after `after`, or at the top.
     Move {
+        /// The approved question to move.
         question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
         rev: Option<u64>,
+        /// The approved question to place it after; `None` (`null` on the wire) for the top.
         after: Option<Uuid>,
     },
     /// Addressed to a speaker, or to nobody.
     Assign {
+        /// The question to address.
         question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
         rev: Option<u64>,
+        /// The speaker id; `None` (`null` on the wire) clears it.
         to: Option<String>,
     },
     /// A duplicate joins another question; its votes go along.
     Merge {
+        /// The duplicate, which becomes `merged`.
         question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
         rev: Option<u64>,
+        /// The approved, live or answered question its voters join.
         into: Uuid,
     },
     /// Staff type in a question that came by phone, SMS, WhatsApp, radio or from the room.
     Enter {
         /// The idempotency key of the entry.
         client_ref: String,
+        /// The question, trimmed and NFC (1-300 characters).
         text: String,
+        /// The asker's display name; `None` when anonymous.
         name: Option<String>,
+        /// How the question reached the staff.
         channel: Channel,
+        /// The speaker id the question is for.
         to: Option<String>,
     },
     /// The lower third on or off air.
-    Overlay { visible: bool },
+    Overlay {
+        /// `true` takes the live question on air; `false` clears it.
+        visible: bool,
+    },
     /// Status, title or speakers of the session (at least one).
     Session {
+        /// The new status, when given.
         status: Option<SessionStatus>,
+        /// The new title (1-200 characters), when given.
         title: Option<String>,
+        /// The new speaker list, ids assigned, replacing the whole list, when given.
         speakers: Option<Vec<Speaker>>,
     },
     /// Bans (`banned`) or unbans the device that asked a question.
     Ban {
+        /// A question of the device; an operator entry has none (`invalid`).
         question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
         rev: Option<u64>,
+        /// `true` for `ban`, `false` for `unban`.
         banned: bool,
     },
 }
@@ -124,22 +182,39 @@ impl Command {
 /// The `type` of a client command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CommandKind {
+    /// `ask`: a phone asks a question.
     Ask,
+    /// `withdraw`: the author takes back its pending question.
     Withdraw,
+    /// `vote`: a phone sets or clears its vote.
     Vote,
+    /// `approve`: into the approved queue.
     Approve,
+    /// `reject`: out of the public view, with an optional reason.
     Reject,
+    /// `edit`: new text for a question.
     Edit,
+    /// `live`: the question being answered now.
     Live,
+    /// `answered`: done.
     Answered,
+    /// `requeue`: back into the queue at its old place.
     Requeue,
+    /// `move`: a new place in the queue.
     Move,
+    /// `assign`: addressed to a speaker, or to nobody.
     Assign,
+    /// `merge`: a duplicate joins another question.
     Merge,
+    /// `enter`: staff type in a question.
     Enter,
+    /// `overlay`: the lower third on or off air.
     Overlay,
+    /// `session`: status, title or speakers of the session.
     Session,
+    /// `ban`: the question's device may not ask in this session.
     Ban,
+    /// `unban`: the question's device may ask again.
     Unban,
 }
 
@@ -237,13 +312,22 @@ impl CommandKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
+    /// A malformed frame, or a field missing, too long, of the wrong type or value.
     Invalid,
+    /// The role may not send this command, or `withdraw` of another device's question.
     Forbidden,
+    /// No such question, or one the sender may not see.
     NotFound,
+    /// A stale `rev`, a change the question's status does not allow, nothing live to put on
+    /// air, or a retried `ask`/`enter` `ref` with other text.
     Conflict,
+    /// Over the ask or vote quota; the error carries `retry_after_ms`.
     RateLimited,
+    /// The session's status does not allow it (paused: `ask`; closed: all but `session`).
     Closed,
+    /// `ask` from a device banned in this session.
     Banned,
+    /// The commit failed: nothing of it was stored; retry.
     Internal,
 }
 
@@ -266,6 +350,7 @@ impl ErrorCode {
 /// Why a command was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
+    /// The contract's error code the client gets.
     pub code: ErrorCode,
     /// For a person: what was wrong.
     pub message: String,
@@ -332,13 +417,16 @@ impl From<FieldError> for Rejection {
 /// Which per-device quota a command counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Quota {
+    /// `asks_per_minute`: an `ask` that creates a question.
     Ask,
+    /// `votes_per_minute`: every `vote`, also one that changes nothing.
     Vote,
 }
 
 /// The outcome of `decide`: events to journal and what the reply needs.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Decision {
+    /// The events to journal, in order; none when the command changes nothing.
     pub events: Vec<Event>,
     /// For `ask` and `enter`: the question to return in `ok` (new or retried).
     pub question: Option<Uuid>,

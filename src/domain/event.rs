@@ -11,19 +11,41 @@ use super::session::SessionInfo;
 #[serde(tag = "e", rename_all = "snake_case")]
 pub enum Event {
     /// A question was created or changed; carries the whole new record.
-    Put { question: Question },
+    Put {
+        /// The question's whole record after the change.
+        question: Question,
+    },
     /// A device set or cleared its vote on a question.
     Vote {
+        /// The question voted for.
         question: Uuid,
+        /// The voting device.
         device: DeviceId,
+        /// `true`: the vote was set; `false`: cleared.
         on: bool,
     },
     /// The voters of `from` joined those of `into` (one vote per device).
-    MergeVotes { from: Uuid, into: Uuid },
+    MergeVotes {
+        /// The merged question; it keeps its own voters too.
+        from: Uuid,
+        /// The merge target, which gains them.
+        into: Uuid,
+    },
     /// The lower third went on or off air.
-    Overlay { visible: bool },
+    Overlay {
+        /// Whether it is on air; it stays off while no question is live.
+        visible: bool,
+    },
     /// The session's title, status or speakers changed.
-    Session { info: SessionInfo },
+    Session {
+        /// The session's whole new info.
+        info: SessionInfo,
+    },
     /// A device was banned from asking, or unbanned.
-    Ban { device: DeviceId, banned: bool },
+    Ban {
+        /// The device that asked the question named in `ban` or `unban`.
+        device: DeviceId,
+        /// `true`: banned; `false`: unbanned.
+        banned: bool,
+    },
 }

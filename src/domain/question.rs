@@ -23,10 +23,15 @@ pub enum Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
+    /// A phone call.
     Phone,
+    /// A text message (SMS).
     Sms,
+    /// A WhatsApp message.
     Whatsapp,
+    /// Through the radio station.
     Radio,
+    /// Asked in the room.
     Room,
 }
 
@@ -48,12 +53,19 @@ impl Channel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Waiting for a moderator; only its author and moderators see it.
     Pending,
+    /// In the queue; public.
     Approved,
+    /// Refused by a moderator; only its author and moderators see it.
     Rejected,
+    /// Being answered now; public; at most one per session.
     Live,
+    /// Done; public.
     Answered,
+    /// Taken back by its author while pending.
     Withdrawn,
+    /// A duplicate joined into another question (`merged_into`).
     Merged,
 }
 
@@ -96,16 +108,27 @@ impl Status {
 /// A moderation action on an existing question; used to look up which statuses allow it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
+    /// `approve`: into the queue.
     Approve,
+    /// `reject`: out of the public view.
     Reject,
+    /// `edit`: new text.
     Edit,
+    /// `live`: the question being answered now.
     Live,
+    /// `answered`: done.
     Answered,
+    /// `requeue`: back into the queue.
     Requeue,
+    /// `move`: a new place in the queue.
     Move,
+    /// `assign`: addressed to a speaker, or to nobody.
     Assign,
+    /// `merge`, on the duplicate that is merged away.
     MergeFrom,
+    /// `merge`, on the target (`into`).
     MergeInto,
+    /// `withdraw`: the author takes back its question.
     Withdraw,
 }
 
@@ -137,6 +160,7 @@ impl Transition {
 /// One question as the session state holds it. Voters are kept beside it, in the state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Question {
+    /// The question's id.
     pub id: Uuid,
     /// +1 on every change of the question itself (not on votes or bans).
     pub rev: u64,
@@ -144,15 +168,21 @@ pub struct Question {
     pub text: String,
     /// The text as asked, once a moderator edited it.
     pub original_text: Option<String>,
+    /// The asker's display name; `None` when anonymous.
     pub name: Option<String>,
+    /// Who asked: a phone, a journalist, or staff (`enter`).
     pub source: Source,
+    /// How an operator entry reached the staff; `None` for phones and the press.
     pub channel: Option<Channel>,
+    /// The press outlet; `None` for audience and operator entries.
     pub outlet: Option<String>,
     /// Speaker id the question is addressed to.
     pub to: Option<String>,
+    /// Where the question is in its life.
     pub status: Status,
     /// Place in the approved queue (ascending = top); kept after leaving the queue.
     pub position: Option<f64>,
+    /// The question this one was merged into, once `merged`.
     pub merged_into: Option<Uuid>,
     /// Reason of the last rejection.
     pub reason: Option<String>,

@@ -42,27 +42,37 @@ impl SessionStatus {
 /// A person on the panel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Speaker {
+    /// Unique in the session (`s1`, `s2`, ... when none was given); questions name it in `to`.
     pub id: String,
+    /// The speaker's name (1-100 characters).
     pub name: String,
+    /// The speaker's office, such as "Sekretaris Daerah" (1-100 characters).
     pub role: String,
 }
 
 /// A speaker as a client sends it: the id is optional.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpeakerInput {
+    /// The id the client chose; `None` gets the lowest free `sN`.
     pub id: Option<String>,
+    /// The speaker's name, as sent.
     pub name: String,
+    /// The speaker's office, as sent.
     pub role: String,
 }
 
 /// The session itself, as every role sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionInfo {
+    /// The session id, in staff links and HTTP routes.
     pub id: Uuid,
     /// Public join code.
     pub code: String,
+    /// The title (1-200 characters).
     pub title: String,
+    /// Whether the session takes questions.
     pub status: SessionStatus,
+    /// The panel; questions name a speaker in `to`.
     pub speakers: Vec<Speaker>,
     /// Epoch milliseconds.
     pub created_at: i64,
@@ -125,12 +135,16 @@ pub fn validate_speakers(input: &[SpeakerInput]) -> Result<Vec<Speaker>, FieldEr
 pub enum Applied {
     /// A question was created or changed; `before` is its previous record.
     Question {
+        /// The question.
         id: Uuid,
+        /// Its record before the event; `None` when it is new.
         before: Option<Box<Question>>,
     },
     /// The vote counts of these questions changed.
     Votes(Vec<Uuid>),
+    /// The overlay was set on or off air.
     Overlay,
+    /// The session's title, status or speakers were replaced.
     Session,
     /// The `banned` flag of this device's questions changed.
     Ban(DeviceId),
@@ -141,6 +155,7 @@ pub enum Applied {
 /// The whole state of one session, rebuilt from its journal.
 #[derive(Debug, Clone)]
 pub struct SessionState {
+    /// The session's current title, status and speakers.
     pub info: SessionInfo,
     /// Every question, by id.
     pub(super) questions: HashMap<Uuid, Question>,

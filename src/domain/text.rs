@@ -4,13 +4,21 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Length limits of the contract (docs/protocol.md), in Unicode scalar values after trimming and NFC.
 pub mod limits {
+    /// A question's `text` (`ask`, `edit`, `enter`).
     pub const TEXT: (usize, usize) = (1, 300);
+    /// An asker's `name`; empty is anonymous.
     pub const NAME: (usize, usize) = (0, 60);
+    /// A journalist's `outlet`; empty is none.
     pub const OUTLET: (usize, usize) = (0, 100);
+    /// A rejection `reason`; empty is none.
     pub const REASON: (usize, usize) = (0, 200);
+    /// A session `title`.
     pub const TITLE: (usize, usize) = (1, 200);
+    /// Each of a speaker's `id`, `name` and `role`.
     pub const SPEAKER_FIELD: (usize, usize) = (1, 100);
+    /// The most speakers a session may have.
     pub const SPEAKERS: usize = 20;
+    /// A client's `ref`: counted as sent, not trimmed or normalized.
     pub const REF: (usize, usize) = (1, 100);
 }
 

@@ -59,7 +59,9 @@ pub struct QuestionView<'a> {
     /// Moderators: whether the asking device is banned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub banned: Option<bool>,
+    /// How an operator entry reached the staff (`phone`, `sms`, ...); `null` for the rest.
     pub channel: Option<Channel>,
+    /// When it was asked: RFC 3339 UTC with milliseconds.
     pub created_at: String,
     /// The author: whether a moderator edited the text.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,23 +69,35 @@ pub struct QuestionView<'a> {
     /// Moderators: automatic hints.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flags: Option<&'a [String]>,
+    /// The question's id.
     pub id: Uuid,
+    /// The target, when `merged`; else `null`.
     pub merged_into: Option<Uuid>,
+    /// The display name; `null` when anonymous.
     pub name: Option<&'a str>,
     /// Moderators: the text as asked, once edited.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original_text: Option<Option<&'a str>>,
+    /// The press outlet; `null` for audience and operator entries.
     pub outlet: Option<&'a str>,
+    /// Place in the approved queue (ascending = top), kept after it; `null` if never approved.
     pub position: Option<f64>,
     /// The author and moderators: the reason of a rejection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<Option<&'a str>>,
+    /// +1 on every change of the question itself (not on votes or bans).
     pub rev: u64,
+    /// `audience`, `press` or `operator`.
     pub source: Source,
+    /// Where the question is in its life.
     pub status: Status,
+    /// The current text; the author sees a moderator's edit too.
     pub text: &'a str,
+    /// The speaker id it is addressed to (may name a speaker since removed), or `null`.
     pub to: Option<&'a str>,
+    /// When `rev` last changed: RFC 3339 UTC with milliseconds.
     pub updated_at: String,
+    /// How many devices vote for it.
     pub votes: usize,
 }
 
@@ -136,18 +150,26 @@ pub fn question<'a>(
 /// The live question as the overlay sees it.
 #[derive(Debug, Serialize, PartialEq)]
 pub struct OverlayQuestion<'a> {
+    /// The live question's id.
     pub id: Uuid,
+    /// The asker's display name; `null` when anonymous.
     pub name: Option<&'a str>,
+    /// The press outlet; `null` unless a journalist asked.
     pub outlet: Option<&'a str>,
+    /// `audience`, `press` or `operator`.
     pub source: Source,
+    /// The current text, as it goes on air.
     pub text: &'a str,
+    /// The speaker id it is addressed to, or `null`.
     pub to: Option<&'a str>,
 }
 
 /// `{question, visible}`: the lower third's state.
 #[derive(Debug, Serialize, PartialEq)]
 pub struct OverlayView<'a> {
+    /// The live question, or `null` when none is live; set also while off air.
     pub question: Option<OverlayQuestion<'a>>,
+    /// Whether the lower third is on air.
     pub visible: bool,
 }
 

@@ -24,8 +24,11 @@ use crate::store::SessionRecord;
 
 /// What a query sees inside the actor.
 pub struct View<'a> {
+    /// The session's state, with every change before the query committed.
     pub state: &'a SessionState,
+    /// The per-session `author` ids moderators see.
     pub authors: &'a AuthorIds,
+    /// The session as stored: its committed info and its keys.
     pub record: &'a SessionRecord,
 }
 
@@ -46,6 +49,7 @@ pub struct Submitted {
     pub conn: u64,
     /// The client's `ref`, echoed in the reply.
     pub client_ref: Option<String>,
+    /// The parsed command.
     pub cmd: Command,
 }
 
@@ -53,13 +57,21 @@ pub struct Submitted {
 pub enum Control {
     /// A socket asks to join.
     Join {
+        /// The socket and what its `hello` said.
         req: Box<JoinRequest>,
+        /// Where the outcome goes: joined, or why not.
         reply: oneshot::Sender<Result<Joined, Refusal>>,
     },
     /// A socket has gone.
-    Leave { conn: u64 },
+    Leave {
+        /// The socket's connection id.
+        conn: u64,
+    },
     /// A socket whose queue overflowed has written what it held: send it a fresh welcome.
-    Resync { conn: u64 },
+    Resync {
+        /// The socket's connection id.
+        conn: u64,
+    },
     /// Read the state (HTTP answers).
     Query(QueryFn),
 }

@@ -113,11 +113,15 @@ pub struct Conn {
 /// One published event, as each view sees it (`None`: not for that view).
 #[derive(Debug, Default, Clone)]
 pub struct PerView {
+    /// The event's `seq`.
     pub seq: u64,
+    /// The frame for moderator sockets (moderator view).
     pub moderator: Option<Utf8Bytes>,
     /// Audience and press sockets other than the author's.
     pub public: Option<Utf8Bytes>,
+    /// The frame for screen sockets (public view).
     pub screen: Option<Utf8Bytes>,
+    /// The frame for overlay sockets.
     pub overlay: Option<Utf8Bytes>,
     /// The author's own view of its question.
     pub author: Option<(DeviceId, Utf8Bytes)>,
@@ -199,6 +203,7 @@ pub struct Fanout {
     /// Every phone socket, as handed to the lane; rebuilt after a phone joins or leaves.
     phone_list: Option<Arc<[Arc<Conn>]>>,
     lane: mpsc::UnboundedSender<Job>,
+    /// The session's last events, for resume.
     pub ring: Ring,
 }
 

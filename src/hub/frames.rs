@@ -30,22 +30,33 @@ pub fn encode<T: Serialize>(frame: &T) -> Utf8Bytes {
 /// the HTTP answers that create or list sessions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Links {
+    /// The phone page: `BASE/j/CODE`.
     pub audience: String,
+    /// The moderator console: `BASE/m/ID#k=KEY`.
     pub moderator: String,
+    /// The broadcast overlay: `BASE/overlay/ID#k=KEY`.
     pub overlay: String,
+    /// The phone page in press mode: `BASE/j/CODE#p=PRESSKEY`.
     pub press: String,
+    /// The speaker screen: `BASE/screen/ID#k=KEY`.
     pub screen: String,
 }
 
 /// The session as a frame carries it: no keys; `links` for moderators only.
 #[derive(Debug, Serialize)]
 pub struct SessionBody<'a> {
+    /// The join code.
     pub code: &'a str,
+    /// The session id.
     pub id: Uuid,
+    /// Moderators only: the links of every role, keys included.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub links: Option<&'a Links>,
+    /// The panel: `{id, name, role}` each.
     pub speakers: &'a [Speaker],
+    /// `open`, `paused` or `closed`.
     pub status: SessionStatus,
+    /// The session's title.
     pub title: &'a str,
 }
 
@@ -66,7 +77,9 @@ impl<'a> SessionBody<'a> {
 /// A phone's own device: its token and the questions it votes for.
 #[derive(Debug, Serialize)]
 pub struct You {
+    /// This device's token: the client keeps it and sends it in later `hello`s.
     pub device: String,
+    /// Ids of the questions this device votes for (also ones it no longer sees), sorted.
     pub votes: Vec<Uuid>,
 }
 
@@ -74,6 +87,7 @@ pub struct You {
 /// resumed at the client's `seq` (the missed events follow).
 #[derive(Debug, Serialize)]
 pub struct Welcome<'a> {
+    /// The session's current history; the client sends it back in `since`.
     pub epoch: &'a str,
     /// Moderator, screen and overlay.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,9 +95,13 @@ pub struct Welcome<'a> {
     /// A full welcome's questions, as the role sees them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub questions: Option<Vec<QuestionView<'a>>>,
+    /// `true` when this continues the client's copy: no `questions`; the missed events follow.
     pub resumed: bool,
+    /// The role of this socket.
     pub role: Role,
+    /// Full: the last `seq` issued in this epoch (0 before any event); resumed: `since.seq`.
     pub seq: u64,
+    /// The session; moderators' carries `links`.
     pub session: SessionBody<'a>,
     r#type: &'static str,
     /// Audience and press.
@@ -111,7 +129,9 @@ impl<'a> Welcome<'a> {
 /// `question`: a question was created or changed, in the receiving view.
 #[derive(Debug, Serialize)]
 pub struct QuestionFrame<'a> {
+    /// The question in the receiving view (moderator, author or public): upsert by `id`.
     pub question: QuestionView<'a>,
+    /// The event's position in the session's history.
     pub seq: u64,
     r#type: &'static str,
 }
@@ -130,7 +150,9 @@ impl<'a> QuestionFrame<'a> {
 /// `removed`: a question left the public view.
 #[derive(Debug, Serialize)]
 pub struct Removed {
+    /// The question that stopped being public (rejected or merged).
     pub id: Uuid,
+    /// The event's position in the session's history.
     pub seq: u64,
     r#type: &'static str,
 }
@@ -152,7 +174,9 @@ pub type Counts = BTreeMap<Uuid, usize>;
 /// `votes`: the latest counts of the questions whose votes changed.
 #[derive(Debug, Serialize)]
 pub struct Votes<'a> {
+    /// The current count of each question whose votes changed, by id.
     pub counts: &'a Counts,
+    /// The round's position in the session's history.
     pub seq: u64,
     r#type: &'static str,
 }
@@ -171,10 +195,15 @@ impl<'a> Votes<'a> {
 /// Sockets connected per role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PresenceCounts {
+    /// Audience sockets (phones without the press code).
     pub audience: usize,
+    /// Moderator consoles.
     pub moderator: usize,
+    /// Broadcast overlays.
     pub overlay: usize,
+    /// Press sockets (phones with the press code).
     pub press: usize,
+    /// Speaker screens.
     pub screen: usize,
 }
 
@@ -195,6 +224,7 @@ impl PresenceCounts {
 /// `presence` (moderators): sockets connected per role, when that changed. Not numbered.
 #[derive(Debug, Serialize)]
 pub struct Presence {
+    /// The sockets connected to the session, by role.
     pub counts: PresenceCounts,
     r#type: &'static str,
 }
@@ -212,9 +242,12 @@ impl Presence {
 /// `overlay`: what the lower third shows changed.
 #[derive(Debug, Serialize)]
 pub struct Overlay<'a> {
+    /// The live question in the overlay's view, or `null` when none is live.
     pub question: Option<OverlayQuestion<'a>>,
+    /// The event's position in the session's history.
     pub seq: u64,
     r#type: &'static str,
+    /// Whether the lower third is on air.
     pub visible: bool,
 }
 
@@ -233,7 +266,9 @@ impl<'a> Overlay<'a> {
 /// `session`: title, status or speakers changed.
 #[derive(Debug, Serialize)]
 pub struct Session<'a> {
+    /// The event's position in the session's history.
     pub seq: u64,
+    /// The session's new state; moderators' carries `links`.
     pub session: SessionBody<'a>,
     r#type: &'static str,
 }
@@ -252,8 +287,10 @@ impl<'a> Session<'a> {
 /// `ok`: the command with this `ref` was stored; `ask` and `enter` carry their question.
 #[derive(Debug, Serialize)]
 pub struct Ok<'a> {
+    /// `ask`: the question as it is now in the author view; `enter`: in the moderator view.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub question: Option<QuestionView<'a>>,
+    /// The command's `ref`; `null` when it had none.
     pub r#ref: Option<&'a str>,
     r#type: &'static str,
 }
@@ -272,11 +309,16 @@ impl<'a> Ok<'a> {
 /// `error`: the command with this `ref` was refused, and why.
 #[derive(Debug, Serialize)]
 pub struct Error<'a> {
+    /// The contract's error code; a client treats one it does not know as a refusal.
     pub code: ErrorCode,
+    /// For a person: what was wrong (it names the field).
     pub message: &'a str,
+    /// The command's `ref`; `null` when the frame had none or it could not be read.
     pub r#ref: Option<&'a str>,
+    /// With `rate_limited`: milliseconds until the quota lets the next one through.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// With `conflict`: the current `rev` of the command's question.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rev: Option<u64>,
     r#type: &'static str,

@@ -12,7 +12,9 @@ use crate::domain::{DeviceId, Role, Who};
 /// A resume position sent in `hello`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Since {
+    /// The `epoch` of the client's last `welcome`.
     pub epoch: String,
+    /// The `seq` of the last frame the client applied.
     pub seq: u64,
 }
 
@@ -29,6 +31,7 @@ pub enum Refusal {
 /// A socket joined: who it speaks for.
 #[derive(Debug, Clone, Copy)]
 pub struct Joined {
+    /// The socket's role, and the device of an audience or press socket.
     pub who: Who,
 }
 

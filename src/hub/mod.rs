@@ -55,7 +55,9 @@ pub enum HubError {
     /// The configured profanity word list could not be read.
     #[error("profanity_words {path}: {source}")]
     WordList {
+        /// The configured `profanity_words` path.
         path: String,
+        /// Why it could not be read.
         source: std::io::Error,
     },
     /// The staff runtime could not be built.
@@ -88,6 +90,7 @@ pub struct Shared {
 /// A running session: its actor's mailbox.
 #[derive(Clone, Debug)]
 pub struct SessionHandle {
+    /// The session's id.
     pub id: Uuid,
     /// Which start of the session's actor this is (a failed actor's entry is removed by it
     /// alone, never a newer one's).
@@ -444,6 +447,7 @@ impl SessionHandle {
 pub struct JoinRequest {
     /// The socket's connection id.
     pub conn: u64,
+    /// The role `hello` asked for.
     pub role: Role,
     /// The key `hello` gave (press, moderator, screen, overlay).
     pub key: Option<String>,
@@ -475,9 +479,13 @@ pub fn links(base: &str, rec: &SessionRecord) -> Links {
 /// A session as `POST /api/sessions`, `GET /api/sessions` and `tanya session create` return it.
 #[derive(Debug, serde::Serialize)]
 pub struct SessionJson<'a> {
+    /// The join code.
     pub code: &'a str,
+    /// The secrets of the session's roles; `keys.press` is the press code.
     pub keys: &'a Keys,
+    /// The full links of every role, keys in fragments.
     pub links: Links,
+    /// The session view, without `links`.
     pub session: frames::SessionBody<'a>,
 }
 

@@ -59,10 +59,13 @@ impl ConnCount {
 /// What every handler gets.
 #[derive(Clone)]
 pub struct AppState {
+    /// The hub: its sessions and their actors.
     pub hub: Arc<Hub>,
+    /// Settings.
     pub cfg: Arc<Config>,
     /// The admin token (configured, or generated and kept in the store).
     pub admin_token: Arc<str>,
+    /// Open WebSockets, held under `limits.max_connections`.
     pub conns: Arc<ConnCount>,
 }
 
@@ -214,19 +217,12 @@ async fn json_errors(res: axum::response::Response) -> axum::response::Response 
 }
 
 /// Loads or generates the admin token. Returns it and whether it was generated now.
-pub async fn admin_token(
-    cfg: &Config,
-    hub: &Hub,
-) -> Result<(String, bool), crate::store::StoreError> {
+pub async fn admin_token(cfg: &Config, hub: &Hub) -> Result<(String, bool), crate::hub::HubError> {
     if let Some(t) = &cfg.admin_token {
         return Ok((t.clone(), false));
     }
     let fresh = crate::hub::secrets::new_key();
-    let t = hub
-        .shared()
-        .store
-        .setting_or_insert("admin_token", &fresh)
-        .await?;
+    let t = hub.setting_or_insert("admin_token", &fresh).await?;
     let generated = t == fresh;
     Ok((t, generated))
 }

@@ -19,7 +19,9 @@ use crate::hub::join::Since;
 /// A refused client frame: the client's `ref` (when it could be read) and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WireError {
+    /// The frame's `ref`, when it could be read.
     pub client_ref: Option<String>,
+    /// Why the frame was refused.
     pub rejection: Rejection,
 }
 
@@ -48,20 +50,28 @@ impl Deref for WireError {
 /// The first frame of a socket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hello {
+    /// The role the socket speaks for.
     pub role: Role,
     /// Join code or session id.
     pub session: String,
+    /// The role's secret (the press code for `press`); ignored for audience.
     pub key: Option<String>,
+    /// Audience and press: the device token of an earlier `welcome`; ignored for other roles.
     pub device: Option<String>,
+    /// Where a resuming client left off; `None` asks for a full welcome.
     pub since: Option<Since>,
 }
 
 /// A parsed client frame.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientMsg {
+    /// `hello`: the first frame of a socket.
     Hello(Hello),
+    /// A command: any known `type` but `hello`.
     Command {
+        /// The command's `ref`, echoed in its reply.
         client_ref: Option<String>,
+        /// The parsed command.
         cmd: Command,
     },
 }

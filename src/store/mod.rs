@@ -33,16 +33,22 @@ pub enum StoreError {
 /// the HTTP answers that show them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Keys {
+    /// The moderator key (`/m/ID#k=KEY`; also a Bearer token for the session's export).
     pub moderator: String,
+    /// The overlay key (`/overlay/ID#k=KEY`, `live.json?k=KEY`).
     pub overlay: String,
+    /// The press code (`/j/CODE#p=KEY`).
     pub press: String,
+    /// The speaker screen's key (`/screen/ID#k=KEY`).
     pub screen: String,
 }
 
 /// A session as stored: its current info and its keys.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRecord {
+    /// The session's current info.
     pub info: SessionInfo,
+    /// The secrets of its roles.
     pub keys: Keys,
 }
 
