@@ -16,8 +16,6 @@ use crate::domain::{DeviceId, Role, Staff, Who};
 /// codes").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Close {
-    /// 1000: the peer closed, or everything queued was delivered.
-    Normal,
     /// 1007: a text frame that is not valid UTF-8 (after the welcome).
     InvalidUtf8,
     /// 1009: a message over the size limit.
@@ -46,7 +44,6 @@ impl Close {
     /// The close code.
     pub fn code(&self) -> u16 {
         match self {
-            Self::Normal => 1000,
             Self::InvalidUtf8 => 1007,
             Self::TooLarge => 1009,
             Self::BadHello(_) => 4400,
@@ -61,7 +58,6 @@ impl Close {
     /// The close reason (at most 123 bytes, as a control frame allows).
     pub fn reason(&self) -> &str {
         match self {
-            Self::Normal => "",
             Self::InvalidUtf8 => "a text frame must be valid UTF-8",
             Self::TooLarge => "message too large",
             Self::BadHello(r) => r,
