@@ -54,6 +54,14 @@ impl TestServer {
         Self::spawn(dir, env, None)
     }
 
+    /// Starts a hub on a copy of the SQLite file `db`; the file itself is left as it is.
+    pub fn start_on_copy(db: &std::path::Path) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        std::fs::copy(db, dir.path().join("tanya.db"))
+            .unwrap_or_else(|e| panic!("copy {}: {e}", db.display()));
+        Self::spawn(dir, Vec::new(), None)
+    }
+
     fn spawn(dir: Arc<tempfile::TempDir>, env: Vec<(String, String)>, port: Option<u16>) -> Self {
         let db = dir.path().join("tanya.db");
         let listen = format!("127.0.0.1:{}", port.unwrap_or(0));
