@@ -39,12 +39,22 @@ enum Kind {
 }
 
 /// One flapping client as the checker sees it.
-#[derive(Default)]
 struct Seen {
-    view: View,
+    view: ClientView,
     device: Option<String>,
     connected: bool,
     connects: u64,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Self {
+            view: ClientView::lenient(),
+            device: None,
+            connected: false,
+            connects: 0,
+        }
+    }
 }
 
 struct Setup {
@@ -67,7 +77,7 @@ fn hello_for(kind: Kind, s: &Session, device: Option<&str>, since: Option<(&str,
 }
 
 /// A phone's next command: mostly votes (on and off) on what it sees, sometimes a question.
-fn phone_command(view: &View, r: &mut StdRng, i: usize, n: u64) -> Value {
+fn phone_command(view: &ClientView, r: &mut StdRng, i: usize, n: u64) -> Value {
     let ids: Vec<&String> = view.questions.keys().collect();
     if ids.is_empty() || r.random_bool(0.15) {
         return json!({"type":"ask","ref":format!("p{i}-{n}"),
@@ -104,7 +114,7 @@ async fn flapper(
         };
         {
             let mut g = seen.lock().unwrap();
-            g.view.apply(&w, since_ref);
+            g.view.apply(&w);
             if let Some(d) = w["you"]["device"].as_str() {
                 g.device = Some(d.to_string());
             }
@@ -121,7 +131,7 @@ async fn flapper(
             let acting = kind == Kind::Audience && *phase.borrow() == RUNNING;
             tokio::select! {
                 m = recv(&mut ws, Duration::from_secs(3600)) => match m {
-                    Ok(v) => seen.lock().unwrap().view.apply(&v, None),
+                    Ok(v) => seen.lock().unwrap().view.apply(&v),
                     Err(_) => break,
                 },
                 _ = tokio::time::sleep_until(next), if acting => {
@@ -155,7 +165,7 @@ async fn flapper(
 }
 
 /// The moderator's next command, chosen from its own view.
-fn moderator_command(view: &View, r: &mut StdRng, n: u64) -> Value {
+fn moderator_command(view: &ClientView, r: &mut StdRng, n: u64) -> Value {
     let of = |st: &str| -> Vec<String> {
         view.questions
             .values()
@@ -216,7 +226,7 @@ fn moderator_command(view: &View, r: &mut StdRng, n: u64) -> Value {
 
 async fn moderator(url: String, s: Session, mut phase: watch::Receiver<u8>, seed: u64) -> u64 {
     let mut r = rng(seed ^ 0xabcdef);
-    let mut view = View::default();
+    let mut view = ClientView::lenient();
     let mut n = 0u64;
     let h = json!({"type":"hello","role":"moderator","session":s.id,"key":s.moderator});
     while *phase.borrow() == RUNNING {
@@ -224,12 +234,12 @@ async fn moderator(url: String, s: Session, mut phase: watch::Receiver<u8>, seed
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        view.apply(&w, None);
+        view.apply(&w);
         while *phase.borrow() == RUNNING {
             n += 1;
             let cmd = moderator_command(&view, &mut r, n);
             match call(&mut ws, &cmd, Duration::from_secs(5), &mut |v| {
-                view.apply(v, None)
+                view.apply(v)
             })
             .await
             {
@@ -351,6 +361,7 @@ async fn every_flapping_client_ends_with_the_exact_current_view() {
     let mut mismatched = 0;
     let mut diffs = Vec::new();
     let (mut resumed, mut full, mut out_of_order, mut bad_resumes, mut connects) = (0, 0, 0, 0, 0);
+    let mut unknown_removed = 0;
     for (i, (kind, st)) in seen.iter().enumerate() {
         let (view, device) = {
             let g = st.lock().unwrap();
@@ -360,13 +371,13 @@ async fn every_flapping_client_ends_with_the_exact_current_view() {
         full += view.full;
         out_of_order += view.out_of_order;
         bad_resumes += view.bad_resumes;
+        unknown_removed += view.unknown_removed;
         connects += st.lock().unwrap().connects;
         let h = hello_for(*kind, &s, device.as_deref(), None);
         let (_, w) = hello(&server.ws_url(), &h, Duration::from_secs(10))
             .await
             .expect("fresh welcome");
-        let mut fresh = View::default();
-        fresh.apply(&w, None);
+        let fresh = ClientView::from_welcome(&w);
         let d = view.diff(&fresh);
         if !d.is_empty() {
             mismatched += 1;
@@ -378,11 +389,7 @@ async fn every_flapping_client_ends_with_the_exact_current_view() {
         let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
     }
     let (dropped, _, cuts, _) = proxy.counts();
-    let final_view = {
-        let mut v = View::default();
-        v.apply(&mm.welcome, None);
-        v
-    };
+    let final_view = ClientView::from_welcome(&mm.welcome);
     figures(
         "faults_flapping",
         &[
@@ -402,6 +409,7 @@ async fn every_flapping_client_ends_with_the_exact_current_view() {
             ("full", full.to_string()),
             ("out_of_order", out_of_order.to_string()),
             ("bad_resumes", bad_resumes.to_string()),
+            ("unknown_removed", unknown_removed.to_string()),
             ("mismatched", mismatched.to_string()),
             ("seed", seed.to_string()),
             ("secs", format!("{:.1}", t0.elapsed().as_secs_f64())),
@@ -427,21 +435,24 @@ async fn an_authors_view_of_its_rejected_question_follows_its_vote_count() {
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
-    let mut view = View::default();
-    view.apply(&a.welcome, None);
-    async fn act(a: &mut Client, view: &mut View, cmd: serde_json::Value) -> serde_json::Value {
+    let mut view = ClientView::from_welcome(&a.welcome);
+    async fn act(
+        a: &mut Client,
+        view: &mut ClientView,
+        cmd: serde_json::Value,
+    ) -> serde_json::Value {
         let r = call(&mut a.ws, &cmd, Duration::from_secs(5), &mut |v| {
-            view.apply(v, None)
+            view.apply(v)
         })
         .await
         .unwrap();
         assert_eq!(r["type"], "ok", "{cmd} -> {r}");
         r
     }
-    async fn settle(a: &mut Client, view: &mut View) {
+    async fn settle(a: &mut Client, view: &mut ClientView) {
         // Vote counts go out on a 250 ms tick.
         while let Ok(v) = recv(&mut a.ws, Duration::from_millis(700)).await {
-            view.apply(&v, None);
+            view.apply(&v);
         }
     }
     let q = act(
@@ -477,8 +488,7 @@ async fn an_authors_view_of_its_rejected_question_follows_its_vote_count() {
     )
     .await
     .unwrap();
-    let mut fresh = View::default();
-    fresh.apply(&w, None);
+    let fresh = ClientView::from_welcome(&w);
     let d = view.diff(&fresh);
     figures(
         "faults_flapping_author_votes",

@@ -376,17 +376,7 @@ async fn move_to_top_and_after_with_events_for_every_moved_position() {
 
     // A phone follows the order from events alone.
     let mut b = Client::audience(&server, &s).await;
-    let mut view: HashMap<String, f64> = b.welcome["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| {
-            (
-                q["id"].as_str().unwrap().into(),
-                q["position"].as_f64().unwrap(),
-            )
-        })
-        .collect();
+    let mut view = ClientView::from_welcome(&b.welcome);
     m.ok(json!({"type":"move","question":qb,"after":Value::Null}))
         .await;
     let title = new_ref();
@@ -397,12 +387,18 @@ async fn move_to_top_and_after_with_events_for_every_moved_position() {
             break;
         }
         assert_eq!(v["type"], "question", "{v}");
-        view.insert(
-            v["question"]["id"].as_str().unwrap().into(),
-            v["question"]["position"].as_f64().unwrap(),
-        );
+        view.apply(&v);
     }
-    let mut local: Vec<(f64, String)> = view.into_iter().map(|(k, v)| (v, k)).collect();
+    let mut local: Vec<(f64, String)> = view
+        .questions
+        .values()
+        .map(|q| {
+            (
+                q["position"].as_f64().unwrap(),
+                q["id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
     local.sort_by(|x, y| x.0.total_cmp(&y.0));
     let local: Vec<String> = local.into_iter().map(|(_, id)| id).collect();
     let order = queue(&server, &s).await;

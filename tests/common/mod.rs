@@ -54,6 +54,14 @@ impl TestServer {
         Self::spawn(dir, env, None)
     }
 
+    /// Starts a hub on a copy of the SQLite file `db`; the file itself is left as it is.
+    pub fn start_on_copy(db: &std::path::Path) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        std::fs::copy(db, dir.path().join("tanya.db"))
+            .unwrap_or_else(|e| panic!("copy {}: {e}", db.display()));
+        Self::spawn(dir, Vec::new(), None)
+    }
+
     fn spawn(dir: Arc<tempfile::TempDir>, env: Vec<(String, String)>, port: Option<u16>) -> Self {
         let db = dir.path().join("tanya.db");
         let listen = format!("127.0.0.1:{}", port.unwrap_or(0));
@@ -674,60 +682,140 @@ pub struct AckedAsk {
 // of the view")
 // ---------------------------------------------------------------------------------------------
 
-/// A client's copy of its view, built from a welcome and the events after it.
-#[derive(Debug, Clone, PartialEq)]
+/// A client's copy of its view, built from a welcome and kept current by the events after it:
+/// the one reducer of server frames in the tests.
+///
+/// Strict by default: a frame the protocol rules out (an event whose `seq` is not above the
+/// last one, a resumed welcome not at the view's position, the removal of a question the view
+/// does not hold) panics. A lenient view (`ClientView::lenient`, the fault suites) counts them
+/// instead and skips the out-of-order event.
+///
+/// Two views are equal when they show the same: session, overlay and questions. Their position
+/// (`epoch`, `seq`) and counters are not compared.
+#[derive(Debug, Clone, Default)]
 pub struct ClientView {
     pub session: Value,
     pub overlay: Value,
     pub questions: BTreeMap<String, Value>,
+    /// The epoch of the last welcome.
+    pub epoch: String,
+    /// The seq of the last welcome or event applied.
+    pub seq: u64,
+    /// Count instead of panicking.
+    pub lenient: bool,
+    /// Events that arrived with a seq not above the last one (a duplicate or out of order).
+    pub out_of_order: u64,
+    /// Resumed welcomes that were not at the view's epoch and seq.
+    pub bad_resumes: u64,
+    /// `removed` events for a question the view did not hold.
+    pub unknown_removed: u64,
+    /// Welcomes applied, resumed and full.
+    pub resumed: u64,
+    pub full: u64,
 }
 
+impl PartialEq for ClientView {
+    fn eq(&self, other: &Self) -> bool {
+        self.session == other.session
+            && self.overlay == other.overlay
+            && self.questions == other.questions
+    }
+}
+
+/// The fields `ClientView::essence` compares of each question.
+pub const FIELDS: &[&str] = &["id", "rev", "status", "votes", "position", "text"];
+
 impl ClientView {
+    /// A view that counts what the protocol rules out instead of panicking.
+    pub fn lenient() -> Self {
+        Self {
+            lenient: true,
+            ..Self::default()
+        }
+    }
+
     /// From a full welcome (roles without questions get none).
     pub fn from_welcome(w: &Value) -> Self {
         assert_eq!(w["resumed"], false, "a full welcome: {w}");
-        let questions = w
-            .get("questions")
-            .and_then(Value::as_array)
-            .map(|qs| {
-                qs.iter()
-                    .map(|q| (q["id"].as_str().unwrap().to_string(), q.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Self {
-            session: w["session"].clone(),
-            overlay: w.get("overlay").cloned().unwrap_or(Value::Null),
-            questions,
-        }
+        let mut v = Self::default();
+        v.apply(w);
+        v
     }
 
     /// A resumed welcome: the current session and overlay, the questions as they were.
     pub fn resume(&mut self, w: &Value) {
         assert_eq!(w["resumed"], true, "{w}");
-        self.session = w["session"].clone();
-        self.overlay = w.get("overlay").cloned().unwrap_or(Value::Null);
+        self.apply(w);
     }
 
-    /// Applies one frame, as a client would (frames other than events change nothing).
+    fn anomaly(&mut self, count: fn(&mut Self) -> &mut u64, what: String) {
+        assert!(self.lenient, "{what}");
+        *count(self) += 1;
+    }
+
+    /// Applies one frame, as a client would: a welcome replaces the view (a resumed one keeps
+    /// the questions), events change it, other frames change nothing.
     pub fn apply(&mut self, e: &Value) {
-        match e["type"].as_str().unwrap() {
+        let ty = e["type"].as_str().unwrap_or("");
+        let seq = e["seq"].as_u64();
+        if ty == "welcome" {
+            if e["resumed"] == true {
+                self.resumed += 1;
+                if e["epoch"] != self.epoch.as_str() || seq != Some(self.seq) {
+                    let what = format!(
+                        "a resumed welcome not at the view's epoch {} and seq {}: {e}",
+                        self.epoch, self.seq
+                    );
+                    self.anomaly(|v| &mut v.bad_resumes, what);
+                }
+            } else {
+                self.full += 1;
+                self.questions = e
+                    .get("questions")
+                    .and_then(Value::as_array)
+                    .map(|qs| {
+                        qs.iter()
+                            .map(|q| (q["id"].as_str().unwrap_or("").to_string(), q.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            }
+            self.epoch = e["epoch"].as_str().unwrap_or("").to_string();
+            self.seq = seq.unwrap_or(0);
+            self.session = e["session"].clone();
+            self.overlay = e.get("overlay").cloned().unwrap_or(Value::Null);
+            return;
+        }
+        if !matches!(ty, "question" | "removed" | "votes" | "overlay" | "session") {
+            return;
+        }
+        if let Some(s) = seq {
+            if s <= self.seq {
+                let what = format!("an event with seq {s} after seq {}: {e}", self.seq);
+                self.anomaly(|v| &mut v.out_of_order, what);
+                return;
+            }
+            self.seq = s;
+        }
+        match ty {
             "question" => {
                 let q = &e["question"];
                 self.questions
-                    .insert(q["id"].as_str().unwrap().to_string(), q.clone());
+                    .insert(q["id"].as_str().unwrap_or("").to_string(), q.clone());
             }
             "removed" => {
-                let id = e["id"].as_str().unwrap();
-                assert!(
-                    self.questions.remove(id).is_some(),
-                    "removed a question not in the view: {e}"
-                );
+                let held = self.questions.remove(e["id"].as_str().unwrap_or(""));
+                if held.is_none() {
+                    let what = format!("removed a question not in the view: {e}");
+                    self.anomaly(|v| &mut v.unknown_removed, what);
+                }
             }
             "votes" => {
-                for (id, n) in e["counts"].as_object().unwrap() {
-                    if let Some(q) = self.questions.get_mut(id) {
-                        q["votes"] = n.clone();
+                if let Some(counts) = e["counts"].as_object() {
+                    for (id, n) in counts {
+                        if let Some(q) = self.questions.get_mut(id) {
+                            q["votes"] = n.clone();
+                        }
                     }
                 }
             }
@@ -757,6 +845,55 @@ impl ClientView {
                 )
             })
             .collect()
+    }
+
+    /// The compared part: every question's FIELDS, the overlay and the session without its
+    /// `links` (built from the address the hub listens on, which a restart may change).
+    pub fn essence(&self) -> Value {
+        let qs: BTreeMap<&String, Value> = self
+            .questions
+            .iter()
+            .map(|(id, q)| {
+                let m: serde_json::Map<String, Value> = FIELDS
+                    .iter()
+                    .map(|f| (f.to_string(), q[*f].clone()))
+                    .collect();
+                (id, Value::Object(m))
+            })
+            .collect();
+        let mut session = self.session.clone();
+        if let Some(m) = session.as_object_mut() {
+            m.remove("links");
+        }
+        json!({"questions": qs, "overlay": self.overlay, "session": session})
+    }
+
+    /// A readable list of the differences of `essence` with `other`, a fresh client's view
+    /// (empty when equal).
+    pub fn diff(&self, other: &ClientView) -> Vec<String> {
+        let mut out = Vec::new();
+        let (a, b) = (self.essence(), other.essence());
+        for key in ["overlay", "session"] {
+            if a[key] != b[key] {
+                out.push(format!("{key}: client {} / fresh {}", a[key], b[key]));
+            }
+        }
+        let (qa, qb) = (a["questions"].as_object(), b["questions"].as_object());
+        let empty = serde_json::Map::new();
+        let (qa, qb) = (qa.unwrap_or(&empty), qb.unwrap_or(&empty));
+        for (id, q) in qa {
+            match qb.get(id) {
+                None => out.push(format!("extra (stale) question {q}")),
+                Some(f) if f != q => out.push(format!("stale question: client {q} / fresh {f}")),
+                _ => {}
+            }
+        }
+        for (id, q) in qb {
+            if !qa.contains_key(id) {
+                out.push(format!("missing question {q}"));
+            }
+        }
+        out
     }
 }
 

@@ -1,12 +1,12 @@
 //! Shared code of the fault and abuse suites (`tests/faults_*.rs`): the quick and soak profiles,
 //! the `FIGURES` line, a fault-injecting TCP proxy (`proxy.rs`), a raw WebSocket speaker (for
-//! frames no well-behaved library sends), a phone that survives a dying hub, the client-side
-//! view of PROTOCOL.md, and checks on the SQLite file.
+//! frames no well-behaved library sends), a phone that survives a dying hub, and checks on the
+//! SQLite file. The client-side view of PROTOCOL.md is `common::ClientView`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod proxy;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -721,141 +721,4 @@ pub async fn export_questions(server: &TestServer, session_id: &str) -> HashMap<
     let (st, body) = http_json("GET", &url, Some(ADMIN), None).await;
     assert_eq!(st, 200, "export: {body}");
     by_id(&body)
-}
-
-// ---------------------------------------------------------------------------------------------
-// the client's view (PROTOCOL.md: "A client applies events to its copy of the view")
-// ---------------------------------------------------------------------------------------------
-
-/// What a client holds: built from a welcome, kept current by events.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct View {
-    pub epoch: String,
-    pub seq: u64,
-    pub questions: BTreeMap<String, Value>,
-    pub overlay: Value,
-    pub session: Value,
-    /// Events that arrived with a seq not above the last one (a duplicate or out of order).
-    pub out_of_order: u64,
-    /// Resumed welcomes that did not match the `since` sent.
-    pub bad_resumes: u64,
-    pub resumed: u64,
-    pub full: u64,
-}
-
-/// The fields compared between two views of one question.
-pub const FIELDS: &[&str] = &["id", "rev", "status", "votes", "position", "text"];
-
-impl View {
-    /// Applies one server frame. `since` is what the hello sent (for a welcome).
-    pub fn apply(&mut self, v: &Value, since: Option<(&str, u64)>) {
-        let seq = v["seq"].as_u64();
-        match v["type"].as_str().unwrap_or("") {
-            "welcome" => {
-                if v["resumed"] == true {
-                    self.resumed += 1;
-                    let ok = since.is_some_and(|(e, s)| {
-                        e == v["epoch"] && Some(s) == seq && e == self.epoch && s == self.seq
-                    });
-                    if !ok {
-                        self.bad_resumes += 1;
-                    }
-                } else {
-                    self.full += 1;
-                    self.questions = by_id(v).into_iter().collect();
-                }
-                self.epoch = v["epoch"].as_str().unwrap_or("").to_string();
-                self.seq = seq.unwrap_or(0);
-                self.session = strip_links(&v["session"]);
-                if v.get("overlay").is_some() {
-                    self.overlay = v["overlay"].clone();
-                }
-                return;
-            }
-            "question" | "removed" | "votes" | "overlay" | "session" => {}
-            _ => return,
-        }
-        if let Some(s) = seq {
-            if s <= self.seq {
-                self.out_of_order += 1;
-                return;
-            }
-            self.seq = s;
-        }
-        match v["type"].as_str().unwrap_or("") {
-            "question" => {
-                let q = &v["question"];
-                self.questions
-                    .insert(q["id"].as_str().unwrap_or("").to_string(), q.clone());
-            }
-            "removed" => {
-                self.questions.remove(v["id"].as_str().unwrap_or(""));
-            }
-            "votes" => {
-                if let Some(m) = v["counts"].as_object() {
-                    for (id, n) in m {
-                        if let Some(q) = self.questions.get_mut(id) {
-                            q["votes"] = n.clone();
-                        }
-                    }
-                }
-            }
-            "overlay" => {
-                self.overlay = json!({"visible": v["visible"], "question": v["question"]});
-            }
-            "session" => self.session = strip_links(&v["session"]),
-            _ => {}
-        }
-    }
-
-    /// The compared part: every question's FIELDS, the overlay and the session.
-    pub fn essence(&self) -> Value {
-        let qs: BTreeMap<&String, Value> = self
-            .questions
-            .iter()
-            .map(|(id, q)| {
-                let m: serde_json::Map<String, Value> = FIELDS
-                    .iter()
-                    .map(|f| (f.to_string(), q[*f].clone()))
-                    .collect();
-                (id, Value::Object(m))
-            })
-            .collect();
-        json!({"questions": qs, "overlay": self.overlay, "session": self.session})
-    }
-
-    /// A readable list of differences with `other` (empty when equal).
-    pub fn diff(&self, other: &View) -> Vec<String> {
-        let mut out = Vec::new();
-        let (a, b) = (self.essence(), other.essence());
-        for key in ["overlay", "session"] {
-            if a[key] != b[key] {
-                out.push(format!("{key}: client {} / fresh {}", a[key], b[key]));
-            }
-        }
-        let (qa, qb) = (a["questions"].as_object(), b["questions"].as_object());
-        let empty = serde_json::Map::new();
-        let (qa, qb) = (qa.unwrap_or(&empty), qb.unwrap_or(&empty));
-        for (id, q) in qa {
-            match qb.get(id) {
-                None => out.push(format!("extra (stale) question {q}")),
-                Some(f) if f != q => out.push(format!("stale question: client {q} / fresh {f}")),
-                _ => {}
-            }
-        }
-        for (id, q) in qb {
-            if !qa.contains_key(id) {
-                out.push(format!("missing question {q}"));
-            }
-        }
-        out
-    }
-}
-
-fn strip_links(s: &Value) -> Value {
-    let mut s = s.clone();
-    if let Some(m) = s.as_object_mut() {
-        m.remove("links");
-    }
-    s
 }

@@ -109,17 +109,27 @@ function createCard(q) {
   return el;
 }
 
+/** What a moderator may do with a question in each status: the card's buttons in order, with
+ *  their look. `merge-into` shows while another question is being merged, `up` and `down` move
+ *  it in the queue (so does dragging), `assign` is the speaker menu after the buttons. The hub's
+ *  rule is `Transition::allowed_from` in src/domain/question.rs; tests/moderator_page.rs checks
+ *  that this table allows the same. */
+const ACTIONS = {
+  pending: [['approve', 'primary'], ['reject', 'danger'], ['edit'], ['merge'], ['assign']],
+  approved: [['merge-into', 'primary'], ['live', 'primary'], ['up'], ['down'], ['edit'], ['answered'], ['merge'], ['reject', 'danger'], ['assign']],
+  live: [['merge-into', 'primary'], ['answered', 'primary'], ['requeue'], ['edit'], ['reject', 'danger'], ['assign']],
+  answered: [['merge-into', 'primary'], ['requeue']],
+  rejected: [['approve'], ['edit']],
+  withdrawn: [],
+  merged: [],
+};
+const allows = (status, act) => (ACTIONS[status] || []).some(([a]) => a === act);
+
 function actionsFor(q) {
-  const a = [];
-  if (ui.mergeSource && ui.mergeSource !== q.id && ['approved', 'live', 'answered'].includes(q.status)) a.push(['merge-into', 'act.mergeInto', 'primary']);
-  switch (q.status) {
-    case 'pending': a.push(['approve', 'act.approve', 'primary'], ['reject', 'act.reject', 'danger'], ['edit', 'act.edit'], ['merge', 'act.merge']); break;
-    case 'approved': a.push(['live', 'act.live', 'primary'], ['up', 'act.up'], ['down', 'act.down'], ['edit', 'act.edit'], ['answered', 'act.answered'], ['merge', 'act.merge'], ['reject', 'act.reject', 'danger']); break;
-    case 'live': a.push(['answered', 'act.answered', 'primary'], ['requeue', 'act.requeue'], ['edit', 'act.edit'], ['reject', 'act.reject', 'danger']); break;
-    case 'answered': a.push(['requeue', 'act.requeue']); break;
-    case 'rejected': a.push(['approve', 'act.approve'], ['edit', 'act.edit']); break;
-    default: break;
-  }
+  const merging = ui.mergeSource && ui.mergeSource !== q.id;
+  const a = (ACTIONS[q.status] || [])
+    .filter(([act]) => act !== 'assign' && (act !== 'merge-into' || merging))
+    .map(([act, cls]) => [act, act === 'merge-into' ? 'act.mergeInto' : `act.${act}`, cls]);
   if (q.author && ['pending', 'rejected', 'approved'].includes(q.status)) a.push(q.banned ? ['unban', 'act.unban'] : ['ban', 'act.ban', 'danger subtle']);
   return a;
 }
@@ -131,7 +141,7 @@ function updateCard(el, q) {
   el.dataset.status = q.status;
   el.dataset.source = q.source;
   el.dataset.rev = String(q.rev);
-  el.draggable = q.status === 'approved' && !ui.editing.has(q.id);
+  el.draggable = allows(q.status, 'up') && !ui.editing.has(q.id);
   el.setAttribute('aria-current', ui.selected === q.id ? 'true' : 'false');
   el.classList.toggle('selected', ui.selected === q.id);
   el.classList.toggle('merge-source', ui.mergeSource === q.id);
@@ -201,7 +211,7 @@ function updateCard(el, q) {
     row.dataset.sig = sig;
     const nodes = acts.map(([act, label, cls]) => h('button', { type: 'button', class: cls || '', dataset: { act } },
       t(label), KEYS[act] ? h('kbd', { attrs: { 'aria-hidden': 'true' } }, KEYS[act]) : null));
-    if (['pending', 'approved', 'live'].includes(q.status) && speakers().length) {
+    if (allows(q.status, 'assign') && speakers().length) {
       const sel = h('select', { dataset: { act: 'assign' }, attrs: { 'aria-label': t('assign.label') } },
         h('option', { value: '' }, t('assign.none')),
         ...speakers().map((s) => h('option', { value: s.id }, `${s.name} — ${s.role}`)));
@@ -250,7 +260,7 @@ function render() {
   }
   const L = lists();
   if (ui.selected && !Q(ui.selected)) ui.selected = null;
-  if (ui.mergeSource && !['pending', 'approved'].includes((Q(ui.mergeSource) || {}).status)) endMerge();
+  if (ui.mergeSource && !allows((Q(ui.mergeSource) || {}).status, 'merge')) endMerge();
   for (const col of ['pending', 'approved', 'live', 'answered', 'rejected']) {
     syncList($(`#col-${col}`), L[col], (q) => q.id, createCard, updateCard);
     const empty = $(`#empty-${col}`);
@@ -419,7 +429,7 @@ function act(name, id, arg) {
     case 'answered': if (q) qcmd('answered', id); break;
     case 'requeue': if (q) qcmd('requeue', id); break;
     case 'up': case 'down': moveInQueue(id, name === 'up' ? -1 : 1); break;
-    case 'merge': if (q && ['pending', 'approved'].includes(q.status)) startMerge(id); break;
+    case 'merge': if (q && allows(q.status, 'merge')) startMerge(id); break;
     case 'merge-into': if (ui.mergeSource && ui.mergeSource !== id) {
       const src = ui.mergeSource;
       endMerge();
@@ -489,7 +499,7 @@ function endMerge() {
 let dragId = null;
 function onDragStart(e) {
   const el = e.currentTarget;
-  if (el.dataset.status !== 'approved') { e.preventDefault(); return; }
+  if (!allows(el.dataset.status, 'up')) { e.preventDefault(); return; }
   dragId = el.dataset.qid;
   e.dataTransfer.effectAllowed = 'move';
   e.dataTransfer.setData('text/plain', dragId);
