@@ -4,18 +4,16 @@
 //! file and rebuild exactly that session, so a change to the stored format cannot go unnoticed.
 //!
 //! The fixture is written by the ignored test `write_journal_fixture`:
-//! `cargo test --test journal -- --ignored write_journal_fixture`; it refuses to overwrite an
+//! `cargo test --test it journal::write_journal_fixture -- --ignored`; it refuses to overwrite an
 //! existing `tanya.db`. A new stored format gets a new folder (`journal-v2`) beside this one;
 //! the v1 files are never rewritten to make the replay test pass.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use tanya::domain::flags::Flagger;
 use tanya::domain::{Channel, Event, SessionState, SessionStatus, Source, Status};

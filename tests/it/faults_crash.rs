@@ -8,17 +8,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "faults/mod.rs"]
-mod faults;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
-use faults::*;
+use crate::common::*;
+use crate::faults::*;
 use rand::Rng;
 use serde_json::{Value, json};
 
@@ -253,6 +249,7 @@ impl Losses {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_changes_survive_kill_9_at_random_moments() {
+    let _machine = loads_the_machine().await;
     let kills = pick(20, 100);
     let phones = 50;
     let seed = seed();
