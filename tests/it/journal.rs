@@ -247,10 +247,11 @@ async fn the_v1_journal_holds_every_kind_of_event() {
 #[ignore = "writes the fixture; run by hand for a new journal version"]
 async fn write_journal_fixture() {
     let dir = fixture_dir();
+    let out = dir.join("tanya.db");
     assert!(
-        !dir.join("tanya.db").exists(),
+        !out.exists(),
         "{} exists: a fixture is never rewritten in place (delete it first only on purpose)",
-        dir.display()
+        out.display()
     );
     let mut server = TestServer::start();
     let s = server.demo_session().await;
@@ -393,7 +394,6 @@ async fn write_journal_fixture() {
     assert!(status.success(), "the hub stops cleanly: {status}");
 
     std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join("tanya.db");
     {
         use sqlx::{ConnectOptions, Connection};
         let mut c = sqlx::sqlite::SqliteConnectOptions::new()
