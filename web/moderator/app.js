@@ -112,7 +112,7 @@ function createCard(q) {
 /** What a moderator may do with a question in each status: the card's buttons in order, with
  *  their look. `merge-into` shows while another question is being merged, `up` and `down` move
  *  it in the queue (so does dragging), `assign` is the speaker menu after the buttons. The hub's
- *  rule is `Transition::allowed_from` in src/domain/question.rs; tests/moderator_page.rs checks
+ *  rule is `Transition::allowed_from` in src/domain/question.rs; tests/it/moderator_page.rs checks
  *  that this table allows the same. */
 const ACTIONS = {
   pending: [['approve', 'primary'], ['reject', 'danger'], ['edit'], ['merge'], ['assign']],

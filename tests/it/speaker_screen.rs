@@ -2,11 +2,9 @@
 //! its welcome, the events it gets, its key, and that it may not send commands.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// Fields only the author's or the moderator's view may carry.

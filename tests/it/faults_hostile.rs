@@ -12,15 +12,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "faults/mod.rs"]
-mod faults;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
-use faults::*;
+use crate::common::*;
+use crate::faults::*;
 use futures_util::StreamExt;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -71,6 +67,7 @@ where
     F: Fn(&tokio::runtime::Runtime, &str, &Session, S::Value) -> Result<String, TestCaseError>,
 {
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let _machine = rt.block_on(loads_the_machine());
     let server = hub();
     let (s, m) = rt.block_on(async {
         let s = server.demo_session().await;
@@ -371,6 +368,7 @@ fn arbitrary_bytes_on_the_wire_end_only_that_socket() {
 
 #[tokio::test]
 async fn oversized_messages_invalid_utf8_and_binary_frames_get_their_codes() {
+    let _machine = loads_the_machine().await;
     let server = hub();
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
@@ -509,6 +507,7 @@ async fn oversized_messages_invalid_utf8_and_binary_frames_get_their_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_silent_sockets_get_4408_while_a_client_works() {
+    let _machine = measures_time().await;
     let silent = pick(1_000, 5_000);
     let server = hub();
     let s = server.demo_session().await;
@@ -665,6 +664,7 @@ async fn handshake(addr: &str, extra: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handshakes_with_a_megabyte_of_headers_are_refused_without_hurting_others() {
+    let _machine = measures_time().await;
     let server = hub();
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;

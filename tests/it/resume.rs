@@ -3,9 +3,7 @@
 //! a fresh client; anything the hub cannot resume gets a full welcome.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures_util::SinkExt;
 use serde_json::{Value, json};
 

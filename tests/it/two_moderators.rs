@@ -3,9 +3,7 @@
 //! view, and so does a moderator who joins afterwards. Black-box through real sockets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// A moderator console: a socket and the view it builds from its welcome and the events.

@@ -2,11 +2,10 @@
 //! most 4 `votes` frames a second, per-device quotas. Black-box through real sockets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 fn vote(q: &str, on: bool) -> Value {
@@ -141,6 +140,7 @@ async fn one_vote_per_device_even_from_ten_sockets_at_once() {
 
 #[tokio::test]
 async fn votes_are_coalesced_into_at_most_four_frames_a_second() {
+    let _machine = measures_time().await;
     const DEVICES: usize = 40;
     const QUESTIONS: usize = 5;
     let server = TestServer::start_with(&[("TANYA_ASKS_PER_MINUTE", "100")]);

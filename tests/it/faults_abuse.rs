@@ -8,16 +8,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "faults/mod.rs"]
-mod faults;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::*;
-use faults::*;
+use crate::common::*;
+use crate::faults::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -113,6 +109,7 @@ async fn flood(ws: Ws, k: usize, ids: Arc<Vec<String>>, d: Duration, c: Arc<Coun
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_device_flooding_from_ten_sockets_gets_no_more_than_its_quota() {
+    let _machine = loads_the_machine().await;
     let d = pick(Duration::from_secs(4), Duration::from_secs(30));
     let server = TestServer::start(); // the shipped quotas: 6 asks and 120 votes a minute
     let s = server.demo_session().await;
@@ -198,6 +195,7 @@ async fn one_device_flooding_from_ten_sockets_gets_no_more_than_its_quota() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fresh_devices_from_one_address_get_no_more_than_the_address_quota() {
+    let _machine = loads_the_machine().await;
     // 6 asks a minute per device, 100x per address: 600. 130 fresh devices x 6 asks = 780.
     let server = TestServer::start();
     let s = server.demo_session().await;
@@ -258,6 +256,7 @@ async fn fresh_devices_from_one_address_get_no_more_than_the_address_quota() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_vote_per_device_per_question_from_ten_sockets_at_once() {
+    let _machine = loads_the_machine().await;
     let mut server = TestServer::start_with(&[("TANYA_VOTES_PER_MINUTE", "100000")]);
     let s = server.demo_session().await;
     let mut m = Client::moderator(&server, &s).await;
@@ -377,6 +376,7 @@ async fn one_vote_per_device_per_question_from_ten_sockets_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_banned_device_stays_banned_across_restarts() {
+    let _machine = loads_the_machine().await;
     let mut server = TestServer::start_with(&[("TANYA_ASKS_PER_MINUTE", "1000")]);
     let s = server.demo_session().await;
     let url = server.ws_url();
@@ -487,6 +487,7 @@ async fn a_banned_device_stays_banned_across_restarts() {
 /// welcome carries every question (~6.5 MB here).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_flooded_with_10000_questions_still_admits_its_moderator() {
+    let _machine = loads_the_machine().await;
     let server = TestServer::start_with(&[("TANYA_ASKS_PER_MINUTE", "1000000")]);
     let s = server.demo_session().await;
     let t = Instant::now();

@@ -6,16 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "faults/mod.rs"]
-mod faults;
-
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
-use faults::*;
+use crate::common::*;
+use crate::faults::*;
 use rand::Rng;
 use serde_json::{Value, json};
 
@@ -128,6 +124,7 @@ async fn moderator(url: String, s: Session, l: Arc<Ledger>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_keeps_every_acknowledged_change_and_says_4503_to_every_socket() {
+    let _machine = loads_the_machine().await;
     let rounds = pick(3, 10);
     let phones = 50;
     let mut server = unlimited_hub();

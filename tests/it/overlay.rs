@@ -2,9 +2,7 @@
 //! sockets, against PROTOCOL.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// The channel of the operator's entries.

@@ -11,17 +11,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "faults/mod.rs"]
-mod faults;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
-use faults::proxy::Proxy;
-use faults::*;
+use crate::common::*;
+use crate::faults::proxy::Proxy;
+use crate::faults::*;
 use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
@@ -257,6 +253,7 @@ async fn moderator(url: String, s: Session, mut phase: watch::Receiver<u8>, seed
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_flapping_client_ends_with_the_exact_current_view() {
+    let _machine = loads_the_machine().await;
     let clients = pick(50, 200);
     let work = pick(Duration::from_secs(12), Duration::from_secs(240));
     let life = pick(

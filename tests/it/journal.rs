@@ -4,18 +4,16 @@
 //! file and rebuild exactly that session, so a change to the stored format cannot go unnoticed.
 //!
 //! The fixture is written by the ignored test `write_journal_fixture`:
-//! `cargo test --test journal -- --ignored write_journal_fixture`; it refuses to overwrite an
+//! `cargo test --test it journal::write_journal_fixture -- --ignored`; it refuses to overwrite an
 //! existing `tanya.db`. A new stored format gets a new folder (`journal-v2`) beside this one;
 //! the v1 files are never rewritten to make the replay test pass.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use tanya::domain::flags::Flagger;
 use tanya::domain::{Channel, Event, SessionState, SessionStatus, Source, Status};
@@ -249,10 +247,11 @@ async fn the_v1_journal_holds_every_kind_of_event() {
 #[ignore = "writes the fixture; run by hand for a new journal version"]
 async fn write_journal_fixture() {
     let dir = fixture_dir();
+    let out = dir.join("tanya.db");
     assert!(
-        !dir.join("tanya.db").exists(),
+        !out.exists(),
         "{} exists: a fixture is never rewritten in place (delete it first only on purpose)",
-        dir.display()
+        out.display()
     );
     let mut server = TestServer::start();
     let s = server.demo_session().await;
@@ -395,7 +394,6 @@ async fn write_journal_fixture() {
     assert!(status.success(), "the hub stops cleanly: {status}");
 
     std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join("tanya.db");
     {
         use sqlx::{ConnectOptions, Connection};
         let mut c = sqlx::sqlite::SqliteConnectOptions::new()

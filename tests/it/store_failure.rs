@@ -3,8 +3,6 @@
 //! The hub runs in this process over a real socket, on the real SQLite store wrapped so that
 //! commits can be made to fail (the one fault a test cannot cause from outside).
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -70,7 +68,7 @@ async fn send(ws: &mut Ws, v: Value) {
 async fn reply(ws: &mut Ws, r: &str) -> (Value, Vec<Value>) {
     let mut before = Vec::new();
     loop {
-        let v = common::next_json(ws).await;
+        let v = crate::common::next_json(ws).await;
         if (v["type"] == "ok" || v["type"] == "error") && v["ref"] == json!(r) {
             return (v, before);
         }
@@ -109,20 +107,26 @@ async fn a_failed_commit_answers_internal_and_loses_nothing_acknowledged() {
     ));
     let url = format!("ws://{addr}/ws");
 
-    let mut phone = common::raw(&url).await;
+    let mut phone = crate::common::raw(&url).await;
     send(
         &mut phone,
         json!({"type":"hello","role":"audience","session":rec.info.code}),
     )
     .await;
-    assert_eq!(common::next_json(&mut phone).await["type"], "welcome");
-    let mut moderator = common::raw(&url).await;
+    assert_eq!(
+        crate::common::next_json(&mut phone).await["type"],
+        "welcome"
+    );
+    let mut moderator = crate::common::raw(&url).await;
     send(
         &mut moderator,
         json!({"type":"hello","role":"moderator","session":rec.info.id,"key":rec.keys.moderator}),
     )
     .await;
-    assert_eq!(common::next_json(&mut moderator).await["type"], "welcome");
+    assert_eq!(
+        crate::common::next_json(&mut moderator).await["type"],
+        "welcome"
+    );
 
     // A stored question.
     send(
@@ -187,13 +191,13 @@ async fn a_failed_commit_answers_internal_and_loses_nothing_acknowledged() {
     assert_eq!(ok["type"], "ok", "{ok}");
 
     // A fresh moderator sees exactly the two questions, and the journal agrees.
-    let mut fresh = common::raw(&url).await;
+    let mut fresh = crate::common::raw(&url).await;
     send(
         &mut fresh,
         json!({"type":"hello","role":"moderator","session":rec.info.id,"key":rec.keys.moderator}),
     )
     .await;
-    let w = common::next_json(&mut fresh).await;
+    let w = crate::common::next_json(&mut fresh).await;
     let texts: Vec<&str> = w["questions"]
         .as_array()
         .unwrap()

@@ -18,6 +18,40 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const ADMIN: &str = "test-admin-token-0123456789";
 
+// ---------------------------------------------------------------------------------------------
+// sharing the machine between tests that run at the same time
+// ---------------------------------------------------------------------------------------------
+
+static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// True with `TANYA_SOAK=1`: the long profile of the fault suites.
+pub fn soak_profile() -> bool {
+    std::env::var("TANYA_SOAK").is_ok_and(|v| v.trim() == "1")
+}
+
+/// Held for the whole of a test: see `loads_the_machine` and `measures_time`.
+pub enum MachineGuard {
+    Shared(tokio::sync::RwLockReadGuard<'static, ()>),
+    Alone(tokio::sync::RwLockWriteGuard<'static, ()>),
+}
+
+/// For a test that puts the machine under load (many phones, kills and restarts, floods). In
+/// the quick profile such tests may run beside each other (they wait on the clock more than
+/// they compute), never beside a test that measures time; in the soak profile each runs alone.
+pub async fn loads_the_machine() -> MachineGuard {
+    if soak_profile() {
+        measures_time().await
+    } else {
+        MachineGuard::Shared(MACHINE.read().await)
+    }
+}
+
+/// For a test whose assertions measure time (latencies, rates, deadlines): no test that loads
+/// the machine runs beside it.
+pub async fn measures_time() -> MachineGuard {
+    MachineGuard::Alone(MACHINE.write().await)
+}
+
 /// A running hub process. Killed on drop.
 pub struct TestServer {
     pub dir: Arc<tempfile::TempDir>,

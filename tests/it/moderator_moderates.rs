@@ -2,10 +2,9 @@
 //! Black-box through real sockets; the contract is PROTOCOL.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 use std::collections::HashMap;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// The `question` events about `id` among `frames`.

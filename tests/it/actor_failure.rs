@@ -5,8 +5,6 @@
 //! The hub runs in this process over real sockets and a real SQLite file, so that the fault
 //! can be injected through the library: a query that panics inside the actor.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +13,8 @@ use serde_json::{Value, json};
 use tanya::config::Config;
 use tanya::hub::{Hub, HubError};
 use tokio_tungstenite::tungstenite::Message;
+
+use crate::common;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

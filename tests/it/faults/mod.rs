@@ -1,4 +1,4 @@
-//! Shared code of the fault and abuse suites (`tests/faults_*.rs`): the quick and soak profiles,
+//! Shared code of the fault and abuse suites (`tests/it/faults_*.rs`): the quick and soak profiles,
 //! the `FIGURES` line, a fault-injecting TCP proxy (`proxy.rs`), a raw WebSocket speaker (for
 //! frames no well-behaved library sends), a phone that survives a dying hub, and checks on the
 //! SQLite file. The client-side view of PROTOCOL.md is `common::ClientView`.
@@ -27,7 +27,7 @@ use crate::common::{ADMIN, Client, TestServer, http_json};
 
 /// True with `TANYA_SOAK=1`: the long profile.
 pub fn soak() -> bool {
-    std::env::var("TANYA_SOAK").is_ok_and(|v| v.trim() == "1")
+    crate::common::soak_profile()
 }
 
 /// `quick` in the default profile, `soak` with `TANYA_SOAK=1`.

@@ -2,8 +2,7 @@
 //! Black-box through real sockets; the contract is PROTOCOL.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// An `ask` command with a fresh `ref`.

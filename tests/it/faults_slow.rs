@@ -15,16 +15,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "faults/mod.rs"]
-mod faults;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::*;
-use faults::*;
+use crate::common::*;
+use crate::faults::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::MaybeTlsStream;
@@ -172,6 +168,7 @@ fn p99_per_second(lat: &Lat, secs: &[(u64, u64)]) -> Vec<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phones_that_stop_reading_are_dropped_and_hurt_nobody() {
+    let _machine = measures_time().await;
     let _ = start();
     let calm = pick(Duration::from_secs(3), Duration::from_secs(10));
     let cycles = pick(2, 5);
