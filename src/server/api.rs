@@ -264,7 +264,7 @@ pub async fn export(
             .iter()
             .map(|c| match &q[*c] {
                 Value::Null => String::new(),
-                Value::String(s) => s.clone(),
+                Value::String(s) => spreadsheet_safe(s),
                 other => other.to_string(),
             })
             .collect();
@@ -283,6 +283,17 @@ pub async fn export(
         bytes,
     )
         .into_response())
+}
+
+/// A CSV cell a spreadsheet shows as text, never runs as a formula: a cell that starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's rule for CSV
+/// injection). Every text cell of the export goes through this.
+pub fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
 }
 
 /// Query of live.json.
@@ -397,4 +408,26 @@ pub async fn qr(
         svg,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_quoted() {
+        for (cell, want) in [
+            ("=1+1", "'=1+1"),
+            ("+62 812", "'+62 812"),
+            ("-", "'-"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("Harga naik = 10%", "Harga naik = 10%"),
+            ("", ""),
+            ("'=already", "'=already"),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), want, "{cell:?}");
+        }
+    }
 }

@@ -129,11 +129,21 @@ pub fn router(app: AppState) -> Router {
         .route("/admin", get(pages::admin))
         .route("/assets/{*path}", get(pages::asset))
         .layer(CompressionLayer::new());
-    Router::new()
-        .route("/ws", get(ws::upgrade))
-        .route("/api/sessions", get(api::list_sessions).post(api::create_session))
+    // Answers that hold keys or questions are never kept by a browser or a proxy.
+    let api = Router::new()
+        .route(
+            "/api/sessions",
+            get(api::list_sessions).post(api::create_session),
+        )
         .route("/api/sessions/{id}/export", get(api::export))
         .route("/api/sessions/{id}/live.json", get(api::live_json))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    Router::new()
+        .route("/ws", get(ws::upgrade))
+        .merge(api)
         .route("/qr/{file}", get(api::qr))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))

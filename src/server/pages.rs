@@ -74,9 +74,12 @@ pub async fn admin(headers: HeaderMap) -> Response {
     serve("admin/index.html", &headers)
 }
 
+/// The kinds of file the pages load: nothing else under web/ (a README, say) is served.
+const ASSET_TYPES: [&str; 5] = [".js", ".css", ".svg", ".png", ".woff2"];
+
 /// `/assets/{*path}`: scripts, styles, images.
 pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
-    if path.contains("..") {
+    if path.contains("..") || !ASSET_TYPES.iter().any(|t| path.ends_with(t)) {
         return super::api::ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such file")
             .into_response();
     }

