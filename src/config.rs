@@ -37,6 +37,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Origins allowed to open `/ws` besides the hub's own.
     pub allowed_origins: Vec<String>,
+    /// Host names the hub answers to besides IP literals, `localhost`, and the hosts of
+    /// `public_url` and `allowed_origins` (a defence against DNS rebinding).
+    pub allowed_hosts: Vec<String>,
     /// Addresses allowed to read `/metrics` besides loopback.
     pub metrics_allow: Vec<IpAddr>,
     /// Word list file for the `profanity` flag; the built-in list when empty.
@@ -103,6 +106,7 @@ impl Default for Config {
             admin_token: None,
             public_url: None,
             allowed_origins: vec![],
+            allowed_hosts: vec![],
             metrics_allow: vec![],
             profanity_words: None,
             limits: Limits::default(),
@@ -211,6 +215,9 @@ impl Config {
         if let Some(v) = get("TANYA_ALLOWED_ORIGINS") {
             self.allowed_origins = list(&v);
         }
+        if let Some(v) = get("TANYA_ALLOWED_HOSTS") {
+            self.allowed_hosts = list(&v);
+        }
         if let Some(v) = get("TANYA_ASKS_PER_MINUTE") {
             self.limits.asks_per_minute = parse("TANYA_ASKS_PER_MINUTE", &v)?;
         }
@@ -237,8 +244,8 @@ impl Config {
         if let Some(t) = &self.admin_token {
             if t.trim().is_empty() {
                 self.admin_token = None;
-            } else if t.len() < 16 {
-                return Err(bad("admin_token", "must be at least 16 characters"));
+            } else if t.len() < 24 {
+                return Err(bad("admin_token", "must be at least 24 characters"));
             }
         }
         if let Some(u) = &self.public_url {
@@ -256,6 +263,15 @@ impl Config {
                 return Err(bad(
                     "allowed_origins",
                     format!("{o:?} is not an origin (http://host[:port])"),
+                ));
+            }
+        }
+        for h in &mut self.allowed_hosts {
+            *h = h.trim().trim_end_matches('.').to_ascii_lowercase();
+            if h.is_empty() || h.contains(['/', ':', ' ']) {
+                return Err(bad(
+                    "allowed_hosts",
+                    format!("{h:?} is not a host name (no scheme, port or path)"),
                 ));
             }
         }
@@ -312,6 +328,25 @@ impl Config {
         Ok(())
     }
 
+    /// Whether the hub answers to a request's `Host` (without its port): IP literals,
+    /// `localhost`, the hosts of `public_url` and `allowed_origins`, and `allowed_hosts`. A name
+    /// outside these is a page at another name pointed at this hub (DNS rebinding).
+    pub fn host_allowed(&self, host: &str) -> bool {
+        let name = host_name(host);
+        if name.is_empty() || name == "localhost" || name.parse::<IpAddr>().is_ok() {
+            return true;
+        }
+        let of_url = |u: &str| {
+            let rest = u.split_once("://").map_or(u, |(_, r)| r);
+            host_name(rest.split('/').next().unwrap_or("")).to_string()
+        };
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| of_url(u) == name)
+            || self.allowed_origins.iter().any(|o| of_url(o) == name)
+            || self.allowed_hosts.contains(&name)
+    }
+
     /// The base of links: `public_url`, else `http://<listen>` (loopback when listening on all).
     pub fn base_url(&self) -> String {
         match &self.public_url {
@@ -326,6 +361,20 @@ impl Config {
             }
         }
     }
+}
+
+/// The host name of a `Host` value or an authority: lower case, without port, brackets or a
+/// trailing dot.
+fn host_name(authority: &str) -> String {
+    let a = authority.trim();
+    let name = if let Some(rest) = a.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else if a.matches(':').count() > 1 {
+        a
+    } else {
+        a.split(':').next().unwrap_or("")
+    };
+    name.trim_end_matches('.').to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -356,5 +405,52 @@ mod tests {
         assert!(e.to_string().contains("lisen"), "{e}");
         let mut c = Config::from_toml("[limits]\nframes_burst = 0").unwrap();
         assert_eq!(c.validate().unwrap_err().key, "limits.frames_burst");
+    }
+
+    #[test]
+    fn hosts_the_hub_answers_to() {
+        let mut c = Config {
+            public_url: Some("https://tanya.palembang.go.id".into()),
+            allowed_origins: vec!["http://studio.local:8080".into()],
+            allowed_hosts: vec!["Laptop-PR.local.".into()],
+            ..Config::default()
+        };
+        c.validate().unwrap();
+        for ok in [
+            "127.0.0.1:8080",
+            "192.168.1.20",
+            "[::1]:8080",
+            "::1",
+            "localhost:8080",
+            "LOCALHOST",
+            "tanya.palembang.go.id",
+            "Tanya.Palembang.go.id.:443",
+            "studio.local:8080",
+            "laptop-pr.local",
+            "",
+        ] {
+            assert!(c.host_allowed(ok), "{ok}");
+        }
+        for no in [
+            "evil.example",
+            "tanya.palembang.go.id.evil.example",
+            "localhost.evil",
+            "studio.local.evil:8080",
+        ] {
+            assert!(!c.host_allowed(no), "{no}");
+        }
+        let mut c = Config {
+            allowed_hosts: vec!["http://x".into()],
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+        let mut c = Config {
+            admin_token: Some("a".repeat(23)),
+            ..Config::default()
+        };
+        assert!(
+            c.validate().is_err(),
+            "admin tokens under 24 characters are refused"
+        );
     }
 }

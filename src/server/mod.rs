@@ -24,9 +24,12 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::hub::Hub;
 
-/// The Content-Security-Policy of every response: nothing from another host, no inline script.
+/// The Content-Security-Policy of every response: nothing from another host, no inline script,
+/// sockets only to the page's own origin (`'self'` covers `ws:`/`wss:` to it), and no page may
+/// frame these (broadcast tools load the overlay as a page of its own, not in a frame).
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
+     connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
 
 /// Counts open WebSockets against `max_connections`.
 #[derive(Debug, Default)]
@@ -152,6 +155,7 @@ pub fn router(app: AppState) -> Router {
             api::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such route")
         })
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), known_host))
         .layer(axum::middleware::map_response(json_errors))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -172,6 +176,31 @@ pub fn router(app: AppState) -> Router {
             }),
         )
         .with_state(app)
+}
+
+/// Refuses a request whose `Host` is a name the hub does not answer to ([`Config::host_allowed`]):
+/// a page at another name pointed at this hub by DNS rebinding gets `403` before any route.
+async fn known_host(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    if app.cfg.host_allowed(host) {
+        return next.run(req).await;
+    }
+    api::ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "forbidden",
+        "this hub does not answer to that host name: add it to public_url or allowed_hosts",
+    )
+    .into_response()
 }
 
 /// Turns every error response that is not JSON yet (axum's own: 405, 413, query and upgrade

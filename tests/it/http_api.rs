@@ -658,6 +658,20 @@ async fn pages_are_html_with_a_strict_csp() {
         let ss = script_src(csp).unwrap_or_else(|| panic!("{path}: no script-src: {csp}"));
         assert!(!ss.contains("'unsafe-inline'"), "{path}: {ss}");
         assert!(!ss.contains('*'), "{path}: {ss}");
+        // Sockets only to the page's own origin, and no page may frame it.
+        let directive = |name: &str| {
+            csp.split(';')
+                .map(str::trim)
+                .find(|d| d.starts_with(name))
+                .unwrap_or_else(|| panic!("{path}: no {name}: {csp}"))
+                .to_string()
+        };
+        assert_eq!(directive("connect-src"), "connect-src 'self'", "{path}");
+        assert_eq!(
+            directive("frame-ancestors"),
+            "frame-ancestors 'none'",
+            "{path}"
+        );
     }
 }
 
@@ -675,6 +689,71 @@ async fn ws_status(server: &TestServer, origin: Option<&str>) -> u16 {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
         Err(e) => panic!("{e}"),
     }
+}
+
+/// A request as a browser at `host` sends it (raw, so the `Host` header is ours).
+async fn status_for_host(server: &TestServer, path: &str, host: &str, extra: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+    head.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+/// DNS rebinding: a page at a foreign name pointed at the hub's address sends that name as
+/// `Host` (and as `Origin`, which then matches). The hub answers only to IP literals,
+/// `localhost`, the hosts of `public_url` and `allowed_origins`, and `allowed_hosts`.
+#[tokio::test]
+async fn a_foreign_host_name_is_refused_on_every_route() {
+    let server = TestServer::start_with(&[
+        ("TANYA_PUBLIC_URL", "https://tanya.palembang.go.id"),
+        ("TANYA_ALLOWED_HOSTS", "laptop-humas.local"),
+    ]);
+    let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let evil = "rebind.evil.example";
+    let port = server.addr.rsplit(':').next().unwrap().to_string();
+    for path in ["/healthz", "/", "/api/sessions", "/assets/shared/client.js"] {
+        assert_eq!(
+            status_for_host(&server, path, evil, "").await,
+            403,
+            "{path}"
+        );
+        assert_eq!(
+            status_for_host(&server, path, &format!("{evil}:{port}"), "").await,
+            403,
+            "{path} with a port"
+        );
+    }
+    let rebinding_upgrade = format!("Origin: http://{evil}\r\n{upgrade}");
+    assert_eq!(
+        status_for_host(&server, "/ws", evil, &rebinding_upgrade).await,
+        403,
+        "the upgrade of a rebinding page"
+    );
+    // The names the hub does answer to.
+    for host in [
+        server.addr.to_string(),
+        format!("localhost:{port}"),
+        "tanya.palembang.go.id".to_string(),
+        "Laptop-Humas.local:8080".to_string(),
+    ] {
+        assert_eq!(
+            status_for_host(&server, "/healthz", &host, "").await,
+            200,
+            "{host}"
+        );
+    }
+    let own = format!("Origin: http://{}\r\n{upgrade}", server.addr);
+    assert_eq!(
+        status_for_host(&server, "/ws", &server.addr.to_string(), &own).await,
+        101
+    );
 }
 
 #[tokio::test]
@@ -730,6 +809,7 @@ fn tanya() -> Command {
         "TANYA_ADMIN_TOKEN",
         "TANYA_PUBLIC_URL",
         "TANYA_ALLOWED_ORIGINS",
+        "TANYA_ALLOWED_HOSTS",
         "TANYA_ASKS_PER_MINUTE",
         "TANYA_VOTES_PER_MINUTE",
         "TANYA_METRICS_ALLOW",
