@@ -292,17 +292,10 @@ fn on_frame(
     let reply = |e: WireError| {
         let _ = tx.try_send(Out::Frame(e.frame()));
     };
-    let text = match msg {
-        Some(Ok(Message::Text(t))) => t,
-        Some(Ok(Message::Binary(_))) => {
-            reply(WireError::new(
-                None,
-                ErrorCode::Invalid,
-                "binary frames are not accepted: send JSON text",
-            ));
-            return Step::Next;
-        }
-        Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Step::Next,
+    let msg = match msg {
+        Some(Ok(
+            m @ (Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_)),
+        )) => m,
         Some(Ok(Message::Close(_))) | None => return Step::Leave,
         Some(Err(e)) => {
             if let Some(why) = read_error_close(&e) {
@@ -311,10 +304,23 @@ fn on_frame(
             return Step::Leave;
         }
     };
+    // Every frame from the peer counts toward the flood limit: text, binary, ping and pong.
     if limiter.check().is_err() {
         let _ = tx.try_send(Out::Close(Close::Flooding));
         return Step::Leave;
     }
+    let text = match msg {
+        Message::Text(t) => t,
+        Message::Binary(_) => {
+            reply(WireError::new(
+                None,
+                ErrorCode::Invalid,
+                "binary frames are not accepted: send JSON text",
+            ));
+            return Step::Next;
+        }
+        _ => return Step::Next,
+    };
     match protocol::parse(&text, Some(role)) {
         Ok(ClientMsg::Command { client_ref, cmd }) => {
             return Step::Command(session.command(conn, client_ref, cmd));

@@ -31,11 +31,9 @@ impl SqliteStore {
         let path = url
             .trim_start_matches("sqlite://")
             .trim_start_matches("sqlite:");
-        if let Some(dir) = std::path::Path::new(path).parent()
-            && !dir.as_os_str().is_empty()
-            && !path.starts_with(':')
-        {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        let path = path.split('?').next().unwrap_or(path);
+        if !path.starts_with(':') && !path.is_empty() {
+            private_files(std::path::Path::new(path)).map_err(|e| StoreError::Db(e.into()))?;
         }
         let opts = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -50,6 +48,37 @@ impl SqliteStore {
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
+}
+
+/// Makes the database's folder (when it is created here: mode 0700) and the database file with
+/// its WAL and shared-memory files readable by this user alone (mode 0600): they hold every key,
+/// question and device of every session. SQLite gives the WAL and shared-memory files the
+/// database file's mode, so a database file made 0600 before SQLite opens it keeps them 0600.
+fn private_files(db: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = db.parent()
+        && !dir.as_os_str().is_empty()
+        && !dir.exists()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(db)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut f = db.as_os_str().to_owned();
+        f.push(suffix);
+        let f = std::path::PathBuf::from(f);
+        if f.exists() {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }
 
 fn record(row: &sqlx::sqlite::SqliteRow) -> Result<SessionRecord, StoreError> {

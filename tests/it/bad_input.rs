@@ -1079,6 +1079,46 @@ async fn flooding_closes_with_4429() {
     still_serving(&server, &s, &mut m).await;
 }
 
+/// Pings and pongs count toward the flood limit like any frame: a client that floods pings
+/// (each of which the server would answer) is closed with 4429 too.
+#[tokio::test]
+async fn flooding_with_pings_or_pongs_closes_with_4429() {
+    let server = TestServer::start();
+    let s = server.demo_session().await;
+    let mut m = Client::moderator(&server, &s).await;
+    for ping in [true, false] {
+        let a = Client::audience(&server, &s).await;
+        let (mut sink, mut stream) = a.ws.split();
+        let sender = tokio::spawn(async move {
+            for _ in 0..400 {
+                let f = if ping {
+                    Message::Ping(vec![1u8; 8].into())
+                } else {
+                    Message::Pong(vec![1u8; 8].into())
+                };
+                if sink.feed(f).await.is_err() {
+                    return;
+                }
+            }
+            let _ = sink.flush().await;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        });
+        let code = loop {
+            match tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .expect("the hub closes a socket flooding pings or pongs")
+            {
+                Some(Ok(Message::Close(Some(f)))) => break u16::from(f.code),
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => break 0,
+                Some(Ok(_)) => continue,
+            }
+        };
+        sender.abort();
+        assert_eq!(code, 4429, "ping: {ping}");
+    }
+    still_serving(&server, &s, &mut m).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_that_does_not_read_is_dropped_and_the_hub_goes_on() {
     // The queue of a socket that does not read must drain within `drain_timeout_ms`, else the
