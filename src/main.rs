@@ -103,6 +103,40 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+/// Below this many open files a hub cannot hold a TV audience: say so at start.
+const FEW_FILES: u64 = 4096;
+
+/// Raises the soft limit of open files to the hard limit (each socket is a file; the usual soft
+/// limit of 1,024 would stop the hub at about a thousand phones) and says what it is now.
+fn raise_open_files() {
+    let (soft, hard) = match rlimit::Resource::NOFILE.get() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("open files: the limit cannot be read: {e}");
+            return;
+        }
+    };
+    let now = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("open files: soft limit {soft} could not be raised to {hard}: {e}");
+            soft
+        }
+    };
+    if now > soft {
+        eprintln!("open files: soft limit raised from {soft} to {now}");
+    } else {
+        eprintln!("open files: soft limit {now}");
+    }
+    if now < FEW_FILES {
+        eprintln!(
+            "open files: {now} is few for a large audience: raise the hard limit \
+             (LimitNOFILE= in the systemd unit, or `ulimit -Hn`)"
+        );
+    }
+    tracing::info!(before = soft, now, hard, "open files limit");
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -114,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Serve { config, demo } => {
+            raise_open_files();
             let cfg = Arc::new(load(config.as_deref()));
             let listener = match bind(cfg.listen, cfg.limits.listen_backlog) {
                 Ok(l) => l,

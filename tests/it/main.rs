@@ -25,6 +25,7 @@ mod http_api;
 mod journal;
 mod moderator_moderates;
 mod moderator_page;
+mod open_files;
 mod overlay;
 mod restart_durability;
 mod resume;

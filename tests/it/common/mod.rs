@@ -88,6 +88,13 @@ impl TestServer {
         Self::spawn(dir, env, None)
     }
 
+    /// Starts a hub under `prlimit --nofile=SOFT:` (a soft limit of open files of `soft`).
+    pub fn start_with_open_files(soft: u64) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let wrapper = vec!["prlimit".to_string(), format!("--nofile={soft}:")];
+        Self::spawn_wrapped(dir, Vec::new(), None, &wrapper)
+    }
+
     /// Starts a hub on a copy of the SQLite file `db`; the file itself is left as it is.
     pub fn start_on_copy(db: &std::path::Path) -> Self {
         let dir = Arc::new(tempfile::tempdir().unwrap());
@@ -97,9 +104,27 @@ impl TestServer {
     }
 
     fn spawn(dir: Arc<tempfile::TempDir>, env: Vec<(String, String)>, port: Option<u16>) -> Self {
+        Self::spawn_wrapped(dir, env, port, &[])
+    }
+
+    /// Like `spawn`, with the hub's command line after `wrapper` (a command and its arguments).
+    fn spawn_wrapped(
+        dir: Arc<tempfile::TempDir>,
+        env: Vec<(String, String)>,
+        port: Option<u16>,
+        wrapper: &[String],
+    ) -> Self {
         let db = dir.path().join("tanya.db");
         let listen = format!("127.0.0.1:{}", port.unwrap_or(0));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tanya"));
+        let bin = env!("CARGO_BIN_EXE_tanya");
+        let mut cmd = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
         cmd.arg("serve")
             .arg("--config")
             .arg(Self::config_file(&dir))
