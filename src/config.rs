@@ -64,6 +64,12 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Time allowed for the first frame, milliseconds.
     pub hello_timeout_ms: u64,
+    /// Time allowed for a request's headers on an HTTP connection, also between two requests
+    /// of a kept-alive one, milliseconds: a connection silent that long is closed.
+    pub header_timeout_ms: u64,
+    /// Connections from one address (an IPv6 /64) that have not yet sent a request; more are
+    /// closed at once.
+    pub unsent_per_address: usize,
     /// Most WebSocket connections held at once; further upgrades get 503.
     pub max_connections: usize,
     /// Events each session keeps for resume.
@@ -123,6 +129,8 @@ impl Default for Limits {
             address_factor: 100,
             max_message_bytes: 16 * 1024,
             hello_timeout_ms: 10_000,
+            header_timeout_ms: 10_000,
+            unsent_per_address: 256,
             max_connections: 100_000,
             resume_window: 10_000,
             socket_queue: 512,
@@ -280,6 +288,8 @@ impl Config {
             ("limits.asks_per_minute", l.asks_per_minute as u64),
             ("limits.votes_per_minute", l.votes_per_minute as u64),
             ("limits.hello_timeout_ms", l.hello_timeout_ms),
+            ("limits.header_timeout_ms", l.header_timeout_ms),
+            ("limits.unsent_per_address", l.unsent_per_address as u64),
             ("limits.max_connections", l.max_connections as u64),
             ("limits.socket_queue", l.socket_queue as u64),
             ("limits.staff_socket_queue", l.staff_socket_queue as u64),

@@ -1,13 +1,13 @@
 //! axum: the router, its layers (Origin, limits, CSP, tracing), and the serve loop with
 //! graceful shutdown.
 
+pub mod accept;
 pub mod api;
 pub mod pages;
 pub mod protocol;
 pub mod ws;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -15,7 +15,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderValue, Request, header};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -306,24 +305,15 @@ pub async fn serve_hub(
         conns: Arc::new(ConnCount::default()),
     };
     let local = listener.local_addr()?;
-    let sndbuf = cfg.buffers.socket_send_buffer;
-    let listener = listener.tap_io(move |tcp| {
-        let _ = tcp.set_nodelay(true);
-        let _ = socket2::SockRef::from(&*tcp).set_send_buffer_size(sndbuf);
-    });
     tracing::info!(addr = %local, "listening");
     eprintln!("listening on http://{local}");
     let stopping = hub.clone();
-    let server = axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let stop = async move {
         shutdown.await;
         tracing::info!("shutting down");
         stopping.shutdown(Duration::from_secs(3)).await;
-    });
-    server.await?;
+    };
+    accept::serve(listener, router(app), cfg, stop, Duration::from_secs(1)).await;
     // Sockets were told 4503 by their sessions; give them a moment to deliver it.
     hub.tasks().finish(Duration::from_secs(1)).await;
     Ok(())
