@@ -32,6 +32,21 @@ enum Cmd {
         #[command(subcommand)]
         cmd: SessionCmd,
     },
+    /// The admin token.
+    Admin {
+        #[command(subcommand)]
+        cmd: AdminCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCmd {
+    /// Make a new admin token (the old one stops working, also on a running hub) and print it once.
+    ResetToken {
+        /// Settings file (default: config/tanya.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -195,6 +210,22 @@ async fn main() -> anyhow::Result<()> {
                 eprintln!("  admin      {base}/admin");
             }
             tanya::server::serve(cfg, listener, shutdown_signal()).await?;
+            Ok(())
+        }
+        Cmd::Admin {
+            cmd: AdminCmd::ResetToken { config },
+        } => {
+            let cfg = load(config.as_deref());
+            if cfg.admin_token.is_some() {
+                eprintln!(
+                    "tanya: the admin token is set in the settings (TANYA_ADMIN_TOKEN or \
+                     admin_token): change it there"
+                );
+                std::process::exit(2);
+            }
+            let store = tanya::store::open(&cfg.database).await?;
+            let token = tanya::server::admin::reset(store.as_ref()).await?;
+            println!("admin token: {token}");
             Ok(())
         }
         Cmd::Session {

@@ -238,6 +238,16 @@ impl Hub {
         Ok(self.shared.store.setting_or_insert(key, value).await?)
     }
 
+    /// A setting kept in the store.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>, HubError> {
+        Ok(self.shared.store.setting(key).await?)
+    }
+
+    /// Sets or removes a setting kept in the store.
+    pub async fn set_setting(&self, key: &str, value: Option<&str>) -> Result<(), HubError> {
+        Ok(self.shared.store.set_setting(key, value).await?)
+    }
+
     /// Creates a session with fresh code and keys in a store (also without a running hub).
     pub async fn create_session(
         store: &dyn Store,

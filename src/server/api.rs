@@ -113,7 +113,7 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let Bearer(t) = Bearer::from_request_parts(parts, app).await?;
-        if same_secret(&t, &app.admin_token) {
+        if app.admin.accepts(&app.hub, &t).await {
             Ok(Admin)
         } else {
             Err(ApiError::unauthorized())
@@ -135,12 +135,9 @@ impl FromRequestParts<AppState> for SessionStaff {
             .await
             .map_err(|_| ApiError::not_found("no such session"))?;
         let s = running(app, &id).await?;
-        let admin = app.admin_token.clone();
-        let allowed = s
-            .query(move |v| {
-                same_secret(&token, &admin) || same_secret(&token, &v.record.keys.moderator)
-            })
-            .await?;
+        let allowed = app.admin.accepts(&app.hub, &token).await
+            || s.query(move |v| same_secret(&token, &v.record.keys.moderator))
+                .await?;
         if allowed {
             Ok(SessionStaff(s))
         } else {

@@ -2,6 +2,7 @@
 //! graceful shutdown.
 
 pub mod accept;
+pub mod admin;
 pub mod api;
 pub mod pages;
 pub mod protocol;
@@ -65,8 +66,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Settings.
     pub cfg: Arc<Config>,
-    /// The admin token (configured, or generated and kept in the store).
-    pub admin_token: Arc<str>,
+    /// How the admin token is checked (configured, or generated and kept as a hash).
+    pub admin: Arc<admin::AdminToken>,
     /// Open WebSockets, held under `limits.max_connections`.
     pub conns: Arc<ConnCount>,
 }
@@ -254,17 +255,6 @@ async fn json_errors(res: axum::response::Response) -> axum::response::Response 
     api::ApiError::new(status, code, message).into_response()
 }
 
-/// Loads or generates the admin token. Returns it and whether it was generated now.
-pub async fn admin_token(cfg: &Config, hub: &Hub) -> Result<(String, bool), crate::hub::HubError> {
-    if let Some(t) = &cfg.admin_token {
-        return Ok((t.clone(), false));
-    }
-    let fresh = crate::hub::secrets::new_key();
-    let t = hub.setting_or_insert("admin_token", &fresh).await?;
-    let generated = t == fresh;
-    Ok((t, generated))
-}
-
 /// Runs the hub on `listener` until `shutdown` resolves; then stops taking commands, commits and
 /// answers what is in flight, closes every socket with 4503 and returns.
 pub async fn serve(
@@ -279,9 +269,9 @@ pub async fn serve(
     let cfg = Arc::new(bound);
     let store = crate::store::open(&cfg.database).await?;
     let hub = Hub::new(cfg.clone(), store).await?;
-    let (token, generated) = admin_token(&cfg, &hub).await?;
-    if generated {
-        eprintln!("admin token: {token}");
+    let (token, generated) = admin::prepare(&cfg, &hub).await?;
+    if let Some(t) = generated {
+        eprintln!("admin token: {t}");
     }
     serve_hub(cfg, listener, hub, token, shutdown).await
 }
@@ -295,13 +285,13 @@ pub async fn serve_hub(
     cfg: Arc<Config>,
     listener: tokio::net::TcpListener,
     hub: Arc<Hub>,
-    admin_token: String,
+    admin_token: admin::AdminToken,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = AppState {
         hub: hub.clone(),
         cfg: cfg.clone(),
-        admin_token: admin_token.into(),
+        admin: Arc::new(admin_token),
         conns: Arc::new(ConnCount::default()),
     };
     let local = listener.local_addr()?;

@@ -74,6 +74,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Returns the setting `key`, storing `value` first when it is absent.
     async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError>;
+    /// The setting `key`, when set.
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Sets (`Some`) or removes (`None`) the setting `key`, durably.
+    async fn set_setting(&self, key: &str, value: Option<&str>) -> Result<(), StoreError>;
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -1113,6 +1113,101 @@ async fn a_generated_admin_token_is_printed_once_and_kept() {
         second.iter().all(|l| !l.contains(&token)),
         "the token never reaches the log again: {second:?}"
     );
+    assert_not_in_files(&dir.path().join("data"), &token);
+}
+
+/// No file in `dir` (the database, its WAL) holds `secret`.
+fn assert_not_in_files(dir: &std::path::Path, secret: &str) {
+    let mut seen = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let bytes = std::fs::read(&p).unwrap();
+        seen += 1;
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{} holds the admin token in clear",
+            p.display()
+        );
+    }
+    assert!(seen > 0, "files to look in");
+}
+
+/// `tanya admin reset-token` makes a new token that a running hub accepts at once, and the old
+/// one stops working; a token an earlier version kept in clear is moved to its hash at start.
+#[tokio::test]
+async fn a_lost_admin_token_is_reset_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data/own.db");
+    // An earlier version kept a generated token in clear.
+    let legacy = "legacy-admin-token-kept-in-clear-0123";
+    {
+        let store = tanya::store::open(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        store
+            .setting_or_insert("admin_token", legacy)
+            .await
+            .unwrap();
+    }
+    let d = dir.path().to_path_buf();
+    let hub = tokio::task::spawn_blocking(move || OwnHub::start(&d))
+        .await
+        .unwrap();
+    assert!(
+        hub.early.iter().all(|l| !l.contains("admin token:")),
+        "no new token printed: {:?}",
+        hub.early
+    );
+    let create = |token: String, title: &'static str| {
+        let url = hub.url("/api/sessions");
+        async move {
+            http_json(
+                "POST",
+                &url,
+                Some(&token),
+                Some(&format!(r#"{{"title":"{title}"}}"#)),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(create(legacy.into(), "Token lama").await, 201);
+    assert_not_in_files(&dir.path().join("data"), legacy);
+
+    // Reset while the hub runs.
+    let mut cmd = tanya();
+    cmd.args(["admin", "reset-token"])
+        .env("TANYA_DATABASE", format!("sqlite://{}", db.display()));
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    let fresh = printed
+        .trim()
+        .strip_prefix("admin token: ")
+        .unwrap_or_else(|| panic!("{printed:?}"))
+        .to_string();
+    assert!(fresh.len() >= 24, "{fresh}");
+    assert_eq!(create(fresh.clone(), "Token baru").await, 201);
+    assert_eq!(create(legacy.into(), "Token lama lagi").await, 401);
+    assert_not_in_files(&dir.path().join("data"), &fresh);
+
+    // With a token in the settings there is nothing to reset here.
+    let mut cmd = tanya();
+    cmd.args(["admin", "reset-token"])
+        .env("TANYA_DATABASE", format!("sqlite://{}", db.display()))
+        .env("TANYA_ADMIN_TOKEN", "configured-admin-token-0123456789");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TANYA_ADMIN_TOKEN"));
+    drop(hub);
 }
 
 #[tokio::test]

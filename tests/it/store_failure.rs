@@ -55,6 +55,12 @@ impl Store for FailingCommits {
     async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {
         self.inner.setting_or_insert(key, value).await
     }
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.inner.setting(key).await
+    }
+    async fn set_setting(&self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+        self.inner.set_setting(key, value).await
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }
