@@ -70,8 +70,11 @@ pub struct Limits {
     /// Connections from one address (an IPv6 /64) that have not yet sent a request; more are
     /// closed at once.
     pub unsent_per_address: usize,
-    /// Most WebSocket connections held at once; further upgrades get 503.
+    /// Most audience and press sockets held at once; a further phone is closed with 4503.
     pub max_connections: usize,
+    /// Sockets allowed beyond `max_connections`, kept for moderators, screens and overlays;
+    /// upgrades beyond both get 503.
+    pub staff_connections: usize,
     /// Events each session keeps for resume.
     pub resume_window: usize,
     /// Frames queued per phone socket before it is resynced.
@@ -132,6 +135,7 @@ impl Default for Limits {
             header_timeout_ms: 10_000,
             unsent_per_address: 256,
             max_connections: 100_000,
+            staff_connections: 256,
             resume_window: 10_000,
             socket_queue: 512,
             staff_socket_queue: 16_384,

@@ -36,6 +36,8 @@ pub enum Close {
     ShuttingDown,
     /// 4503: the session could not be started.
     Unavailable,
+    /// 4503: `limits.max_connections` phones are connected.
+    Full,
     /// 4503: the session's actor failed; reconnecting starts it again from its journal.
     Restarting,
 }
@@ -51,7 +53,7 @@ impl Close {
             Self::NoSession => 4404,
             Self::HelloTimeout => 4408,
             Self::Flooding | Self::TooSlow => 4429,
-            Self::ShuttingDown | Self::Unavailable | Self::Restarting => 4503,
+            Self::ShuttingDown | Self::Unavailable | Self::Full | Self::Restarting => 4503,
         }
     }
 
@@ -68,6 +70,7 @@ impl Close {
             Self::TooSlow => "too slow to keep up",
             Self::ShuttingDown => "hub shutting down",
             Self::Unavailable => "session unavailable",
+            Self::Full => "too many connections",
             Self::Restarting => "session restarting",
         }
     }

@@ -70,6 +70,8 @@ pub struct AppState {
     pub admin: Arc<admin::AdminToken>,
     /// Open WebSockets, held under `limits.max_connections`.
     pub conns: Arc<ConnCount>,
+    /// Open audience and press sockets, against `max_connections`.
+    pub phones: Arc<ConnCount>,
 }
 
 impl AppState {
@@ -293,6 +295,7 @@ pub async fn serve_hub(
         cfg: cfg.clone(),
         admin: Arc::new(admin_token),
         conns: Arc::new(ConnCount::default()),
+        phones: Arc::new(ConnCount::default()),
     };
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, "listening");

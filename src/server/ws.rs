@@ -41,7 +41,11 @@ pub async fn upgrade(
             .into_response();
         }
     }
-    let Some(guard) = app.conns.try_acquire(app.cfg.limits.max_connections) else {
+    // Phones are counted against `max_connections` once they say who they are (`hello`);
+    // sockets as such may go `staff_connections` beyond it, so moderators, screens and
+    // overlays with a valid key always get in.
+    let all = app.cfg.limits.max_connections + app.cfg.limits.staff_connections;
+    let Some(guard) = app.conns.try_acquire(all) else {
         return super::api::ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -154,6 +158,19 @@ async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr, guard: Conn
             return;
         }
     };
+    let phone = if hello.role.is_device() {
+        match app.phones.try_acquire(app.cfg.limits.max_connections) {
+            Some(g) => Some(g),
+            None => {
+                metrics::counter!("tanya_connections_refused_total", "why" => "max_connections")
+                    .increment(1);
+                send_close(&mut socket, &Close::Full, Duration::from_secs(1)).await;
+                return;
+            }
+        }
+    } else {
+        None
+    };
     let joined = match join(&app, peer, hello).await {
         Ok(j) => j,
         Err(why) => {
@@ -167,7 +184,7 @@ async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr, guard: Conn
     let role = joined.role;
     let hub = app.hub.clone();
     hub.tasks()
-        .spawn_socket(role, serve(app, socket, joined, guard));
+        .spawn_socket(role, serve(app, socket, joined, (guard, phone)));
 }
 
 /// A socket that has joined its session.
@@ -188,7 +205,12 @@ const BATCH: usize = 64;
 /// per socket, and its future is kept small (each write and each wait for a full actor queue
 /// are boxed, a frame is handled before anything is awaited): a room of phones is mostly idle
 /// sockets.
-async fn serve(app: AppState, mut socket: WebSocket, joined: Joined, guard: ConnGuard) {
+async fn serve(
+    app: AppState,
+    mut socket: WebSocket,
+    joined: Joined,
+    guard: (ConnGuard, Option<ConnGuard>),
+) {
     let Joined {
         session,
         conn,

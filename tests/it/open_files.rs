@@ -135,3 +135,64 @@ fn rlimit_hard() -> u64 {
         .expect("prlimit");
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
+
+/// When `max_connections` phones are connected, a further phone is told 4503 after its hello;
+/// moderator, screen and overlay still get in, and a phone gets in again once one has left.
+#[tokio::test]
+async fn staff_are_never_refused_for_capacity() {
+    let server = TestServer::start_with_config("[limits]\nmax_connections = 3\n", &[]);
+    let s = server.demo_session().await;
+    let mut phones = Vec::new();
+    for _ in 0..3 {
+        phones.push(Client::audience(&server, &s).await);
+    }
+    let mut ws = raw(&server.ws_url()).await;
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::text(
+        serde_json::json!({"type":"hello","role":"press","session":s.code,"key":s.press})
+            .to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(expect_close(&mut ws).await, 4503, "a fourth phone");
+    let m = Client::moderator(&server, &s).await;
+    assert_eq!(m.welcome["type"], "welcome");
+    let sc = Client::connect(&server, keyed_hello("screen", &s, &s.screen)).await;
+    assert_eq!(sc.welcome["type"], "welcome");
+    let ov = Client::connect(&server, keyed_hello("overlay", &s, &s.overlay)).await;
+    assert_eq!(ov.welcome["type"], "welcome");
+    drop(phones.pop());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut ws = raw(&server.ws_url()).await;
+        ws.send(tokio_tungstenite::tungstenite::Message::text(
+            serde_json::json!({"type":"hello","role":"audience","session":s.code}).to_string(),
+        ))
+        .await
+        .unwrap();
+        if next_frame_or_close(&mut ws).await {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a phone gets in once one left");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// True for a welcome, false for a close.
+async fn next_frame_or_close(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> bool {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return t.contains("\"welcome\""),
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => {
+                return false;
+            }
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}
