@@ -42,6 +42,14 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// Addresses allowed to read `/metrics` besides loopback.
     pub metrics_allow: Vec<IpAddr>,
+    /// A token that reads `/metrics` from anywhere (`Authorization: Bearer`).
+    pub metrics_token: Option<String>,
+    /// Reverse proxies (addresses or CIDR blocks) whose `Forwarded` / `X-Forwarded-For` is
+    /// believed: only through them is the client's own address taken from those headers.
+    pub trusted_proxies: Vec<String>,
+    /// `trusted_proxies`, parsed by `validate`.
+    #[serde(skip)]
+    pub trusted_nets: Vec<ipnet::IpNet>,
     /// Word list file for the `profanity` flag; the built-in list when empty.
     pub profanity_words: Option<String>,
     /// Quotas and protocol limits.
@@ -117,6 +125,9 @@ impl Default for Config {
             allowed_origins: vec![],
             allowed_hosts: vec![],
             metrics_allow: vec![],
+            metrics_token: None,
+            trusted_proxies: vec![],
+            trusted_nets: vec![],
             profanity_words: None,
             limits: Limits::default(),
             buffers: Buffers::default(),
@@ -236,6 +247,12 @@ impl Config {
         if let Some(v) = get("TANYA_VOTES_PER_MINUTE") {
             self.limits.votes_per_minute = parse("TANYA_VOTES_PER_MINUTE", &v)?;
         }
+        if let Some(v) = get("TANYA_METRICS_TOKEN") {
+            self.metrics_token = Some(v);
+        }
+        if let Some(v) = get("TANYA_TRUSTED_PROXIES") {
+            self.trusted_proxies = list(&v);
+        }
         if let Some(v) = get("TANYA_METRICS_ALLOW") {
             self.metrics_allow = list(&v)
                 .iter()
@@ -278,6 +295,28 @@ impl Config {
                 ));
             }
         }
+        if let Some(t) = &self.metrics_token {
+            if t.trim().is_empty() {
+                self.metrics_token = None;
+            } else if t.len() < 24 {
+                return Err(bad("metrics_token", "must be at least 24 characters"));
+            }
+        }
+        self.trusted_nets = self
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                let p = p.trim();
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        bad(
+                            "trusted_proxies",
+                            format!("{p:?} is not an address or a CIDR block (10.0.0.0/8)"),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?;
         for h in &mut self.allowed_hosts {
             *h = h.trim().trim_end_matches('.').to_ascii_lowercase();
             if h.is_empty() || h.contains(['/', ':', ' ']) {
@@ -359,6 +398,15 @@ impl Config {
             .is_some_and(|u| of_url(u) == name)
             || self.allowed_origins.iter().any(|o| of_url(o) == name)
             || self.allowed_hosts.contains(&name)
+    }
+
+    /// Whether `ip` is a trusted reverse proxy.
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.trusted_nets.iter().any(|n| n.contains(&ip))
     }
 
     /// The base of links: `public_url`, else `http://<listen>` (loopback when listening on all).

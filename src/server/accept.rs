@@ -128,7 +128,13 @@ pub async fn serve(
                 }
             },
         };
-        let Some(guard) = unsent.enter(peer.ip(), cfg.limits.unsent_per_address) else {
+        // A trusted proxy carries many clients: it is not bounded like one.
+        let bound = if cfg.is_trusted_proxy(peer.ip()) {
+            usize::MAX
+        } else {
+            cfg.limits.unsent_per_address
+        };
+        let Some(guard) = unsent.enter(peer.ip(), bound) else {
             metrics::counter!("tanya_connections_refused_total", "why" => "unsent_per_address")
                 .increment(1);
             drop(tcp);

@@ -357,13 +357,25 @@ pub async fn healthz(State(app): State<AppState>) -> Response {
 pub async fn metrics(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
-    let ip = peer.ip();
+    // The metrics token reads them from anywhere.
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let by_token = matches!((token, &app.cfg.metrics_token), (Some(t), Some(want)) if same_secret(t.trim(), want));
+    // By address: the client's own (through a trusted proxy, the one it names). A request that
+    // came through a proxy is never "loopback" because the proxy is: a public deployment does
+    // not publish its metrics by accident.
+    let ip = super::client::client_ip(&app.cfg, peer.ip(), &headers);
     let ip = match ip {
         std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
         v4 => v4,
     };
-    if !(ip.is_loopback() || app.cfg.metrics_allow.contains(&ip)) {
+    let proxied_loopback = ip.is_loopback() && super::client::is_forwarded(&headers);
+    let by_address = (ip.is_loopback() && !proxied_loopback) || app.cfg.metrics_allow.contains(&ip);
+    if !(by_token || by_address) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",

@@ -4,6 +4,7 @@
 pub mod accept;
 pub mod admin;
 pub mod api;
+pub mod client;
 pub mod pages;
 pub mod protocol;
 pub mod ws;

@@ -2,7 +2,7 @@
 //! one task per socket that writes queued frames and reads commands. The socket code never
 //! decides a rule.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -53,6 +53,8 @@ pub async fn upgrade(
         )
         .into_response();
     };
+    // The client's own address (through a trusted proxy, the one it names): per-address quotas.
+    let client = super::client::client_ip(&app.cfg, peer.ip(), &headers);
     let b = &app.cfg.buffers;
     let max = app.cfg.limits.max_message_bytes;
     ws.read_buffer_size(b.read_buffer)
@@ -60,7 +62,7 @@ pub async fn upgrade(
         .max_write_buffer_size(b.max_write_buffer)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| run(app, socket, peer, guard))
+        .on_upgrade(move |socket| run(app, socket, client, guard))
 }
 
 /// The close frame of a [`Close`].
@@ -149,7 +151,7 @@ fn truncate(s: &str) -> String {
     out
 }
 
-async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr, guard: ConnGuard) {
+async fn run(app: AppState, mut socket: WebSocket, client: IpAddr, guard: ConnGuard) {
     let hello = match read_hello(&app, &mut socket).await {
         Ok(h) => h,
         Err(NoHello::Gone) => return,
@@ -171,7 +173,7 @@ async fn run(app: AppState, mut socket: WebSocket, peer: SocketAddr, guard: Conn
     } else {
         None
     };
-    let joined = match join(&app, peer, hello).await {
+    let joined = match join(&app, client, hello).await {
         Ok(j) => j,
         Err(why) => {
             let _ = socket.send(close(&why)).await;
@@ -361,7 +363,7 @@ fn on_frame(
 }
 
 /// Joins the socket to its session, or says why not (4503, 4404, 4401).
-async fn join(app: &AppState, peer: SocketAddr, hello: Hello) -> Result<Joined, Close> {
+async fn join(app: &AppState, client: IpAddr, hello: Hello) -> Result<Joined, Close> {
     if app.hub.is_shutting_down() {
         return Err(Close::ShuttingDown);
     }
@@ -390,19 +392,22 @@ async fn join(app: &AppState, peer: SocketAddr, hello: Hello) -> Result<Joined, 
         key: hello.key,
         device: hello.device,
         since: hello.since,
-        addr: peer.ip(),
+        addr: client,
         tx: tx.clone(),
         lagged: lagged.clone(),
     };
     match session.join(req).await {
-        Ok(_) => Ok(Joined {
-            session,
-            conn,
-            role,
-            tx,
-            rx,
-            lagged,
-        }),
+        Ok(_) => {
+            tracing::debug!(conn, role = role.as_str(), addr = %client, "client address");
+            Ok(Joined {
+                session,
+                conn,
+                role,
+                tx,
+                rx,
+                lagged,
+            })
+        }
         Err(Refusal::BadKey) => Err(Close::BadKey),
         Err(Refusal::Stopped) if app.hub.is_shutting_down() => Err(Close::ShuttingDown),
         Err(Refusal::Stopped) => Err(Close::Restarting),

@@ -27,6 +27,7 @@ mod moderator_moderates;
 mod moderator_page;
 mod open_files;
 mod overlay;
+mod proxy;
 mod restart_durability;
 mod resume;
 mod shutdown;
