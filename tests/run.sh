@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Tanya on a fresh Debian machine with Rust and Node installed:
-# installs what is missing (Debian's chromium, playwright-core from npm), then runs
+# installs what is missing (Debian's chromium, nginx and openssl, playwright-core and ws from
+# npm), then runs
 # formatting and lint checks, the Rust unit, property and integration tests (each starts
 # real hubs on 127.0.0.1 with SQLite files in temporary folders), a small smoke run of the
 # load tool, and the browser tests.
@@ -9,11 +10,16 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-if ! command -v chromium >/dev/null 2>&1; then
-  step "installing chromium (Debian)"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing ${missing[*]} (Debian)"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 step "installing playwright-core and ws (npm, no browser download)"
@@ -38,7 +44,7 @@ step "load tool smoke run (300 phones against the hub and the bare floor)"
 target/debug/tanya-bench --smoke
 
 if [ -f tests/contract/package.json ]; then
-  step "contract client (written from docs/protocol.md alone)"
+  step "contract client (written from docs/protocol.md alone) and the nginx deployment of docs/deploy.md"
   (cd tests/contract && TANYA_BIN="$BIN" node --test --test-concurrency=1 .)
 fi
 
