@@ -1052,10 +1052,23 @@ async fn flooding_closes_with_4429() {
         );
     }
     // Going on at once: more than 300 in a burst closes the socket with 4429.
-    let (mut sink, mut stream) = a.ws.split();
+    let code = close_code_while_sending(a, 100, move || Message::text(junk.clone())).await;
+    assert_eq!(code, 4429);
+
+    still_serving(&server, &s, &mut m).await;
+}
+
+/// Sends `n` frames made by `frame` as fast as the socket takes them, and returns the code of
+/// the close frame the hub sends meanwhile (0 when the connection ended without one).
+async fn close_code_while_sending(
+    c: Client,
+    n: usize,
+    frame: impl Fn() -> Message + Send + 'static,
+) -> u16 {
+    let (mut sink, mut stream) = c.ws.split();
     let sender = tokio::spawn(async move {
-        for _ in 0..100 {
-            if sink.feed(Message::text(junk.clone())).await.is_err() {
+        for _ in 0..n {
+            if sink.feed(frame()).await.is_err() {
                 return;
             }
         }
@@ -1074,9 +1087,7 @@ async fn flooding_closes_with_4429() {
         }
     };
     sender.abort();
-    assert_eq!(code, 4429);
-
-    still_serving(&server, &s, &mut m).await;
+    code
 }
 
 /// Pings and pongs count toward the flood limit like any frame: a client that floods pings
@@ -1088,33 +1099,18 @@ async fn flooding_with_pings_or_pongs_closes_with_4429() {
     let mut m = Client::moderator(&server, &s).await;
     for ping in [true, false] {
         let a = Client::audience(&server, &s).await;
-        let (mut sink, mut stream) = a.ws.split();
-        let sender = tokio::spawn(async move {
-            for _ in 0..400 {
-                let f = if ping {
-                    Message::Ping(vec![1u8; 8].into())
-                } else {
-                    Message::Pong(vec![1u8; 8].into())
-                };
-                if sink.feed(f).await.is_err() {
-                    return;
-                }
-            }
-            let _ = sink.flush().await;
-            tokio::time::sleep(Duration::from_secs(10)).await;
-        });
-        let code = loop {
-            match tokio::time::timeout(Duration::from_secs(10), stream.next())
-                .await
-                .expect("the hub closes a socket flooding pings or pongs")
-            {
-                Some(Ok(Message::Close(Some(f)))) => break u16::from(f.code),
-                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => break 0,
-                Some(Ok(_)) => continue,
+        let frame = move || {
+            if ping {
+                Message::Ping(vec![1u8; 8].into())
+            } else {
+                Message::Pong(vec![1u8; 8].into())
             }
         };
-        sender.abort();
-        assert_eq!(code, 4429, "ping: {ping}");
+        assert_eq!(
+            close_code_while_sending(a, 400, frame).await,
+            4429,
+            "ping: {ping}"
+        );
     }
     still_serving(&server, &s, &mut m).await;
 }
