@@ -68,6 +68,8 @@ pub struct Limits {
     pub votes_per_minute: u32,
     /// Per-address quota as a multiple of the per-device one (at least 100).
     pub address_factor: u32,
+    /// New devices (phones that join without a valid token) per address per minute.
+    pub new_devices_per_minute: u32,
     /// Largest client message, bytes.
     pub max_message_bytes: usize,
     /// Time allowed for the first frame, milliseconds.
@@ -141,6 +143,7 @@ impl Default for Limits {
             asks_per_minute: 6,
             votes_per_minute: 120,
             address_factor: 100,
+            new_devices_per_minute: 1000,
             max_message_bytes: 16 * 1024,
             hello_timeout_ms: 10_000,
             header_timeout_ms: 10_000,
@@ -330,6 +333,10 @@ impl Config {
         let positive = [
             ("limits.asks_per_minute", l.asks_per_minute as u64),
             ("limits.votes_per_minute", l.votes_per_minute as u64),
+            (
+                "limits.new_devices_per_minute",
+                l.new_devices_per_minute as u64,
+            ),
             ("limits.hello_timeout_ms", l.hello_timeout_ms),
             ("limits.header_timeout_ms", l.header_timeout_ms),
             ("limits.unsent_per_address", l.unsent_per_address as u64),

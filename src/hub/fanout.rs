@@ -32,6 +32,8 @@ pub enum Close {
     Flooding,
     /// 4429: the socket did not take its frames in time.
     TooSlow,
+    /// 4429: too many new devices from this address in a minute.
+    TooManyDevices,
     /// 4503: the hub is shutting down.
     ShuttingDown,
     /// 4503: the session could not be started.
@@ -52,7 +54,7 @@ impl Close {
             Self::BadKey => 4401,
             Self::NoSession => 4404,
             Self::HelloTimeout => 4408,
-            Self::Flooding | Self::TooSlow => 4429,
+            Self::Flooding | Self::TooSlow | Self::TooManyDevices => 4429,
             Self::ShuttingDown | Self::Unavailable | Self::Full | Self::Restarting => 4503,
         }
     }
@@ -68,6 +70,7 @@ impl Close {
             Self::HelloTimeout => "no hello in time",
             Self::Flooding => "flooding: too many frames",
             Self::TooSlow => "too slow to keep up",
+            Self::TooManyDevices => "too many new devices from this address: try again in a minute",
             Self::ShuttingDown => "hub shutting down",
             Self::Unavailable => "session unavailable",
             Self::Full => "too many connections",

@@ -23,6 +23,8 @@ pub struct Since {
 pub enum Refusal {
     /// Wrong or missing key (4401).
     BadKey,
+    /// Too many new devices from this address; one more is allowed in this many ms (4429).
+    TooManyDevices(u64),
     /// The session's actor stopped: the hub is shutting down, or the actor failed and the next
     /// join starts it again (4503).
     Stopped,
@@ -52,7 +54,7 @@ impl Actor {
         {
             return Err(Refusal::BadKey);
         }
-        let (device, known) = self.device_of(req.role, req.device.as_deref());
+        let (device, known) = self.device_of(req.role, req.device.as_deref(), req.addr)?;
         let who = Who::of(req.role, device).ok_or(Refusal::BadKey)?;
         let resume = req
             .since
@@ -88,15 +90,24 @@ impl Actor {
         Ok(Joined { who })
     }
 
-    /// The device of a phone (its token's, or a fresh one) and whether the token was good;
-    /// staff have none.
-    fn device_of(&self, role: Role, token: Option<&str>) -> (Option<DeviceId>, bool) {
+    /// The device of a phone (its token's, or a fresh one while the address may have more) and
+    /// whether the token was good; staff have none.
+    fn device_of(
+        &self,
+        role: Role,
+        token: Option<&str>,
+        addr: std::net::IpAddr,
+    ) -> Result<(Option<DeviceId>, bool), Refusal> {
         if !role.is_device() {
-            return (None, true);
+            return Ok((None, true));
         }
-        match token.and_then(|t| self.shared.signer.verify(t)) {
-            Some(d) => (Some(d), true),
-            None => (Some(self.shared.signer.issue().0), false),
+        if let Some(d) = token.and_then(|t| self.shared.signer.verify(t)) {
+            return Ok((Some(d), true));
         }
+        self.shared
+            .quotas
+            .new_device(addr)
+            .map_err(Refusal::TooManyDevices)?;
+        Ok((Some(self.shared.signer.issue().0), false))
     }
 }

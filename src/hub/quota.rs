@@ -62,12 +62,28 @@ impl<K: Hash + Eq + Clone> SlidingLog<K> {
     }
 }
 
-/// Quotas for asks and votes, per (session, device) and per address.
+/// The key of an address for per-address bounds: an IPv4 address, or an IPv6 /64 (one
+/// household or one phone gets a whole /64).
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
+        v4 => v4,
+    }
+}
+
+/// Quotas for asks and votes, per (session, device) and per address, and for new devices per
+/// address.
 pub struct Quotas {
     asks: SlidingLog<(Uuid, DeviceId)>,
     votes: SlidingLog<(Uuid, DeviceId)>,
     addr_asks: SlidingLog<IpAddr>,
     addr_votes: SlidingLog<IpAddr>,
+    /// Device tokens issued per address (an IPv6 /64): a client cannot make itself a new
+    /// identity (and so new votes, or a way around a ban) faster than this.
+    new_devices: SlidingLog<IpAddr>,
 }
 
 impl Quotas {
@@ -78,6 +94,7 @@ impl Quotas {
             votes: SlidingLog::new(l.votes_per_minute),
             addr_asks: SlidingLog::new(l.asks_per_minute.saturating_mul(l.address_factor)),
             addr_votes: SlidingLog::new(l.votes_per_minute.saturating_mul(l.address_factor)),
+            new_devices: SlidingLog::new(l.new_devices_per_minute),
         }
     }
 
@@ -118,11 +135,26 @@ impl Quotas {
         Err((wait.as_millis() as u64).max(1))
     }
 
+    /// Counts one new device for `addr` when it has room; else `Err(ms)`, the time until one
+    /// more is allowed.
+    pub fn new_device(&self, addr: IpAddr) -> Result<(), u64> {
+        let key = address_key(addr);
+        let now = Instant::now();
+        match self.new_devices.would_allow(&key, now) {
+            Ok(()) => {
+                self.new_devices.record(key, now);
+                Ok(())
+            }
+            Err(wait) => Err((wait.as_millis() as u64).max(1)),
+        }
+    }
+
     /// Forgets keys with nothing in the window (bounds memory).
     pub fn retain_recent(&self) {
         let now = Instant::now();
         self.asks.retain_recent(now);
         self.votes.retain_recent(now);
+        self.new_devices.retain_recent(now);
         self.addr_asks.retain_recent(now);
         self.addr_votes.retain_recent(now);
     }

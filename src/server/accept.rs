@@ -23,18 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-
-/// The key of an address for per-address bounds: an IPv4 address, or an IPv6 /64 (one
-/// household or one phone gets a whole /64).
-pub fn address_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
-        },
-        v4 => v4,
-    }
-}
+use crate::hub::quota::address_key;
 
 /// Connections per address that have not sent a request yet.
 #[derive(Debug, Default)]

@@ -409,6 +409,11 @@ async fn join(app: &AppState, client: IpAddr, hello: Hello) -> Result<Joined, Cl
             })
         }
         Err(Refusal::BadKey) => Err(Close::BadKey),
+        Err(Refusal::TooManyDevices(_)) => {
+            metrics::counter!("tanya_connections_refused_total", "why" => "new_devices")
+                .increment(1);
+            Err(Close::TooManyDevices)
+        }
         Err(Refusal::Stopped) if app.hub.is_shutting_down() => Err(Close::ShuttingDown),
         Err(Refusal::Stopped) => Err(Close::Restarting),
     }

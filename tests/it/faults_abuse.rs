@@ -557,3 +557,53 @@ async fn a_session_flooded_with_10000_questions_still_admits_its_moderator() {
     );
     assert_eq!(questions, 10_000);
 }
+
+/// A client cannot make itself new identities (new votes, a way around a ban) without bound:
+/// phones that join without a valid device token get a new device only `new_devices_per_minute`
+/// times a minute per address; then 4429. A phone that kept its token and other addresses are
+/// not affected.
+#[tokio::test]
+async fn new_devices_per_address_are_bounded() {
+    let server = TestServer::start_with_config("[limits]\nnew_devices_per_minute = 5\n", &[]);
+    let s = server.demo_session().await;
+    let mut first = None;
+    for _ in 0..5 {
+        let c = Client::audience(&server, &s).await;
+        first.get_or_insert(c.device());
+    }
+    let mut ws = raw(&server.ws_url()).await;
+    ws.send(Message::text(
+        json!({"type":"hello","role":"audience","session":s.code}).to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(expect_close(&mut ws).await, 4429, "a sixth new device");
+    // The token of a device from before still joins.
+    let again = Client::connect(
+        &server,
+        json!({"type":"hello","role":"audience","session":s.code,"device":first.unwrap()}),
+    )
+    .await;
+    assert_eq!(again.welcome["type"], "welcome");
+    // Another address has its own count.
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind("127.0.4.4:0".parse().unwrap()).unwrap();
+    let tcp = sock.connect(server.addr.parse().unwrap()).await.unwrap();
+    let (mut other, _) = tokio_tungstenite::client_async(server.ws_url(), tcp)
+        .await
+        .unwrap();
+    other
+        .send(Message::text(
+            json!({"type":"hello","role":"audience","session":s.code}).to_string(),
+        ))
+        .await
+        .unwrap();
+    let w = loop {
+        match other.next().await {
+            Some(Ok(Message::Text(t))) => break serde_json::from_str::<Value>(&t).unwrap(),
+            Some(Ok(_)) => continue,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(w["type"], "welcome");
+}
