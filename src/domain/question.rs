@@ -203,6 +203,27 @@ pub struct Question {
 mod tests {
     use super::*;
 
+    /// `Status::ALL` holds every status once: a new status stops this match from compiling
+    /// until it is added here and to `ALL` (which the tests of the page table and the journal
+    /// fixture walk).
+    #[test]
+    fn all_lists_every_status_once() {
+        let mut seen = std::collections::HashSet::new();
+        for s in Status::ALL {
+            match s {
+                Status::Pending
+                | Status::Approved
+                | Status::Rejected
+                | Status::Live
+                | Status::Answered
+                | Status::Withdrawn
+                | Status::Merged => {}
+            }
+            assert!(seen.insert(s), "{s:?} twice");
+        }
+        assert_eq!(seen.len(), 7);
+    }
+
     #[test]
     fn public_statuses() {
         let public: Vec<_> = Status::ALL.into_iter().filter(|s| s.is_public()).collect();
