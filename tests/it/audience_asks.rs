@@ -1,5 +1,5 @@
 //! Journey: a phone in the audience (and a journalist with the press code) asks questions.
-//! Black-box through real sockets; the contract is PROTOCOL.md.
+//! Black-box through real sockets; the contract is docs/protocol.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common::*;
@@ -239,7 +239,7 @@ async fn withdraw_own_pending_question() {
     let rev = ev["question"]["rev"].as_u64().unwrap();
 
     // Another device may not withdraw it: it cannot even see a pending question of another
-    // device, so it is `not_found` for it (PROTOCOL.md: "also for a question the sender may not
+    // device, so it is `not_found` for it (docs/protocol.md: "also for a question the sender may not
     // see"; docs/protocol.md spells this out). A moderator's role may not withdraw.
     other
         .err(json!({"type":"withdraw","question":id}), "not_found")

@@ -1,5 +1,5 @@
 //! Bad input, black-box through real sockets: every error code and every close code of
-//! PROTOCOL.md, and the hub keeps serving everyone else through all of it.
+//! docs/protocol.md, and the hub keeps serving everyone else through all of it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-/// Every error code PROTOCOL.md allows.
+/// Every error code docs/protocol.md allows.
 const CODES: &[&str] = &[
     "invalid",
     "forbidden",

@@ -3,7 +3,7 @@
 //! `since` and its device token. Meanwhile a moderator approves, rejects, moves, edits, merges,
 //! goes live and takes the overlay, phones ask and vote, and the hub restarts twice (once
 //! killed, once terminated). At the end every client's view, built only by applying the events
-//! it received (PROTOCOL.md), equals exactly the view a fresh client with the same device
+//! it received (docs/protocol.md), equals exactly the view a fresh client with the same device
 //! token (or key) gets: no gap, no duplicate, no stale status or count.
 //!
 //! Quick profile: 50 clients, connections live 0.2-2 s, offline 0.2-2 s, 12 s of work.

@@ -1,5 +1,5 @@
 //! The HTTP API, the pages, the `/ws` Origin check and the `tanya` command line, black-box
-//! against PROTOCOL.md (HTTP, Transport, Operating).
+//! against docs/protocol.md (HTTP, Transport, Operating).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
@@ -1235,7 +1235,7 @@ async fn public_url_is_the_base_of_links_and_an_own_origin() {
     assert_eq!(ws_status(&server, Some("https://example.org")).await, 403);
 }
 
-/// PROTOCOL.md, HTTP: "HTTP errors are JSON {"error":{"code","message"}}" — also the errors the
+/// docs/protocol.md, HTTP: "HTTP errors are JSON {"error":{"code","message"}}" — also the errors the
 /// web framework makes by itself (wrong method, body too large, a query it cannot read).
 #[tokio::test]
 async fn every_http_error_is_json() {

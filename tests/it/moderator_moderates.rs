@@ -1,5 +1,5 @@
-//! Journey: a moderator works the queue with every command of PROTOCOL.md's table.
-//! Black-box through real sockets; the contract is PROTOCOL.md.
+//! Journey: a moderator works the queue with every command of the contract's (docs/protocol.md) table.
+//! Black-box through real sockets; the contract is docs/protocol.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -956,7 +956,7 @@ async fn forbidden_transitions_are_conflicts_with_the_current_rev() {
     }
     let target = &qs[1].1; // approved
     let pending = &qs[0].1;
-    // PROTOCOL.md's status table: the statuses each command is allowed from.
+    // the contract's (docs/protocol.md) status table: the statuses each command is allowed from.
     let table: &[(&str, &[&str])] = &[
         ("approve", &["pending", "rejected"]),
         ("reject", &["pending", "approved", "live"]),

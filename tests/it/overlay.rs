@@ -1,5 +1,5 @@
 //! The broadcast overlay (role `overlay`) and its vMix data source, black-box through real
-//! sockets, against PROTOCOL.md.
+//! sockets, against docs/protocol.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common::*;

@@ -1,4 +1,4 @@
-//! Resume (`since` in `hello`), black-box through real sockets, against PROTOCOL.md: a client
+//! Resume (`since` in `hello`), black-box through real sockets, against docs/protocol.md: a client
 //! that missed events gets exactly those of its view, in order, and ends with the same view as
 //! a fresh client; anything the hub cannot resume gets a full welcome.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

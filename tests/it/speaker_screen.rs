@@ -1,4 +1,4 @@
-//! The speaker screen (role `screen`), black-box through real sockets, against PROTOCOL.md:
+//! The speaker screen (role `screen`), black-box through real sockets, against docs/protocol.md:
 //! its welcome, the events it gets, its key, and that it may not send commands.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,5 +1,5 @@
 //! Test harness: the real `tanya` binary on 127.0.0.1 with a real SQLite file in a temporary
-//! folder, and a WebSocket client speaking PROTOCOL.md.
+//! folder, and a WebSocket client speaking docs/protocol.md.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -737,7 +737,7 @@ pub struct AckedAsk {
 }
 
 // ---------------------------------------------------------------------------------------------
-// a client that applies what it receives (PROTOCOL.md: "A client applies events to its copy
+// a client that applies what it receives (docs/protocol.md: "A client applies events to its copy
 // of the view")
 // ---------------------------------------------------------------------------------------------
 
