@@ -239,8 +239,8 @@ async fn withdraw_own_pending_question() {
     let rev = ev["question"]["rev"].as_u64().unwrap();
 
     // Another device may not withdraw it: it cannot even see a pending question of another
-    // device, so it is `not_found` for it (docs/protocol.md: "also for a question the sender may not
-    // see"; docs/protocol.md spells this out). A moderator's role may not withdraw.
+    // device, so it is `not_found` for it (docs/protocol.md, Commands, `withdraw`: "a question
+    // the device cannot see: `not_found`"). A moderator's role may not withdraw.
     other
         .err(json!({"type":"withdraw","question":id}), "not_found")
         .await;

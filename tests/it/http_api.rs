@@ -1235,7 +1235,7 @@ async fn public_url_is_the_base_of_links_and_an_own_origin() {
     assert_eq!(ws_status(&server, Some("https://example.org")).await, 403);
 }
 
-/// docs/protocol.md, HTTP: "HTTP errors are JSON {"error":{"code","message"}}" — also the errors the
+/// docs/protocol.md, HTTP: "Errors are JSON {"error":{"code":"...","message":"..."}} on every route" — also the errors the
 /// web framework makes by itself (wrong method, body too large, a query it cannot read).
 #[tokio::test]
 async fn every_http_error_is_json() {
