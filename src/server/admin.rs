@@ -77,8 +77,9 @@ pub async fn prepare(cfg: &Config, hub: &Hub) -> Result<(AdminToken, Option<Stri
         return Ok((AdminToken::Stored, None));
     }
     let fresh = new_key();
-    let stored = hub.setting_or_insert(HASH_KEY, &hash(&fresh)).await?;
-    let generated = (stored == hash(&fresh)).then_some(fresh);
+    let fresh_hash = hash(&fresh);
+    let stored = hub.setting_or_insert(HASH_KEY, &fresh_hash).await?;
+    let generated = (stored == fresh_hash).then_some(fresh);
     Ok((AdminToken::Stored, generated))
 }
 

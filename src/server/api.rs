@@ -86,6 +86,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The token of `Authorization: Bearer TOKEN`, when there is one.
+fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 /// The token of `Authorization: Bearer TOKEN`; 401 when there is none.
 #[derive(Debug)]
 pub struct Bearer(pub String);
@@ -94,12 +103,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Bearer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| Bearer(t.trim().to_string()))
+        bearer_token(&parts.headers)
+            .map(|t| Bearer(t.to_string()))
             .ok_or_else(ApiError::unauthorized)
     }
 }
@@ -360,11 +365,10 @@ pub async fn metrics(
     headers: axum::http::HeaderMap,
 ) -> Response {
     // The metrics token reads them from anywhere.
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let by_token = matches!((token, &app.cfg.metrics_token), (Some(t), Some(want)) if same_secret(t.trim(), want));
+    let by_token = matches!(
+        (bearer_token(&headers), &app.cfg.metrics_token),
+        (Some(t), Some(want)) if same_secret(t, want)
+    );
     // By address: the client's own (through a trusted proxy, the one it names). A request that
     // came through a proxy is never "loopback" because the proxy is: a public deployment does
     // not publish its metrics by accident.
