@@ -5,12 +5,10 @@
 //! The hub runs in this process over real sockets and a real SQLite file, so that the fault
 //! can be injected through the library: a query that panics inside the actor.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::SinkExt;
 use serde_json::{Value, json};
-use tanya::config::Config;
 use tanya::hub::{Hub, HubError};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -63,30 +61,17 @@ async fn close_of(ws: &mut Ws) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_actor_is_started_again_from_its_journal_and_nothing_acknowledged_is_lost() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("tanya.db").display());
-    let store = tanya::store::open(&db).await.unwrap();
-    let cfg = Arc::new(Config {
-        database: db,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    });
-    let hub = Hub::new(cfg.clone(), store.clone()).await.unwrap();
+    let store = tanya::store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("tanya.db").display()
+    ))
+    .await
+    .unwrap();
     let rec = Hub::create_session(store.as_ref(), "Uji kegagalan sesi", &[], 0)
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(tanya::server::serve_hub(
-        cfg,
-        listener,
-        hub.clone(),
-        "admin-token-for-this-test-0123456789".into(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let url = format!("ws://{addr}/ws");
+    let mut server = common::InProcessHub::start(store.clone()).await;
+    let (hub, url) = (server.hub.clone(), server.url.clone());
     let moderator_hello =
         json!({"type":"hello","role":"moderator","session":rec.info.id,"key":rec.keys.moderator});
 
@@ -181,13 +166,13 @@ async fn a_failed_actor_is_started_again_from_its_journal_and_nothing_acknowledg
     assert_eq!(hub.running_sessions(), 1);
 
     // Shutdown: every actor, phone lane and socket task has ended when the server returns.
-    stop.send(()).unwrap();
+    server.stop();
     assert_eq!(close_of(&mut phone).await.0, 4503);
     assert_eq!(close_of(&mut moderator).await.0, 4503);
-    tokio::time::timeout(Duration::from_secs(10), server)
+    server
+        .stopped()
         .await
         .expect("the server stops in time")
-        .unwrap()
         .unwrap();
     assert_eq!(hub.tasks().running(), (0, 0), "no task left behind");
     assert_eq!(hub.running_sessions(), 0);

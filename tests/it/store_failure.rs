@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use futures_util::SinkExt;
 use serde_json::{Value, json};
-use tanya::config::Config;
 use tanya::domain::{Event, SessionInfo};
 use tanya::hub::Hub;
 use tanya::store::sqlite::SqliteStore;
@@ -90,28 +89,11 @@ async fn a_failed_commit_answers_internal_and_loses_nothing_acknowledged() {
         inner: SqliteStore::open(&url).await.unwrap(),
         fail: AtomicBool::new(false),
     });
-    let cfg = Arc::new(Config {
-        database: url,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    });
-    let hub = Hub::new(cfg.clone(), store.clone()).await.unwrap();
     let rec = Hub::create_session(store.as_ref(), "Uji gangguan penyimpanan", &[], 0)
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(tanya::server::serve_hub(
-        cfg,
-        listener,
-        hub,
-        "admin-token-for-this-test".into(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let url = format!("ws://{addr}/ws");
+    let server = crate::common::InProcessHub::start(store.clone()).await;
+    let url = server.url.clone();
 
     let mut phone = crate::common::raw(&url).await;
     send(
@@ -220,6 +202,5 @@ async fn a_failed_commit_answers_internal_and_loses_nothing_acknowledged() {
     let journal = store.inner.load_events(rec.info.id).await.unwrap();
     assert_eq!(journal.len(), 3, "two asks and one approve: {journal:?}");
 
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    let _ = server.stopped().await;
 }

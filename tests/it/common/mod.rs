@@ -1021,3 +1021,60 @@ impl Tracked {
         (self.view, epoch, seq)
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// a hub in this process, for faults only the library can inject
+// ---------------------------------------------------------------------------------------------
+
+/// A hub served in this test's process on 127.0.0.1 over `store`, so a test can inject a fault
+/// through the library (a store that fails, a panicking query).
+pub struct InProcessHub {
+    pub hub: Arc<tanya::hub::Hub>,
+    /// `ws://ADDR/ws`.
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl InProcessHub {
+    /// Starts a hub over `store` with the default settings.
+    pub async fn start(store: Arc<dyn tanya::store::Store>) -> Self {
+        let cfg = Arc::new(tanya::config::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..tanya::config::Config::default()
+        });
+        let hub = tanya::hub::Hub::new(cfg.clone(), store).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(tanya::server::serve_hub(
+            cfg,
+            listener,
+            hub.clone(),
+            ADMIN.into(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            hub,
+            url: format!("ws://{addr}/ws"),
+            stop: Some(stop),
+            server,
+        }
+    }
+
+    /// Begins shutdown (as SIGTERM does).
+    pub fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+
+    /// Stops the hub and waits (10 s at most) for the server to return; `None` when it did not.
+    pub async fn stopped(mut self) -> Option<anyhow::Result<()>> {
+        self.stop();
+        let r = tokio::time::timeout(Duration::from_secs(10), self.server).await;
+        r.ok().map(|joined| joined.unwrap())
+    }
+}
