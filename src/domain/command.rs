@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::event::Event;
+use super::net::Net;
 use super::question::{Channel, Question};
 use super::role::Role;
 use super::session::{SessionStatus, Speaker};
@@ -142,7 +143,8 @@ pub enum Command {
         /// The new speaker list, ids assigned, replacing the whole list, when given.
         speakers: Option<Vec<Speaker>>,
     },
-    /// Bans (`banned`) or unbans the device that asked a question.
+    /// Bans (`banned`) or unbans the device that asked a question, or with `address` the
+    /// network it asked from.
     Ban {
         /// A question of the device; an operator entry has none (`invalid`).
         question: Uuid,
@@ -150,6 +152,9 @@ pub enum Command {
         rev: Option<u64>,
         /// `true` for `ban`, `false` for `unban`.
         banned: bool,
+        /// The network the question was asked from (an IPv4 address or an IPv6 /64) rather
+        /// than the device.
+        address: bool,
     },
 }
 
@@ -452,6 +457,8 @@ pub struct Ctx {
     pub now: i64,
     /// Id for a question this command creates.
     pub new_id: Uuid,
+    /// The network the command came from; `None` when unknown (tests, replays).
+    pub from: Option<Net>,
 }
 
 #[cfg(test)]

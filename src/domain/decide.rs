@@ -90,7 +90,8 @@ impl SessionState {
                 question,
                 rev,
                 banned,
-            } => self.ban(who, *question, *rev, *banned),
+                address,
+            } => self.ban(who, *question, *rev, *banned, *address),
         }
     }
 
@@ -119,6 +120,12 @@ impl SessionState {
             return Err(Rejection::new(
                 ErrorCode::Banned,
                 "this device may not ask in this session",
+            ));
+        }
+        if ctx.from.is_some_and(|n| self.banned_nets.contains(&n)) {
+            return Err(Rejection::new(
+                ErrorCode::Banned,
+                "questions from this network may not be asked in this session",
             ));
         }
         let (source, outlet) = if who.role().carries_outlet() {
@@ -447,13 +454,15 @@ impl SessionState {
         one(Event::Session { info })
     }
 
-    /// `ban` / `unban`: the device that asked a question may (not) ask again.
+    /// `ban` / `unban`: the device that asked a question, or with `address` the network it
+    /// asked from, may (not) ask again.
     fn ban(
         &self,
         who: &Who,
         question: Uuid,
         rev: Option<u64>,
         banned: bool,
+        address: bool,
     ) -> Result<Decision, Rejection> {
         self.check_not_closed()?;
         let q = self.find(who, question)?;
@@ -461,6 +470,15 @@ impl SessionState {
             .author
             .ok_or_else(|| Rejection::invalid("an operator entry has no device to ban"))?;
         check_rev(q, rev)?;
+        if address {
+            let net = q.net.ok_or_else(|| {
+                Rejection::invalid("the network this question was asked from is not known")
+            })?;
+            if self.banned_nets.contains(&net) == banned {
+                return Ok(Decision::default());
+            }
+            return Ok(one(Event::BanNet { net, banned }));
+        }
         if self.banned.contains(&device) == banned {
             return Ok(Decision::default());
         }
@@ -495,6 +513,7 @@ impl SessionState {
             merged_into: None,
             reason: None,
             author,
+            net: author.and(ctx.from),
             client_ref: new.client_ref.to_string(),
             created_at: ctx.now,
             updated_at: ctx.now,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::net::Net;
 use super::question::{DeviceId, Question};
 use super::session::SessionInfo;
 
@@ -45,6 +46,13 @@ pub enum Event {
     Ban {
         /// The device that asked the question named in `ban` or `unban`.
         device: DeviceId,
+        /// `true`: banned; `false`: unbanned.
+        banned: bool,
+    },
+    /// A network (an IPv4 address or an IPv6 /64) was banned from asking, or unbanned.
+    BanNet {
+        /// The network the question named in `ban` or `unban` was asked from.
+        net: Net,
         /// `true`: banned; `false`: unbanned.
         banned: bool,
     },

@@ -10,6 +10,7 @@ pub mod command;
 mod decide;
 pub mod event;
 pub mod flags;
+pub mod net;
 pub mod question;
 pub mod role;
 pub mod session;
@@ -21,6 +22,7 @@ mod tests;
 
 pub use command::{Command, CommandKind, Ctx, Decision, ErrorCode, Quota, Rejection};
 pub use event::Event;
+pub use net::Net;
 pub use question::{Channel, DeviceId, Question, Source, Status};
 pub use role::{Role, Staff, Who};
 pub use session::{Applied, SessionInfo, SessionState, SessionStatus, Speaker, SpeakerInput};

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::net::Net;
+
 /// Internal identity of an asking device (the payload of a signed device token).
 /// Never shown to any client: moderators see a per-session opaque `author` instead.
 pub type DeviceId = Uuid;
@@ -190,6 +192,10 @@ pub struct Question {
     pub flags: Vec<String>,
     /// The asking device; `None` for operator entries.
     pub author: Option<DeviceId>,
+    /// The network the asking device wrote from (private: journaled for address bans, never
+    /// sent); `None` for operator entries and questions from before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net: Option<Net>,
     /// The idempotency key the question was created with (`ask`/`enter` `ref`).
     #[serde(rename = "ref")]
     pub client_ref: String,

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::event::Event;
 use super::flags::Flagger;
+use super::net::Net;
 use super::question::{DeviceId, Question, Source, Status};
 use super::role::{Staff, Who};
 use super::text::{self, FieldError, limits};
@@ -148,6 +149,8 @@ pub enum Applied {
     Session,
     /// The `banned` flag of this device's questions changed.
     Ban(DeviceId),
+    /// The `address_banned` flag of the questions asked from this network changed.
+    BanNet(Net),
     /// Nothing changed (a repeated vote, say).
     Nothing,
 }
@@ -171,6 +174,8 @@ pub struct SessionState {
     pub(super) live: Option<Uuid>,
     /// Devices that may not ask.
     pub(super) banned: HashSet<DeviceId>,
+    /// Networks (IPv4 addresses, IPv6 /64s) that may not ask.
+    pub(super) banned_nets: HashSet<Net>,
     /// `ask` idempotency: (device, ref) -> question.
     pub(super) asks: HashMap<(DeviceId, String), Uuid>,
     /// `enter` idempotency: ref -> question.
@@ -193,6 +198,7 @@ impl SessionState {
             overlay_visible: false,
             live: None,
             banned: HashSet::new(),
+            banned_nets: HashSet::new(),
             asks: HashMap::new(),
             enters: HashMap::new(),
             max_position: 0.0,
@@ -249,6 +255,16 @@ impl SessionState {
     /// Whether the device is banned.
     pub fn is_banned(&self, device: DeviceId) -> bool {
         self.banned.contains(&device)
+    }
+
+    /// Whether the network a question was asked from is banned.
+    pub fn is_net_banned(&self, q: &Question) -> bool {
+        q.net.is_some_and(|n| self.banned_nets.contains(&n))
+    }
+
+    /// The questions asked from a network, in creation order.
+    pub fn questions_from(&self, net: Net) -> impl Iterator<Item = &Question> {
+        self.questions().filter(move |q| q.net == Some(net))
     }
 
     /// Whether the lower third is on air.
@@ -376,6 +392,14 @@ impl SessionState {
                     self.banned.remove(device);
                 }
                 Applied::Ban(*device)
+            }
+            Event::BanNet { net, banned } => {
+                if *banned {
+                    self.banned_nets.insert(*net);
+                } else {
+                    self.banned_nets.remove(net);
+                }
+                Applied::BanNet(*net)
             }
         }
     }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::command::{Command, CommandKind, Ctx, Decision, ErrorCode, Quota, Rejection};
 use super::event::Event;
 use super::flags::Flagger;
+use super::net::Net;
 use super::question::{Channel, DeviceId, Question, Source, Status};
 use super::role::{Role, Who};
 use super::session::{Applied, SessionInfo, SessionState, SessionStatus, Speaker};
@@ -185,7 +186,27 @@ fn ban(q: Uuid, banned: bool) -> Command {
         question: q,
         rev: None,
         banned,
+        address: false,
     }
+}
+fn ban_address(q: Uuid, banned: bool) -> Command {
+    Command::Ban {
+        question: q,
+        rev: None,
+        banned,
+        address: true,
+    }
+}
+
+/// The network a test device writes from, unless a test puts it elsewhere: one IPv4 address
+/// per device.
+fn net_of(device: DeviceId) -> Net {
+    Net::of(std::net::IpAddr::from([
+        10,
+        0,
+        0,
+        (device.as_u128() & 0xff) as u8,
+    ]))
 }
 
 /// The `question` a command names, if any.
@@ -240,6 +261,8 @@ struct Hub {
     applied: Vec<Applied>,
     now: i64,
     refs: u32,
+    /// Devices writing from another network than [`net_of`]'s.
+    nets: std::collections::HashMap<DeviceId, Net>,
 }
 
 impl Hub {
@@ -250,14 +273,19 @@ impl Hub {
             applied: Vec::new(),
             now: T0,
             refs: 0,
+            nets: Default::default(),
         }
     }
 
     fn try_run(&mut self, who: Who, cmd: &Command) -> Result<Decision, Rejection> {
         self.now += 1_000;
+        let from = who
+            .device()
+            .map(|d| self.nets.get(&d).copied().unwrap_or_else(|| net_of(d)));
         let ctx = Ctx {
             now: self.now,
             new_id: Uuid::new_v4(),
+            from,
         };
         let decision = self.state.decide(&who, cmd, ctx)?;
         self.applied = decision
@@ -383,6 +411,7 @@ struct Snapshot {
     votes: Vec<(Uuid, usize)>,
     device_votes: Vec<(DeviceId, Vec<Uuid>)>,
     banned: Vec<(DeviceId, bool)>,
+    banned_nets: Vec<Net>,
     overlay_visible: bool,
     live: Option<Uuid>,
     queue: Vec<Uuid>,
@@ -401,6 +430,11 @@ fn snapshot(state: &SessionState, devices: &[DeviceId]) -> Snapshot {
             .map(|d| (*d, state.device_votes(*d)))
             .collect(),
         banned: devices.iter().map(|d| (*d, state.is_banned(*d))).collect(),
+        banned_nets: {
+            let mut n: Vec<Net> = state.banned_nets.iter().copied().collect();
+            n.sort();
+            n
+        },
         overlay_visible: state.overlay_visible(),
         live: state.live().map(|q| q.id),
         queue: state.queue().iter().map(|q| q.id).collect(),
@@ -885,6 +919,7 @@ fn the_role_table_is_checked_by_decide_for_every_command_and_role() {
                 Ctx {
                     now: T0,
                     new_id: Uuid::new_v4(),
+                    from: who.device().map(net_of),
                 },
             );
             if allowed {
@@ -1176,6 +1211,119 @@ fn operator_entries_cannot_be_banned() {
     assert_eq!(h.m_err(&ban(id, true)).code, ErrorCode::Invalid);
 }
 
+#[test]
+fn an_address_ban_stops_every_device_of_that_network_from_asking_and_nothing_else() {
+    let mut h = Hub::new();
+    // OTHER writes from the author's network (one carrier address); THIRD from its own.
+    h.nets.insert(OTHER, net_of(AUTHOR));
+    let id = h.question_in(Status::Pending);
+    let from_other = h.ask(OTHER, "Dari alamat yang sama");
+    let from_third = h.ask(THIRD, "Dari alamat lain");
+    assert_eq!(h.q(id).net, Some(net_of(AUTHOR)), "the network is kept");
+    let rev = h.q(id).rev;
+
+    let d = h.m(&ban_address(id, true));
+    assert_eq!(
+        d.events,
+        vec![Event::BanNet {
+            net: net_of(AUTHOR),
+            banned: true
+        }]
+    );
+    assert_eq!(h.applied, vec![Applied::BanNet(net_of(AUTHOR))]);
+    assert_eq!(h.q(id).rev, rev, "an address ban does not change rev");
+    assert!(
+        !h.state.is_banned(AUTHOR),
+        "the device itself is not banned"
+    );
+    assert_eq!(
+        h.state
+            .questions_from(net_of(AUTHOR))
+            .map(|q| q.id)
+            .collect::<Vec<_>>(),
+        vec![id, from_other]
+    );
+    for device in [AUTHOR, OTHER] {
+        let r = h.err(audience(device), &ask("after-ban", "Lagi"));
+        assert_eq!(r.code, ErrorCode::Banned);
+        assert!(r.message.contains("network"), "{}", r.message);
+    }
+    h.ask(THIRD, "Masih boleh");
+    // A vote is not an ask: the network may still vote.
+    h.m(&approve(from_third));
+    h.ok(audience(OTHER), &vote(from_third, true));
+    // Moderators see it on every question from that network, and only there.
+    let seen = |h: &Hub, q: Uuid| {
+        let v = view::question(
+            &h.state,
+            h.q(q),
+            view::QuestionViewKind::Moderator,
+            &view::AuthorIds::new([7; 32]),
+        );
+        serde_json::to_value(&v).unwrap()["address_banned"].clone()
+    };
+    assert_eq!(seen(&h, id), serde_json::json!(true));
+    assert_eq!(seen(&h, from_other), serde_json::json!(true));
+    assert_eq!(seen(&h, from_third), serde_json::json!(false));
+    // Banning again changes nothing; the ban survives a replay.
+    assert!(h.m(&ban_address(from_other, true)).events.is_empty());
+    assert!(h.replayed().banned_nets.contains(&net_of(AUTHOR)));
+
+    let d = h.m(&ban_address(from_other, false));
+    assert_eq!(
+        d.events,
+        vec![Event::BanNet {
+            net: net_of(AUTHOR),
+            banned: false
+        }]
+    );
+    h.ok(audience(OTHER), &ask("after-unban", "Boleh lagi"));
+    assert!(h.replayed().banned_nets.is_empty());
+}
+
+#[test]
+fn an_address_ban_needs_a_known_network() {
+    let mut h = Hub::new();
+    let entry = h.m(&enter("e", "Dari telepon")).question.expect("question");
+    assert_eq!(h.q(entry).net, None, "an operator entry has no network");
+    assert_eq!(h.m_err(&ban_address(entry, true)).code, ErrorCode::Invalid);
+    // A question asked where the network was not known (a journal from before it was kept).
+    let d = h
+        .state
+        .decide(
+            &audience(AUTHOR),
+            &ask("no-net", "Tanpa alamat"),
+            Ctx {
+                now: T0,
+                new_id: Uuid::new_v4(),
+                from: None,
+            },
+        )
+        .expect("ask");
+    for e in &d.events {
+        h.state.apply(e);
+        h.journal.push(e.clone());
+    }
+    let id = d.question.expect("question");
+    assert_eq!(h.q(id).net, None);
+    let r = h.m_err(&ban_address(id, true));
+    assert_eq!(r.code, ErrorCode::Invalid);
+    assert!(r.message.contains("network"), "{}", r.message);
+    // The device ban still works on it.
+    h.m(&ban(id, true));
+}
+
+#[test]
+fn a_retried_ask_from_a_banned_network_still_gets_its_question() {
+    let mut h = Hub::new();
+    let d = h.ok(audience(AUTHOR), &ask("once", "Kapan?"));
+    let id = d.question.expect("question");
+    h.m(&ban_address(id, true));
+    let retry = h.ok(audience(AUTHOR), &ask("once", "Kapan?"));
+    assert_eq!(retry.question, Some(id));
+    assert!(retry.events.is_empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // ask and enter: creation, idempotency, fields
 // ---------------------------------------------------------------------------------------------
@@ -1263,6 +1411,7 @@ fn ask_is_idempotent_per_device_and_ref() {
     let ctx = Ctx {
         now: T0,
         new_id: Uuid::new_v4(),
+        from: Some(net_of(AUTHOR)),
     };
     let d = replayed
         .decide(&audience(AUTHOR), &ask("r1", "Kapan?"), ctx)
@@ -1972,6 +2121,7 @@ fn replay_rebuilds_the_same_state() {
     let ctx = Ctx {
         now: T0,
         new_id: Uuid::from_u128(42),
+        from: Some(net_of(FILLER)),
     };
     for (who, cmd) in [
         (audience(FILLER), ask("r2", "B")),
@@ -2104,6 +2254,7 @@ mod props {
             q: Pick,
             rev: Rev,
             banned: bool,
+            address: bool,
         },
     }
 
@@ -2129,7 +2280,8 @@ mod props {
             2 => (0..4u8, 0..5u8, 0..4u8).prop_map(|(r, text, to)| Op::Enter { r, text, to }),
             2 => any::<bool>().prop_map(|visible| Op::Overlay { visible }),
             1 => (0..3u8, any::<bool>()).prop_map(|(status, title)| Op::Session { status, title }),
-            1 => (q, rev(), any::<bool>()).prop_map(|(q, rev, banned)| Op::Ban { q, rev, banned }),
+            2 => (q, rev(), any::<bool>(), any::<bool>())
+                .prop_map(|(q, rev, banned, address)| Op::Ban { q, rev, banned, address }),
         ]
     }
 
@@ -2361,7 +2513,12 @@ mod props {
                         },
                     )
                 }
-                Op::Ban { q, rev, banned } => {
+                Op::Ban {
+                    q,
+                    rev,
+                    banned,
+                    address,
+                } => {
                     let q = self.pick(q);
                     (
                         m,
@@ -2369,6 +2526,7 @@ mod props {
                             question: q,
                             rev: self.rev(q, rev),
                             banned,
+                            address,
                         },
                     )
                 }
@@ -2379,9 +2537,18 @@ mod props {
         fn step(&mut self, op: &Op) {
             self.step += 1;
             let (who, cmd) = self.command(op);
+            // Two of the devices share a network (a carrier's shared address).
+            let from = who.device().map(|d| {
+                if d == DEVICES[1] {
+                    net_of(DEVICES[0])
+                } else {
+                    net_of(d)
+                }
+            });
             let ctx = Ctx {
                 now: T0 + self.step as i64 * 1_000,
                 new_id: Uuid::from_u128(0x1_0000 + self.step),
+                from,
             };
 
             // A state rebuilt from the journal decides exactly alike (hidden state agrees).
@@ -2393,7 +2560,7 @@ mod props {
                 "replayed state decides {cmd:?} otherwise"
             );
 
-            self.check_decision(&who, &cmd, &result);
+            self.check_decision(&who, &cmd, ctx, &result);
 
             let before = self.before();
             let events = result
@@ -2486,7 +2653,13 @@ mod props {
         }
 
         /// Rules a single decision must follow, whatever the state.
-        fn check_decision(&self, who: &Who, cmd: &Command, result: &Result<Decision, Rejection>) {
+        fn check_decision(
+            &self,
+            who: &Who,
+            cmd: &Command,
+            ctx: Ctx,
+            result: &Result<Decision, Rejection>,
+        ) {
             let named = named_question(cmd).and_then(|id| self.state.question(id));
             let status = self.state.info.status;
             let is_create = matches!(cmd, Command::Ask { .. } | Command::Enter { .. });
@@ -2552,6 +2725,11 @@ mod props {
                                 "ask created a question while {status:?}"
                             );
                             assert!(!self.state.is_banned(device), "a banned device asked");
+                            let net = ctx.from.expect("a device has a network");
+                            assert!(
+                                !self.state.banned_nets.contains(&net),
+                                "a device asked from a banned network"
+                            );
                         }
                     }
                     if let Command::Enter { client_ref, .. } = cmd {

@@ -15,7 +15,8 @@ pub enum QuestionViewKind {
     Public,
     /// The asking device's own question: adds `reason` and `edited`.
     Author,
-    /// Everything, with `original_text`, `reason`, `flags`, `author`, `banned`.
+    /// Everything, with `original_text`, `reason`, `flags`, `author`, `banned`,
+    /// `address_banned`.
     Moderator,
 }
 
@@ -53,6 +54,10 @@ pub fn rfc3339(ms: i64) -> String {
 /// in alphabetical order: the order of the keys on the wire.
 #[derive(Debug, Serialize)]
 pub struct QuestionView<'a> {
+    /// Moderators: whether the network the question was asked from is banned; `null` when that
+    /// network is not known (operator entries, questions kept from before it was recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_banned: Option<Option<bool>>,
     /// Moderators: the opaque per-session id of the asking device (`null` for operator entries).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<Option<String>>,
@@ -129,6 +134,7 @@ pub fn question<'a>(
         flags: None,
         author: None,
         banned: None,
+        address_banned: None,
     };
     match kind {
         QuestionViewKind::Public => {}
@@ -142,6 +148,7 @@ pub fn question<'a>(
             v.flags = Some(&q.flags);
             v.author = Some(q.author.map(|d| authors.id(d)));
             v.banned = Some(q.author.is_some_and(|d| state.is_banned(d)));
+            v.address_banned = Some(q.net.map(|_| state.is_net_banned(q)));
         }
     }
     v

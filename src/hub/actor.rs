@@ -19,7 +19,7 @@ use super::frames::{self, Links};
 use super::join::{Joined, Refusal};
 use super::{JoinRequest, Registration, Shared};
 use crate::domain::view::{self, AuthorIds, QuestionViewKind};
-use crate::domain::{Command, Ctx, Event, Rejection, SessionState, Who};
+use crate::domain::{Command, Ctx, Event, Net, Rejection, SessionState, Who};
 use crate::store::SessionRecord;
 
 /// What a query sees inside the actor.
@@ -357,6 +357,7 @@ impl Actor {
         let ctx = Ctx {
             now: now_ms(),
             new_id: Uuid::new_v4(),
+            from: Some(Net::of(addr)),
         };
         let decision = match self.state.decide(&who, &cmd, ctx) {
             Ok(d) => d,

@@ -384,6 +384,7 @@ mod tests {
             reason: None,
             flags: vec!["personal_data".into()],
             author: None,
+            net: None,
             client_ref: "e1".into(),
             created_at: 1_700_000_000_000,
             updated_at: 1_700_000_001_500,
@@ -425,7 +426,7 @@ mod tests {
         let moderator = view::question(&state, &q, QuestionViewKind::Moderator, &authors);
         assert_eq!(
             text(encode(&QuestionFrame::new(9, moderator))),
-            r#"{"question":{"author":null,"banned":false,"channel":"radio","created_at":"2023-11-14T22:13:20.000Z","flags":["personal_data"],"id":"11112222-3333-4444-5555-666677778888","merged_into":null,"name":"Sari","original_text":"kapan jalan diperbaiki","outlet":null,"position":2.5,"reason":null,"rev":3,"source":"operator","status":"live","text":"Kapan jalan diperbaiki?","to":"s1","updated_at":"2023-11-14T22:13:21.500Z","votes":0},"seq":9,"type":"question"}"#
+            r#"{"question":{"address_banned":null,"author":null,"banned":false,"channel":"radio","created_at":"2023-11-14T22:13:20.000Z","flags":["personal_data"],"id":"11112222-3333-4444-5555-666677778888","merged_into":null,"name":"Sari","original_text":"kapan jalan diperbaiki","outlet":null,"position":2.5,"reason":null,"rev":3,"source":"operator","status":"live","text":"Kapan jalan diperbaiki?","to":"s1","updated_at":"2023-11-14T22:13:21.500Z","votes":0},"seq":9,"type":"question"}"#
         );
         assert_eq!(
             text(encode(&Removed::new(10, Q))),

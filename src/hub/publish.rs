@@ -75,17 +75,26 @@ impl Actor {
             }
             Applied::Ban(device) => {
                 let ids: Vec<Uuid> = self.state.questions_of(device).map(|q| q.id).collect();
-                for id in ids {
-                    if let Some(q) = self.state.question(id) {
-                        self.seq += 1;
-                        let f = self.question_frame(q, QuestionViewKind::Moderator);
-                        out.push(PerView {
-                            seq: self.seq,
-                            moderator: Some(f),
-                            ..PerView::default()
-                        });
-                    }
-                }
+                self.moderator_frames(&ids, out);
+            }
+            Applied::BanNet(net) => {
+                let ids: Vec<Uuid> = self.state.questions_from(net).map(|q| q.id).collect();
+                self.moderator_frames(&ids, out);
+            }
+        }
+    }
+
+    /// A `question` event for moderators of each of these questions (their ban flags changed).
+    fn moderator_frames(&mut self, ids: &[Uuid], out: &mut Vec<PerView>) {
+        for id in ids {
+            if let Some(q) = self.state.question(*id) {
+                self.seq += 1;
+                let f = self.question_frame(q, QuestionViewKind::Moderator);
+                out.push(PerView {
+                    seq: self.seq,
+                    moderator: Some(f),
+                    ..PerView::default()
+                });
             }
         }
     }

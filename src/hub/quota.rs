@@ -13,7 +13,7 @@ use governor::{DefaultDirectRateLimiter, Quota as GQuota, RateLimiter};
 use uuid::Uuid;
 
 use crate::config::Limits;
-use crate::domain::{DeviceId, Quota};
+use crate::domain::{DeviceId, Net, Quota};
 
 const WINDOW: Duration = Duration::from_secs(60);
 
@@ -62,28 +62,16 @@ impl<K: Hash + Eq + Clone> SlidingLog<K> {
     }
 }
 
-/// The key of an address for per-address bounds: an IPv4 address, or an IPv6 /64 (one
-/// household or one phone gets a whole /64).
-pub fn address_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
-        },
-        v4 => v4,
-    }
-}
-
-/// Quotas for asks and votes, per (session, device) and per address, and for new devices per
-/// address.
+/// Quotas for asks and votes, per (session, device) and per network ([`Net`]: an IPv4 address
+/// or an IPv6 /64), and for new devices per network.
 pub struct Quotas {
     asks: SlidingLog<(Uuid, DeviceId)>,
     votes: SlidingLog<(Uuid, DeviceId)>,
-    addr_asks: SlidingLog<IpAddr>,
-    addr_votes: SlidingLog<IpAddr>,
+    addr_asks: SlidingLog<Net>,
+    addr_votes: SlidingLog<Net>,
     /// Device tokens issued per address (an IPv6 /64): a client cannot make itself a new
     /// identity (and so new votes, or a way around a ban) faster than this.
-    new_devices: SlidingLog<IpAddr>,
+    new_devices: SlidingLog<Net>,
 }
 
 impl Quotas {
@@ -123,10 +111,11 @@ impl Quotas {
             Quota::Vote => (&self.votes, &self.addr_votes),
         };
         let key = (session, device);
-        let wait = match (dev.would_allow(&key, now), adr.would_allow(&addr, now)) {
+        let net = Net::of(addr);
+        let wait = match (dev.would_allow(&key, now), adr.would_allow(&net, now)) {
             (Ok(()), Ok(())) => {
                 dev.record(key, now);
-                adr.record(addr, now);
+                adr.record(net, now);
                 return Ok(());
             }
             (Err(a), Err(b)) => a.max(b),
@@ -138,7 +127,7 @@ impl Quotas {
     /// Counts one new device for `addr` when it has room; else `Err(ms)`, the time until one
     /// more is allowed.
     pub fn new_device(&self, addr: IpAddr) -> Result<(), u64> {
-        let key = address_key(addr);
+        let key = Net::of(addr);
         let now = Instant::now();
         match self.new_devices.would_allow(&key, now) {
             Ok(()) => {

@@ -23,18 +23,18 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::hub::quota::address_key;
+use crate::domain::net::Net;
 
 /// Connections per address that have not sent a request yet.
 #[derive(Debug, Default)]
 pub struct Unsent {
-    counts: DashMap<IpAddr, usize>,
+    counts: DashMap<Net, usize>,
 }
 
 impl Unsent {
     /// Counts a new connection of `ip`; `None` when that address already holds `max`.
     pub fn enter(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<UnsentGuard> {
-        let key = address_key(ip);
+        let key = Net::of(ip);
         let mut n = self.counts.entry(key).or_insert(0);
         if *n >= max {
             return None;
@@ -49,7 +49,7 @@ impl Unsent {
 
     /// Connections of `ip`'s address that have not sent a request yet.
     pub fn count(&self, ip: IpAddr) -> usize {
-        self.counts.get(&address_key(ip)).map_or(0, |n| *n)
+        self.counts.get(&Net::of(ip)).map_or(0, |n| *n)
     }
 }
 
@@ -57,7 +57,7 @@ impl Unsent {
 #[derive(Debug)]
 pub struct UnsentGuard {
     unsent: Arc<Unsent>,
-    key: IpAddr,
+    key: Net,
     released: AtomicBool,
 }
 
@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn ipv6_addresses_count_per_64() {
-        let k = |s: &str| address_key(s.parse().unwrap());
+        let k = |s: &str| Net::of(s.parse().unwrap());
         assert_eq!(k("2001:db8:1:2::1"), k("2001:db8:1:2:ffff::9"));
         assert_ne!(k("2001:db8:1:2::1"), k("2001:db8:1:3::1"));
         assert_eq!(k("::ffff:198.51.100.4"), k("198.51.100.4"));

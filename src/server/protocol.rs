@@ -151,6 +151,13 @@ impl<'a> Fields<'a> {
         }
     }
 
+    fn opt_bool(&self, k: &str) -> Result<bool, WireError> {
+        match self.m.get(k) {
+            None | Some(Value::Null) => Ok(false),
+            _ => self.bool(k),
+        }
+    }
+
     fn to(&self, required: bool) -> Result<Option<String>, WireError> {
         if required && !self.m.contains_key("to") {
             return Err(self.invalid("`to` is missing (a speaker id, or null)"));
@@ -368,6 +375,7 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
             question: f.id("question")?,
             rev: f.rev()?,
             banned: kind == K::Ban,
+            address: f.opt_bool("address")?,
         },
     })
 }
@@ -493,6 +501,30 @@ mod tests {
             )
             .is_err()
         );
+        for (frame, banned, address) in [
+            (r#"{"type":"ban","question":"QID"}"#, true, false),
+            (
+                r#"{"type":"ban","question":"QID","address":true}"#,
+                true,
+                true,
+            ),
+            (
+                r#"{"type":"unban","question":"QID","address":true}"#,
+                false,
+                true,
+            ),
+            (
+                r#"{"type":"unban","question":"QID","address":false}"#,
+                false,
+                false,
+            ),
+        ] {
+            let m = parse(&frame.replace("QID", Q), Some(Role::Moderator)).unwrap();
+            assert!(
+                matches!(m, ClientMsg::Command { cmd: Command::Ban { banned: b, address: a, .. }, .. } if b == banned && a == address),
+                "{frame}: {m:?}"
+            );
+        }
     }
 
     /// One row: the frame, the role of the socket (None: before `hello`), the code, and a
@@ -739,6 +771,18 @@ mod tests {
         }
         // The fields of each command, one wrong at a time.
         let more: &[Row] = &[
+            (
+                r#"{"type":"ban","question":"QID","address":"yes"}"#,
+                M,
+                I,
+                "address",
+            ),
+            (
+                r#"{"type":"unban","question":"QID","address":1}"#,
+                M,
+                I,
+                "address",
+            ),
             (r#"{"type":"vote","question":"QID"}"#, A, I, "on"),
             (r#"{"type":"vote","question":"QID","on":"yes"}"#, A, I, "on"),
             (r#"{"type":"vote","question":"QID","on":1}"#, A, I, "on"),
@@ -973,6 +1017,8 @@ mod tests {
             ),
             (r#"{"type":"ban","question":"QID"}"#, M),
             (r#"{"type":"unban","question":"QID","rev":1}"#, M),
+            (r#"{"type":"ban","question":"QID","address":true}"#, M),
+            (r#"{"type":"unban","question":"QID","address":null}"#, M),
         ];
         let mut kinds = std::collections::HashSet::new();
         for (frame, role) in ok {

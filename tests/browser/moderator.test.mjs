@@ -2,7 +2,7 @@
 // (votes pooled), the operator form, a conflict between two moderators, edit in place.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, stopHub, createSession, newPage, online, card } from './helpers.mjs';
+import { launch, stopHub, createSession, newPage, online, card, ask } from './helpers.mjs';
 
 const DESK = { width: 1440, height: 900 };
 const PHONE = { width: 360, height: 640 };
@@ -349,5 +349,40 @@ test('edit in place: the editor starts from the current text and the card keeps 
   await again.locator('[data-act=approve]').click();
   await phone.locator('#questions li', { hasText: second }).waitFor();
   assert.equal(await phone.locator('#questions li', { hasText: orig }).count(), 0);
+  assert.deepEqual(problems, []);
+});
+
+test('ban address: after a confirmation, every phone on that address is refused; unban lets it ask again', async () => {
+  const s = await createSession('Moderator: ban address');
+  const problems = [];
+  const [mod] = await consoles(1, s, problems);
+  // The console asks before an address ban (a carrier address may be shared): accept it here.
+  mod.removeAllListeners('dialog');
+  const dialogs = [];
+  mod.on('dialog', async (d) => { dialogs.push(d.message()); await d.accept(); });
+  // Two phones, two devices, one address (the test machine's).
+  const phones = [];
+  for (let i = 0; i < 2; i++) phones.push((await newPage(browser, { viewport: PHONE, locale: 'en-US' }, problems)).page);
+  await Promise.all(phones.map((p) => p.goto(s.links.audience)));
+  await Promise.all(phones.map(online));
+
+  const spam = 'Pinjaman online bunga rendah, hubungi kami';
+  await ask(phones[0], spam);
+  const c = card(mod, 'pending', spam);
+  await c.locator('[data-act=ban-address]').click();
+  await c.locator('[data-field=address-banned]:not([hidden])', { hasText: 'ADDRESS BANNED' }).waitFor();
+  assert.equal(dialogs.length, 1, 'one confirmation');
+  assert.match(dialogs[0], /share one address/);
+  assert.ok(await c.locator('[data-field=banned]').isHidden(), 'the device itself is not banned');
+
+  await ask(phones[1], 'Dari ponsel lain di alamat yang sama');
+  await phones[1].locator('#ask-status', { hasText: 'cannot ask questions' }).waitFor();
+
+  await c.locator('[data-act=unban-address]').click();
+  await c.locator('[data-field=address-banned]').waitFor({ state: 'hidden' });
+  assert.equal(dialogs.length, 1, 'lifting a ban needs no confirmation');
+  const fine = 'Kapan pasar Cinde selesai dibangun?';
+  await ask(phones[1], fine);
+  await card(mod, 'pending', fine).waitFor();
   assert.deepEqual(problems, []);
 });

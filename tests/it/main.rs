@@ -11,6 +11,7 @@ mod common;
 mod faults;
 
 mod actor_failure;
+mod address_bans;
 mod at_rest;
 mod audience_asks;
 mod bad_input;

@@ -85,6 +85,7 @@ function createCard(q) {
       h('span', { class: 'to', dataset: { field: 'to' } }),
       h('span', { class: 'flags', dataset: { field: 'flags' } }),
       h('span', { class: 'badge banned', dataset: { field: 'banned' } }),
+      h('span', { class: 'badge banned', dataset: { field: 'address-banned' } }),
       h('span', { class: 'grow' }),
       h('span', { class: 'votes', dataset: { field: 'votes' } }),
       h('time', { class: 'time', dataset: { field: 'time' } })),
@@ -130,7 +131,13 @@ function actionsFor(q) {
   const a = (ACTIONS[q.status] || [])
     .filter(([act]) => act !== 'assign' && (act !== 'merge-into' || merging))
     .map(([act, cls]) => [act, act === 'merge-into' ? 'act.mergeInto' : `act.${act}`, cls]);
-  if (q.author && ['pending', 'rejected', 'approved'].includes(q.status)) a.push(q.banned ? ['unban', 'act.unban'] : ['ban', 'act.ban', 'danger subtle']);
+  if (q.author && ['pending', 'rejected', 'approved'].includes(q.status)) {
+    a.push(q.banned ? ['unban', 'act.unban'] : ['ban', 'act.ban', 'danger subtle']);
+    // `address_banned` is null when the network the question came from is not known.
+    if (typeof q.address_banned === 'boolean') {
+      a.push(q.address_banned ? ['unban-address', 'act.unbanAddress'] : ['ban-address', 'act.banAddress', 'danger subtle']);
+    }
+  }
   return a;
 }
 
@@ -161,6 +168,9 @@ function updateCard(el, q) {
   const banned = $('[data-field=banned]', el);
   banned.hidden = !q.banned;
   setText(banned, t('card.banned'));
+  const addressBanned = $('[data-field=address-banned]', el);
+  addressBanned.hidden = q.address_banned !== true;
+  setText(addressBanned, t('card.addressBanned'));
   const votes = $('[data-field=votes]', el);
   setText(votes, q.votes ? t('card.votes', { n: q.votes }) : '');
   votes.dataset.votes = String(q.votes || 0);
@@ -439,6 +449,9 @@ function act(name, id, arg) {
     case 'assign': if (q) qcmd('assign', id, { to: arg || null }); break;
     case 'ban': if (q) qcmd('ban', id); break;
     case 'unban': if (q) qcmd('unban', id); break;
+    // An address may be shared by a whole carrier's customers: ask first.
+    case 'ban-address': if (q && window.confirm(t('confirm.banAddress'))) qcmd('ban', id, { address: true }); break;
+    case 'unban-address': if (q) qcmd('unban', id, { address: true }); break;
     default: break;
   }
 }

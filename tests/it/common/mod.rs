@@ -385,7 +385,23 @@ pub async fn raw(url: &str) -> Ws {
 impl Client {
     /// Connects and says hello; panics unless the answer is a welcome.
     pub async fn connect(server: &TestServer, hello: Value) -> Self {
-        let mut ws = raw(&server.ws_url()).await;
+        Self::connect_ws(raw(&server.ws_url()).await, hello).await
+    }
+
+    /// Connects as if through a reverse proxy that saw `client` (the hub must trust 127.0.0.1
+    /// as a proxy for the address to count), and says hello.
+    pub async fn connect_from(server: &TestServer, client: &str, hello: Value) -> Self {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = server.ws_url().into_client_request().unwrap();
+        req.headers_mut()
+            .insert("X-Forwarded-For", client.parse().unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("ws connect");
+        Self::connect_ws(ws, hello).await
+    }
+
+    async fn connect_ws(mut ws: Ws, hello: Value) -> Self {
         ws.send(Message::text(hello.to_string())).await.unwrap();
         let welcome = next_json(&mut ws).await;
         assert_eq!(welcome["type"], "welcome", "{welcome}");
