@@ -101,6 +101,12 @@ pub struct Limits {
     pub frames_per_second: u32,
     /// Commands queued per session before senders wait.
     pub session_queue: usize,
+    /// A joined socket silent this long is pinged; one still silent as long again is dropped
+    /// (a phone that lost its network), milliseconds.
+    pub ping_interval_ms: u64,
+    /// A session with no socket for this long stops its actor (it starts again from its
+    /// journal on the next join), milliseconds.
+    pub session_idle_ms: u64,
 }
 
 /// Per-connection buffer sizes, bytes.
@@ -158,6 +164,8 @@ impl Default for Limits {
             frames_burst: 300,
             frames_per_second: 60,
             session_queue: 4096,
+            ping_interval_ms: 30_000,
+            session_idle_ms: 600_000,
         }
     }
 }
@@ -348,6 +356,8 @@ impl Config {
             ("limits.frames_burst", l.frames_burst as u64),
             ("limits.frames_per_second", l.frames_per_second as u64),
             ("limits.session_queue", l.session_queue as u64),
+            ("limits.ping_interval_ms", l.ping_interval_ms),
+            ("limits.session_idle_ms", l.session_idle_ms),
         ];
         for (k, v) in positive {
             if v == 0 {

@@ -173,8 +173,9 @@ impl Actor {
         }
     }
 
-    /// Runs until shutdown: then answers what is queued, sends pending votes and closes every
-    /// socket with 4503.
+    /// Runs until shutdown (then answers what is queued, sends pending votes and closes every
+    /// socket with 4503), or until no socket has been joined for `limits.session_idle_ms` (then
+    /// it stops, and the next join or request starts the session again from its journal).
     pub async fn run(mut self) {
         // Vote counts go out at most once per VOTES_GAP: at once when the last frame is older
         // (a vote in a quiet room shows at once), else when the gap has passed.
@@ -185,13 +186,16 @@ impl Actor {
         let mut presence_tick = tokio::time::interval(Duration::from_secs(2));
         presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let cancel = self.shared.tasks.cancel_token().clone();
+        let idle_limit = Duration::from_millis(self.shared.cfg.limits.session_idle_ms);
+        let mut idle_since: Option<Instant> = None;
         let mut buf = Vec::with_capacity(BATCH);
-        loop {
+        let idle = loop {
             tokio::select! {
                 n = self.rx.recv_many(&mut buf, BATCH) => {
-                    if n == 0 { break; }
+                    if n == 0 { break false; }
                     let batch = std::mem::take(&mut buf);
                     self.handle(batch).await;
+                    idle_since = None;
                     if !votes_armed && !self.dirty_votes.is_empty() {
                         let now = Instant::now();
                         match last_votes.map(|t| t + VOTES_GAP).filter(|due| *due > now) {
@@ -211,18 +215,34 @@ impl Actor {
                     self.flush_votes();
                     last_votes = Some(Instant::now());
                 }
-                _ = presence_tick.tick() => self.presence(),
-                _ = cancel.cancelled() => break,
+                _ = presence_tick.tick() => {
+                    self.presence();
+                    if !self.fanout.is_empty() {
+                        idle_since = None;
+                    } else if idle_since.get_or_insert_with(Instant::now).elapsed() >= idle_limit {
+                        break true;
+                    }
+                }
+                _ = cancel.cancelled() => break false,
             }
-        }
+        };
         self.rx.close();
         while self.rx.recv_many(&mut buf, BATCH).await > 0 {
-            let batch = std::mem::take(&mut buf);
+            let mut batch = std::mem::take(&mut buf);
+            if idle {
+                // A join that raced the stop is refused `Stopped`: the socket asks the hub
+                // again, which starts the session anew.
+                batch.retain(|m| !matches!(m, Mail::Control(Control::Join { .. })));
+            }
             self.handle(batch).await;
         }
         self.flush_votes();
         self.fanout.close_all(Close::ShuttingDown);
-        tracing::info!(session = %self.record.info.id, "session actor stopped");
+        if idle {
+            tracing::info!(session = %self.record.info.id, "session idle: actor stopped");
+        } else {
+            tracing::info!(session = %self.record.info.id, "session actor stopped");
+        }
     }
 
     /// One batch from the mailbox: commands are decided and applied as they come and committed

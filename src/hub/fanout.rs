@@ -303,6 +303,11 @@ impl Fanout {
         }
     }
 
+    /// Whether no socket is joined.
+    pub fn is_empty(&self) -> bool {
+        self.staff.is_empty() && self.phones.is_empty()
+    }
+
     /// A socket by id.
     pub fn get(&self, id: u64) -> Option<&Conn> {
         self.staff

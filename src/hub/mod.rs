@@ -118,6 +118,7 @@ pub struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        metrics::gauge!("tanya_sessions_running").decrement(1.0);
         let removed = self
             .registry
             .sessions
@@ -355,6 +356,7 @@ impl Hub {
             rx,
             registration,
         );
+        metrics::gauge!("tanya_sessions_running").increment(1.0);
         self.shared.tasks.spawn_actor(actor.run());
         tracing::info!(session = %id, generation, "session actor started");
         Ok(handle)

@@ -16,9 +16,9 @@ use futures_util::{SinkExt, StreamExt};
 use super::protocol::{self, ClientMsg, Hello, WireError};
 use super::{AppState, ConnGuard};
 use crate::domain::{ErrorCode, Role};
-use crate::hub::JoinRequest;
 use crate::hub::fanout::{self, Close, Out, OutRx, OutTx};
 use crate::hub::join::Refusal;
+use crate::hub::{JoinRequest, SessionHandle};
 
 /// The upgrade handler.
 pub async fn upgrade(
@@ -232,6 +232,14 @@ async fn serve(
     );
     // One receiving stream for the socket's life: it stays registered while the loop reads.
     let mut queued = rx.stream();
+    // Liveness: a socket silent for `ping_interval` is pinged; silent as long again, dropped.
+    // The timer is re-armed only when it fires (frames just note the time), boxed to keep the
+    // socket's future small.
+    let ping_interval = Duration::from_millis(app.cfg.limits.ping_interval_ms);
+    let mut heard = tokio::time::Instant::now();
+    // When the last ping went out, while it is unanswered.
+    let mut pinged_at: Option<tokio::time::Instant> = None;
+    let mut alive_check = Box::pin(tokio::time::sleep(ping_interval));
     // The loop ends when the peer has gone, a command is refused by a stopped session, or a
     // queued close was written (at shutdown the session answers what is in flight, then queues
     // 4503 to every socket it holds). Its value: whether the peer may still be written to (false
@@ -250,8 +258,29 @@ async fn serve(
                 }
                 continue;
             }
+            () = &mut alive_check => {
+                let now = tokio::time::Instant::now();
+                if pinged_at.is_some_and(|p| heard < p) {
+                    metrics::counter!("tanya_silent_sockets_dropped_total").increment(1);
+                    tracing::debug!(conn, "no answer to a ping: dropped");
+                    break false;
+                }
+                if now.duration_since(heard) < ping_interval {
+                    pinged_at = None;
+                    alive_check.as_mut().reset(heard + ping_interval);
+                    continue;
+                }
+                pinged_at = Some(now);
+                alive_check.as_mut().reset(now + ping_interval);
+                let ping = socket.send(Message::Ping(axum::body::Bytes::new()));
+                match tokio::time::timeout(drain, ping).await {
+                    Ok(Ok(())) => continue,
+                    _ => break false,
+                }
+            }
             m = socket.recv() => m,
         };
+        heard = tokio::time::Instant::now();
         match on_frame(msg, role, &limiter, &tx, &session, conn) {
             Step::Next => {}
             Step::Leave => break true,
@@ -367,15 +396,48 @@ async fn join(app: &AppState, client: IpAddr, hello: Hello) -> Result<Joined, Cl
     if app.hub.is_shutting_down() {
         return Err(Close::ShuttingDown);
     }
-    let session = match app.hub.session(&hello.session).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return Err(Close::NoSession),
-        Err(crate::hub::HubError::ShuttingDown) => return Err(Close::ShuttingDown),
+    let session = running_session(app, &hello.session).await?;
+    match join_session(app, client, &hello, session).await {
+        // The session stopped as this socket joined (idle, or its actor failed): once more,
+        // which starts it again from its journal.
+        Err(Refusal::Stopped) if !app.hub.is_shutting_down() => {
+            let session = running_session(app, &hello.session).await?;
+            join_session(app, client, &hello, session).await
+        }
+        r => r,
+    }
+    .map_err(|r| match r {
+        Refusal::BadKey => Close::BadKey,
+        Refusal::TooManyDevices(_) => {
+            metrics::counter!("tanya_connections_refused_total", "why" => "new_devices")
+                .increment(1);
+            Close::TooManyDevices
+        }
+        Refusal::Stopped if app.hub.is_shutting_down() => Close::ShuttingDown,
+        Refusal::Stopped => Close::Restarting,
+    })
+}
+
+/// The running actor of the session `hello` names (started when needed).
+async fn running_session(app: &AppState, id_or_code: &str) -> Result<SessionHandle, Close> {
+    match app.hub.session(id_or_code).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(Close::NoSession),
+        Err(crate::hub::HubError::ShuttingDown) => Err(Close::ShuttingDown),
         Err(e) => {
             tracing::warn!(error = %e, "session start failed");
-            return Err(Close::Unavailable);
+            Err(Close::Unavailable)
         }
-    };
+    }
+}
+
+/// One attempt to join a running session.
+async fn join_session(
+    app: &AppState,
+    client: IpAddr,
+    hello: &Hello,
+    session: SessionHandle,
+) -> Result<Joined, Refusal> {
     let conn = app.hub.conn_id();
     // Staff sockets are few and see every change: a long queue, so a burst never resyncs them.
     let queue = if hello.role.is_device() {
@@ -389,34 +451,23 @@ async fn join(app: &AppState, client: IpAddr, hello: Hello) -> Result<Joined, Cl
     let req = JoinRequest {
         conn,
         role,
-        key: hello.key,
-        device: hello.device,
-        since: hello.since,
+        key: hello.key.clone(),
+        device: hello.device.clone(),
+        since: hello.since.clone(),
         addr: client,
         tx: tx.clone(),
         lagged: lagged.clone(),
     };
-    match session.join(req).await {
-        Ok(_) => {
-            tracing::debug!(conn, role = role.as_str(), addr = %client, "client address");
-            Ok(Joined {
-                session,
-                conn,
-                role,
-                tx,
-                rx,
-                lagged,
-            })
-        }
-        Err(Refusal::BadKey) => Err(Close::BadKey),
-        Err(Refusal::TooManyDevices(_)) => {
-            metrics::counter!("tanya_connections_refused_total", "why" => "new_devices")
-                .increment(1);
-            Err(Close::TooManyDevices)
-        }
-        Err(Refusal::Stopped) if app.hub.is_shutting_down() => Err(Close::ShuttingDown),
-        Err(Refusal::Stopped) => Err(Close::Restarting),
-    }
+    session.join(req).await?;
+    tracing::debug!(conn, role = role.as_str(), addr = %client, "client address");
+    Ok(Joined {
+        session,
+        conn,
+        role,
+        tx,
+        rx,
+        lagged,
+    })
 }
 
 /// Writes `first` and what else is queued (up to `BATCH` frames) with one flush; false when the
