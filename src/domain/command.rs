@@ -156,6 +156,12 @@ pub enum Command {
         /// than the device.
         address: bool,
     },
+    /// A new key for a role (`moderator`, `screen`, `overlay` or `press`): the hub makes and
+    /// stores it and closes that role's other sockets; the domain only says who may.
+    RotateKey {
+        /// The role whose key changes.
+        role: Role,
+    },
 }
 
 impl Command {
@@ -180,6 +186,7 @@ impl Command {
             Self::Session { .. } => K::Session,
             Self::Ban { banned: true, .. } => K::Ban,
             Self::Ban { banned: false, .. } => K::Unban,
+            Self::RotateKey { .. } => K::RotateKey,
         }
     }
 }
@@ -221,11 +228,13 @@ pub enum CommandKind {
     Ban,
     /// `unban`: the question's device may ask again.
     Unban,
+    /// `rotate_key`: a new key for a role.
+    RotateKey,
 }
 
 impl CommandKind {
     /// Every command type, in the order of the contract's table.
-    pub const ALL: [CommandKind; 17] = [
+    pub const ALL: [CommandKind; 18] = [
         Self::Ask,
         Self::Withdraw,
         Self::Vote,
@@ -243,6 +252,7 @@ impl CommandKind {
         Self::Session,
         Self::Ban,
         Self::Unban,
+        Self::RotateKey,
     ];
 
     /// The wire name.
@@ -265,6 +275,7 @@ impl CommandKind {
             Self::Session => "session",
             Self::Ban => "ban",
             Self::Unban => "unban",
+            Self::RotateKey => "rotate_key",
         }
     }
 
@@ -291,7 +302,8 @@ impl CommandKind {
             | Self::Overlay
             | Self::Session
             | Self::Ban
-            | Self::Unban => &[Role::Moderator],
+            | Self::Unban
+            | Self::RotateKey => &[Role::Moderator],
         }
     }
 

@@ -52,6 +52,11 @@ impl Role {
         matches!(self, Self::Audience | Self::Press)
     }
 
+    /// Whether the role joins with a key of the session (every role but the audience).
+    pub fn has_key(self) -> bool {
+        self != Self::Audience
+    }
+
     /// Whether a question asked in this role carries the sender's `outlet`: only press does.
     /// The one place of the outlet rule: the parser reads `outlet` only for such a role, and
     /// `decide` keeps it only for such a sender.

@@ -225,7 +225,11 @@ fn named_question(cmd: &Command) -> Option<Uuid> {
         | C::Assign { question, .. }
         | C::Merge { question, .. }
         | C::Ban { question, .. } => Some(*question),
-        C::Ask { .. } | C::Enter { .. } | C::Overlay { .. } | C::Session { .. } => None,
+        C::Ask { .. }
+        | C::Enter { .. }
+        | C::Overlay { .. }
+        | C::Session { .. }
+        | C::RotateKey { .. } => None,
     }
 }
 
@@ -246,7 +250,11 @@ fn with_rev(cmd: &Command, r: u64) -> Command {
         | C::Assign { rev, .. }
         | C::Merge { rev, .. }
         | C::Ban { rev, .. } => *rev = Some(r),
-        C::Ask { .. } | C::Enter { .. } | C::Overlay { .. } | C::Session { .. } => {
+        C::Ask { .. }
+        | C::Enter { .. }
+        | C::Overlay { .. }
+        | C::Session { .. }
+        | C::RotateKey { .. } => {
             panic!("{cmd:?} names no question")
         }
     }
@@ -889,7 +897,25 @@ fn one_of_each_kind(q: Uuid) -> Vec<Command> {
         set_status(SessionStatus::Paused),
         ban(q, true),
         ban(q, false),
+        Command::RotateKey { role: Role::Screen },
     ]
+}
+
+/// `rotate_key` is the moderator's; the domain journals nothing for it (keys are the hub's).
+#[test]
+fn rotate_key_is_allowed_to_moderators_and_changes_no_state() {
+    let mut h = Hub::new();
+    h.question_in(Status::Approved);
+    for role in [Role::Moderator, Role::Screen, Role::Overlay, Role::Press] {
+        let d = h.m(&Command::RotateKey { role });
+        assert!(d.events.is_empty());
+        assert_eq!(d.question, None);
+        assert_eq!(d.quota, None);
+    }
+    for who in [audience(AUTHOR), press(OTHER), screen(), Who::OVERLAY] {
+        let e = h.err(who, &Command::RotateKey { role: Role::Screen });
+        assert_eq!(e.code, ErrorCode::Forbidden);
+    }
 }
 
 /// The role table: every role other than the ones a command names is refused that command as

@@ -19,8 +19,8 @@ use super::frames::{self, Links};
 use super::join::{Joined, Refusal};
 use super::{JoinRequest, Registration, Shared};
 use crate::domain::view::{self, AuthorIds, QuestionViewKind};
-use crate::domain::{Command, Ctx, Event, Net, Rejection, SessionState, Who};
-use crate::store::SessionRecord;
+use crate::domain::{Command, Ctx, Event, Net, Rejection, Role, SessionState, Who};
+use crate::store::{SessionRecord, StoreError};
 
 /// What a query sees inside the actor.
 pub struct View<'a> {
@@ -74,6 +74,13 @@ pub enum Control {
     },
     /// Read the state (HTTP answers).
     Query(QueryFn),
+    /// A new key for a role (the admin's `POST /api/sessions/{id}/keys/{role}`).
+    RotateKey {
+        /// The role whose key changes.
+        role: Role,
+        /// The session as stored with its new key, or why the key could not be stored.
+        reply: oneshot::Sender<Result<SessionRecord, StoreError>>,
+    },
 }
 
 /// The least time between two `votes` frames of a session (the contract: at most 4 a second).
@@ -252,10 +259,19 @@ impl Actor {
         let mut done: Vec<Uncommitted> = Vec::new();
         for mail in batch {
             match mail {
+                Mail::Command(c) if matches!(c.cmd, Command::RotateKey { .. }) => {
+                    self.commit(&mut events, &mut done).await;
+                    self.rotate_command(c).await;
+                }
                 Mail::Command(c) => {
                     if let Some(d) = self.command(c, &mut events) {
                         done.push(d);
                     }
+                }
+                Mail::Control(Control::RotateKey { role, reply }) => {
+                    self.commit(&mut events, &mut done).await;
+                    let r = self.rotate_key(role, None).await;
+                    let _ = reply.send(r.map(|()| self.record.clone()));
                 }
                 Mail::Control(c) => {
                     self.commit(&mut events, &mut done).await;
@@ -285,7 +301,93 @@ impl Actor {
                 authors: &self.authors,
                 record: &self.record,
             }),
+            Control::RotateKey { .. } => unreachable!("handled with the batch"),
         }
+    }
+
+    /// `rotate_key` from a moderator's socket: the role table (through `decide`), then the
+    /// rotation; the sender keeps its socket and gets `ok`, every moderator the new links.
+    async fn rotate_command(&mut self, c: Submitted) {
+        let Submitted {
+            conn,
+            client_ref,
+            cmd,
+        } = c;
+        let Some(who) = self.fanout.get(conn).map(|c| c.who) else {
+            return;
+        };
+        let Command::RotateKey { role } = cmd else {
+            return;
+        };
+        let ctx = Ctx {
+            now: now_ms(),
+            new_id: Uuid::new_v4(),
+            from: None,
+        };
+        let outcome = match self.state.decide(&who, &cmd, ctx) {
+            Err(r) => Outcome::Refused(r),
+            Ok(_) => match self.rotate_key(role, Some(conn)).await {
+                Ok(()) => Outcome::Ok(frames::encode(&frames::Ok::new(
+                    client_ref.as_deref(),
+                    None,
+                ))),
+                Err(_) => Outcome::Refused(Rejection::not_stored()),
+            },
+        };
+        let code = match &outcome {
+            Outcome::Ok(_) => "ok",
+            Outcome::Refused(r) => r.code.as_str(),
+        };
+        metrics::counter!("tanya_commands_total", "type" => "rotate_key", "outcome" => code)
+            .increment(1);
+        let reply = Reply {
+            conn,
+            client_ref,
+            outcome,
+        };
+        self.fanout.send(conn, Out::Frame(reply.frame()));
+    }
+
+    /// Replaces the key of `role` with a new one, durably; then closes (4401) the sockets that
+    /// joined with the old key, but `keep`, and sends moderators the session with its new links.
+    async fn rotate_key(&mut self, role: Role, keep: Option<u64>) -> Result<(), StoreError> {
+        let mut keys = self.record.keys.clone();
+        let new = super::secrets::new_key();
+        match role {
+            Role::Moderator => keys.moderator = new,
+            Role::Screen => keys.screen = new,
+            Role::Overlay => keys.overlay = new,
+            Role::Press => keys.press = new,
+            Role::Audience => return Ok(()),
+        }
+        if let Err(e) = self.shared.store.set_keys(self.record.info.id, &keys).await {
+            tracing::error!(session = %self.record.info.id, error = %e, "key rotation not stored");
+            return Err(e);
+        }
+        self.record.keys = keys;
+        self.links = super::links(&self.shared.cfg.base_url(), &self.record);
+        let old: Vec<u64> = self
+            .fanout
+            .all()
+            .filter(|(id, c)| c.who.role() == role && Some(*id) != keep)
+            .map(|(id, _)| id)
+            .collect();
+        for id in old {
+            self.fanout.send(id, Out::Close(Close::KeyChanged));
+            self.fanout.remove(id);
+        }
+        tracing::info!(session = %self.record.info.id, role = role.as_str(), "key rotated");
+        self.seq += 1;
+        let f = frames::encode(&frames::Session::new(
+            self.seq,
+            frames::SessionBody::new(&self.state.info, Some(&self.links)),
+        ));
+        self.fanout.publish(PerView {
+            seq: self.seq,
+            moderator: Some(f),
+            ..PerView::default()
+        });
+        Ok(())
     }
 
     /// Commits the batch in one transaction, then publishes its frames and replies in order.

@@ -24,6 +24,8 @@ pub enum Close {
     BadHello(String),
     /// 4401: wrong or missing key.
     BadKey,
+    /// 4401: the key this socket joined with was replaced (`rotate_key`).
+    KeyChanged,
     /// 4404: no such session.
     NoSession,
     /// 4408: no `hello` in time.
@@ -51,7 +53,7 @@ impl Close {
             Self::InvalidUtf8 => 1007,
             Self::TooLarge => 1009,
             Self::BadHello(_) => 4400,
-            Self::BadKey => 4401,
+            Self::BadKey | Self::KeyChanged => 4401,
             Self::NoSession => 4404,
             Self::HelloTimeout => 4408,
             Self::Flooding | Self::TooSlow | Self::TooManyDevices => 4429,
@@ -66,6 +68,7 @@ impl Close {
             Self::TooLarge => "message too large",
             Self::BadHello(r) => r,
             Self::BadKey => "wrong or missing key",
+            Self::KeyChanged => "the key was changed: ask for the new link",
             Self::NoSession => "no such session",
             Self::HelloTimeout => "no hello in time",
             Self::Flooding => "flooding: too many frames",

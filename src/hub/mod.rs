@@ -437,6 +437,17 @@ impl SessionHandle {
         }
     }
 
+    /// Replaces the key of `role` (not the audience, which has none); the session as stored
+    /// with its new key. The role's sockets are closed with 4401.
+    pub async fn rotate_key(&self, role: Role) -> Result<SessionRecord, HubError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Mail::Control(Control::RotateKey { role, reply }))
+            .await
+            .map_err(|_| HubError::SessionStopped)?;
+        Ok(rx.await.map_err(|_| HubError::SessionStopped)??)
+    }
+
     /// Runs `f` on the session's current state inside its actor.
     pub async fn query<T: Send + 'static>(
         &self,

@@ -189,6 +189,24 @@ pub async fn list_sessions(State(app): State<AppState>, _: Admin) -> Result<Resp
     Ok(Json(json!({ "sessions": list })).into_response())
 }
 
+/// `POST /api/sessions/{id}/keys/{role}`: a new key for `role` (moderator, screen, overlay,
+/// press); the old one stops working at once and the sockets that joined with it are closed
+/// with 4401. The answer is the session JSON, with the new key and links.
+pub async fn rotate_key(
+    State(app): State<AppState>,
+    _: Admin,
+    Path((id, role)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let role = crate::domain::Role::parse(&role)
+        .filter(|r| r.has_key())
+        .ok_or_else(|| {
+            ApiError::invalid("the role must be one of moderator, screen, overlay, press")
+        })?;
+    let s = running(&app, &id).await?;
+    let rec = s.rotate_key(role).await?;
+    Ok(Json(session_json(&app.cfg.base_url(), &rec)).into_response())
+}
+
 /// Query of the export route.
 #[derive(Debug, Deserialize)]
 pub struct ExportQuery {

@@ -142,6 +142,10 @@ pub fn router(app: AppState) -> Router {
             get(api::list_sessions).post(api::create_session),
         )
         .route("/api/sessions/{id}/export", get(api::export))
+        .route(
+            "/api/sessions/{id}/keys/{role}",
+            axum::routing::post(api::rotate_key),
+        )
         .route("/api/sessions/{id}/live.json", get(api::live_json))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

@@ -377,6 +377,16 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
             banned: kind == K::Ban,
             address: f.opt_bool("address")?,
         },
+        K::RotateKey => Command::RotateKey {
+            role: match Role::parse(f.req_str("role")?) {
+                Some(r) if r.has_key() => r,
+                _ => {
+                    return Err(
+                        f.invalid("`role` must be one of moderator, screen, overlay, press")
+                    );
+                }
+            },
+        },
     })
 }
 
@@ -771,6 +781,16 @@ mod tests {
         }
         // The fields of each command, one wrong at a time.
         let more: &[Row] = &[
+            (r#"{"type":"rotate_key"}"#, M, I, "role"),
+            (r#"{"type":"rotate_key","role":5}"#, M, I, "role"),
+            (r#"{"type":"rotate_key","role":"audience"}"#, M, I, "role"),
+            (r#"{"type":"rotate_key","role":"admin"}"#, M, I, "role"),
+            (
+                r#"{"type":"rotate_key","role":"screen"}"#,
+                S,
+                F,
+                "screen role may not send `rotate_key`",
+            ),
             (
                 r#"{"type":"ban","question":"QID","address":"yes"}"#,
                 M,
@@ -1018,6 +1038,7 @@ mod tests {
             (r#"{"type":"ban","question":"QID"}"#, M),
             (r#"{"type":"unban","question":"QID","rev":1}"#, M),
             (r#"{"type":"ban","question":"QID","address":true}"#, M),
+            (r#"{"type":"rotate_key","role":"overlay"}"#, M),
             (r#"{"type":"unban","question":"QID","address":null}"#, M),
         ];
         let mut kinds = std::collections::HashSet::new();

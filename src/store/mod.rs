@@ -72,6 +72,8 @@ pub trait Store: Send + Sync + 'static {
         events: &[Event],
         info: Option<&SessionInfo>,
     ) -> Result<(), StoreError>;
+    /// Replaces a session's keys, durably (a key rotation).
+    async fn set_keys(&self, session: Uuid, keys: &Keys) -> Result<(), StoreError>;
     /// Returns the setting `key`, storing `value` first when it is absent.
     async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError>;
     /// The setting `key`, when set.

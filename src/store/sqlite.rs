@@ -240,6 +240,26 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn set_keys(&self, session: Uuid, keys: &Keys) -> Result<(), StoreError> {
+        let r = sqlx::query(
+            "UPDATE sessions SET moderator_key = ?, screen_key = ?, overlay_key = ?, \
+             press_key = ? WHERE id = ?",
+        )
+        .bind(&keys.moderator)
+        .bind(&keys.screen)
+        .bind(&keys.overlay)
+        .bind(&keys.press)
+        .bind(session.to_string())
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() != 1 {
+            return Err(StoreError::Corrupt(format!(
+                "no session {session} to change keys of"
+            )));
+        }
+        Ok(())
+    }
+
     async fn set_setting(&self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
         match value {
             Some(v) => {

@@ -2,7 +2,7 @@
 // (votes pooled), the operator form, a conflict between two moderators, edit in place.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, stopHub, createSession, newPage, online, card, ask } from './helpers.mjs';
+import { launch, stopHub, createSession, newPage, online, card, ask, BASE } from './helpers.mjs';
 
 const DESK = { width: 1440, height: 900 };
 const PHONE = { width: 360, height: 640 };
@@ -384,5 +384,49 @@ test('ban address: after a confirmation, every phone on that address is refused;
   const fine = 'Kapan pasar Cinde selesai dibangun?';
   await ask(phones[1], fine);
   await card(mod, 'pending', fine).waitFor();
+  assert.deepEqual(problems, []);
+});
+
+test('keys: the key leaves the address bar and survives a reload; a new screen key disconnects the old screen', async () => {
+  const s = await createSession('Moderator: keys');
+  const problems = [];
+  const [mod] = await consoles(1, s, problems);
+  const key = new URL(s.links.moderator).hash.slice(3);
+  assert.ok(key.length >= 32);
+  assert.ok(!mod.url().includes(key), `the key is not in the address bar: ${mod.url()}`);
+  assert.equal(await mod.evaluate(() => location.hash), '');
+  await mod.reload();
+  await online(mod);
+
+  const { page: screen } = await newPage(browser, { viewport: { width: 1280, height: 720 }, locale: 'en-US' }, problems);
+  await screen.goto(s.links.screen);
+  await online(screen);
+  assert.ok(!screen.url().includes('#k='), screen.url());
+
+  // A new screen key, after a confirmation: the old screen stops, the link shows the new key.
+  mod.removeAllListeners('dialog');
+  const dialogs = [];
+  mod.on('dialog', async (d) => { dialogs.push(d.message()); await d.accept(); });
+  await mod.locator('[data-rotate=screen]').click();
+  await screen.locator('#fatal:not([hidden])', { hasText: 'was changed' }).waitFor();
+  assert.equal(dialogs.length, 1);
+  await mod.waitForFunction((old) => document.querySelector('#link-screen').value && !document.querySelector('#link-screen').value.endsWith(old), s.keys.screen);
+  const shown = new URL(await mod.locator('#link-screen').inputValue());
+  const newLink = `${BASE}${shown.pathname}${shown.hash}`;
+  const { page: screen2 } = await newPage(browser, { viewport: { width: 1280, height: 720 }, locale: 'en-US' }, problems);
+  await screen2.goto(newLink);
+  await online(screen2);
+
+  // The moderator key: this console keeps working and a reload in the tab uses the new key.
+  await mod.locator('[data-rotate=moderator]').click();
+  await mod.waitForFunction((old) => !document.querySelector('#link-moderator').value.endsWith(old), key);
+  await mod.reload();
+  await online(mod);
+
+  // The moderator page does not take a key from the query string.
+  const { page: byQuery } = await newPage(browser, { viewport: DESK, locale: 'en-US' }, problems);
+  const newKey = new URL(await mod.locator('#link-moderator').inputValue()).hash.slice(3);
+  await byQuery.goto(`${BASE}/m/${s.session.id}?k=${newKey}`);
+  await byQuery.locator('#fatal:not([hidden])').waitFor();
   assert.deepEqual(problems, []);
 });

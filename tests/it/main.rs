@@ -24,6 +24,7 @@ mod faults_shutdown;
 mod faults_slow;
 mod http_api;
 mod journal;
+mod keys;
 mod liveness;
 mod moderator_moderates;
 mod moderator_page;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tanya::domain::{Event, SessionInfo};
 use tanya::hub::Hub;
 use tanya::store::sqlite::SqliteStore;
-use tanya::store::{SessionRecord, Store, StoreError};
+use tanya::store::{Keys, SessionRecord, Store, StoreError};
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
@@ -59,6 +59,9 @@ impl Store for FailingCommits {
     }
     async fn set_setting(&self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
         self.inner.set_setting(key, value).await
+    }
+    async fn set_keys(&self, session: Uuid, keys: &Keys) -> Result<(), StoreError> {
+        self.inner.set_keys(session, keys).await
     }
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await

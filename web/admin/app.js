@@ -32,6 +32,8 @@ const i18n = makeI18n({
     'link.copy': 'Salin',
     'link.copied': 'Disalin',
     'link.open': 'Buka',
+    'link.rotate': 'Kunci baru',
+    'link.rotateConfirm': 'Buat kunci baru untuk tautan {role} sesi ini? Tautan lama langsung tidak berlaku dan yang memakainya terputus.',
     'status.open': 'terbuka', 'status.paused': 'dijeda', 'status.closed': 'ditutup',
     'err.unauthorized': 'Token admin salah atau belum diisi.',
     'err.network': 'Hub tidak dapat dihubungi.',
@@ -66,6 +68,8 @@ const i18n = makeI18n({
     'link.copy': 'Copy',
     'link.copied': 'Copied',
     'link.open': 'Open',
+    'link.rotate': 'New key',
+    'link.rotateConfirm': 'Make a new key for this session’s {role} link? The old link stops working at once and whatever uses it disconnects.',
     'status.open': 'open', 'status.paused': 'paused', 'status.closed': 'closed',
     'err.unauthorized': 'Wrong or missing admin token.',
     'err.network': 'Cannot reach the hub.',
@@ -148,7 +152,7 @@ async function onCreate(e) {
 }
 
 // ---- list --------------------------------------------------------------------
-function linkRow(kind, url) {
+function linkRow(kind, url, sessionId) {
   const id = `l-${Math.random().toString(36).slice(2)}`;
   const input = h('input', { id, readOnly: true, value: url, dataset: { link: kind }, onfocus: () => input.select() });
   const copyBtn = h('button', { type: 'button', dataset: { copy: kind } }, t('link.copy'));
@@ -163,7 +167,22 @@ function linkRow(kind, url) {
     input,
     copyBtn,
     h('a', { href: url, target: '_blank', rel: 'noopener' }, t('link.open')),
+    kind === 'audience' ? h('span', {}) : h('button', {
+      type: 'button', class: 'subtle', dataset: { rotate: kind },
+      onclick: () => rotate(sessionId, kind),
+    }, t('link.rotate')),
   ];
+}
+
+/** A new key for one role of a session: the old link stops working at once. */
+async function rotate(sessionId, kind) {
+  if (!window.confirm(t('link.rotateConfirm', { role: t(`link.${kind}`) }))) return;
+  try {
+    await api('POST', `/api/sessions/${encodeURIComponent(sessionId)}/keys/${kind}`);
+    await refresh();
+  } catch (err) {
+    showError(err);
+  }
 }
 
 function renderSessions(list) {
@@ -176,7 +195,7 @@ function renderSessions(list) {
       h('h3', {}, s.title),
       h('p', { class: 'meta' }, h('span', { class: 'code' }, s.code), ` · ${t(`status.${s.status}`)}`,
         (s.speakers || []).length ? ` · ${(s.speakers || []).map((sp) => `${sp.name} (${sp.role})`).join(', ')}` : ''),
-      h('div', { class: 'links' }, ...['audience', 'press', 'moderator', 'screen', 'overlay'].filter((k) => links[k]).flatMap((k) => linkRow(k, links[k]))));
+      h('div', { class: 'links' }, ...['audience', 'press', 'moderator', 'screen', 'overlay'].filter((k) => links[k]).flatMap((k) => linkRow(k, links[k], s.id))));
   }));
 }
 

@@ -1,5 +1,5 @@
 // Moderator console /m/{id}#k=KEY.
-import { TanyaClient, pageKey } from '../shared/client.js';
+import { TanyaClient, pageKey, storePageKey } from '../shared/client.js';
 import { h, $, $$, setText, syncList, pathId, copyText, textLength, clockTime } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
 import { buildLowerThird, fillLowerThird, airData } from '../overlay/lower-third.js';
@@ -345,8 +345,13 @@ function renderLinks(s) {
   set('#link-press', links.press || '');
   set('#link-screen', links.screen || '');
   set('#link-overlay', links.overlay || '');
-  for (const k of ['press', 'screen', 'overlay']) $(`#link-${k}`).closest('.row').previousElementSibling.hidden = !links[k];
-  for (const k of ['press', 'screen', 'overlay']) $(`#link-${k}`).closest('.row').hidden = !links[k];
+  set('#link-moderator', links.moderator || '');
+  for (const k of ['press', 'screen', 'overlay', 'moderator']) $(`#link-${k}`).closest('.row').previousElementSibling.hidden = !links[k];
+  for (const k of ['press', 'screen', 'overlay', 'moderator']) $(`#link-${k}`).closest('.row').hidden = !links[k];
+  // This console rotated the moderator key: it keeps its socket and takes the new key, so that a
+  // reconnect or a reload in this tab still gets in.
+  const mine = links.moderator && new URLSearchParams(new URL(links.moderator).hash.slice(1)).get('k');
+  if (mine && mine !== client.key) { client.key = mine; storePageKey(mine); }
   const qr = $('#qr');
   const src = `/qr/${encodeURIComponent(s.code)}.svg`;
   if (qr.getAttribute('src') !== src) { qr.src = src; qr.alt = `QR ${s.code}`; }
@@ -702,6 +707,16 @@ function boot() {
     });
   }
   for (const inp of $$('.links input[readonly]')) inp.addEventListener('focus', () => inp.select());
+  for (const b of $$('[data-rotate]')) {
+    b.addEventListener('click', async () => {
+      const role = b.dataset.rotate;
+      if (!window.confirm(t('links.rotateConfirm', { role: t(`role.${role}`) }))) return;
+      try {
+        await cmd({ type: 'rotate_key', role });
+        notice(t('links.rotated'), 'good');
+      } catch { /* the error is shown by the client's error handler */ }
+    });
+  }
 
   client.on('state', renderConn);
   client.on('change', schedule);
@@ -709,7 +724,8 @@ function boot() {
   client.on('fatal', (f) => {
     $('#board').hidden = true;
     $('#fatal').hidden = false;
-    setText($('#fatal'), f.code === 4404 ? t('fatal.notfound') : t('fatal.key'));
+    const changed = f.code === 4401 && /changed/.test(f.reason || '');
+    setText($('#fatal'), f.code === 4404 ? t('fatal.notfound') : changed ? t('fatal.keyChanged') : t('fatal.key'));
   });
   if (!sessionId || !key) {
     $('#board').hidden = true;

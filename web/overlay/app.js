@@ -76,7 +76,7 @@ function refreshText() {
 
 // ---- hub -----------------------------------------------------------------
 const id = pathId('/overlay/');
-const key = pageKey('k');
+const key = pageKey('k', { query: true });
 let client = null;
 const debug = params.get('debug') === '1' ? document.getElementById('debug') : null;
 if (debug) debug.hidden = false;

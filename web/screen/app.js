@@ -10,6 +10,7 @@ const i18n = makeI18n({
     nextNone: 'Antrian kosong.', more: '+{n} lagi di antrian', onAir: 'ON AIR', askAt: 'Kirim pertanyaan:',
     code: 'kode', anon: 'Anonim', to: 'untuk {name}', votes: '{n} dukungan',
     'fatal.key': 'Kunci layar salah atau hilang: buka tautan layar yang benar (dengan #k=…).',
+    'fatal.keyChanged': 'Kunci layar sudah diganti: buka tautan layar yang baru.',
     'fatal.notfound': 'Sesi tidak ditemukan.',
   },
   en: {
@@ -17,6 +18,7 @@ const i18n = makeI18n({
     nextNone: 'The queue is empty.', more: '+{n} more in the queue', onAir: 'ON AIR', askAt: 'Ask at:',
     code: 'code', anon: 'Anonymous', to: 'for {name}', votes: ({ n }) => (n === 1 ? '1 vote' : `${n} votes`),
     'fatal.key': 'Wrong or missing screen key: open the right screen link (with #k=…).',
+    'fatal.keyChanged': 'The screen key was changed: open the new screen link.',
     'fatal.notfound': 'Session not found.',
   },
 });
@@ -106,7 +108,11 @@ function tick() {
 let queued = false;
 client.on('change', () => { if (!queued) { queued = true; queueMicrotask(() => { queued = false; render(); }); } });
 client.on('state', (s) => { $('#conn').dataset.state = s.state; $('#conn').title = s.state; });
-client.on('fatal', (f) => { $('#fatal').hidden = false; setText($('#fatal'), f.code === 4404 ? t('fatal.notfound') : t('fatal.key')); });
+client.on('fatal', (f) => {
+  $('#fatal').hidden = false;
+  const changed = f.code === 4401 && /changed/.test(f.reason || '');
+  setText($('#fatal'), f.code === 4404 ? t('fatal.notfound') : changed ? t('fatal.keyChanged') : t('fatal.key'));
+});
 window.addEventListener('resize', () => { lastSig = ''; render(); });
 tick();
 if (!client.sessionRef || !client.key) {

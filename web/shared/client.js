@@ -437,8 +437,28 @@ export class TanyaClient {
   }
 }
 
-/** Fragment key for a page: #k=KEY (also accepts ?k=KEY). */
-export function pageKey(name = 'k') {
+const keySlot = (name) => `tanya:key:${location.pathname}:${name}`;
+
+/** The page's key. From the fragment (#k=KEY) it is kept in this tab's sessionStorage and taken
+ *  out of the address bar and history; a reload in the tab reads it from there. `query` also
+ *  takes ?k=KEY, for a broadcast tool that drops fragments (the overlay page only). */
+export function pageKey(name = 'k', { query = false } = {}) {
   const h = new URLSearchParams(location.hash.replace(/^#/, ''));
-  return h.get(name) || new URLSearchParams(location.search).get(name) || null;
+  const fromHash = h.get(name);
+  if (fromHash) {
+    if (storePageKey(fromHash, name)) {
+      h.delete(name);
+      const rest = h.toString();
+      history.replaceState(history.state, '', location.pathname + location.search + (rest ? `#${rest}` : ''));
+    }
+    return fromHash;
+  }
+  const fromQuery = query ? new URLSearchParams(location.search).get(name) : null;
+  if (fromQuery) return fromQuery;
+  try { return sessionStorage.getItem(keySlot(name)); } catch { return null; }
+}
+
+/** Keeps a page's (new) key for this tab; false when the browser keeps nothing. */
+export function storePageKey(key, name = 'k') {
+  try { sessionStorage.setItem(keySlot(name), key); return sessionStorage.getItem(keySlot(name)) === key; } catch { return false; }
 }
