@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::event::Event;
 use super::net::Net;
+use super::poll::PollAction;
 use super::question::{Channel, Question};
 use super::role::Role;
 use super::session::{SessionStatus, Speaker};
@@ -156,6 +157,15 @@ pub enum Command {
         /// than the device.
         address: bool,
     },
+    /// The moderator creates, opens, closes or deletes a poll.
+    Poll(PollAction),
+    /// A device chooses an option of the open poll (or changes its choice).
+    Choose {
+        /// The poll.
+        poll: Uuid,
+        /// The option's index (0-based).
+        option: u8,
+    },
     /// A new key for a role (`moderator`, `screen`, `overlay` or `press`): the hub makes and
     /// stores it and closes that role's other sockets; the domain only says who may.
     RotateKey {
@@ -187,6 +197,8 @@ impl Command {
             Self::Ban { banned: true, .. } => K::Ban,
             Self::Ban { banned: false, .. } => K::Unban,
             Self::RotateKey { .. } => K::RotateKey,
+            Self::Poll(_) => K::Poll,
+            Self::Choose { .. } => K::Choose,
         }
     }
 }
@@ -230,11 +242,15 @@ pub enum CommandKind {
     Unban,
     /// `rotate_key`: a new key for a role.
     RotateKey,
+    /// `poll`: create, open, close or delete a poll.
+    Poll,
+    /// `choose`: a device's choice in the open poll.
+    Choose,
 }
 
 impl CommandKind {
     /// Every command type, in the order of the contract's table.
-    pub const ALL: [CommandKind; 18] = [
+    pub const ALL: [CommandKind; 20] = [
         Self::Ask,
         Self::Withdraw,
         Self::Vote,
@@ -253,6 +269,8 @@ impl CommandKind {
         Self::Ban,
         Self::Unban,
         Self::RotateKey,
+        Self::Poll,
+        Self::Choose,
     ];
 
     /// The wire name.
@@ -276,6 +294,8 @@ impl CommandKind {
             Self::Ban => "ban",
             Self::Unban => "unban",
             Self::RotateKey => "rotate_key",
+            Self::Poll => "poll",
+            Self::Choose => "choose",
         }
     }
 
@@ -288,7 +308,9 @@ impl CommandKind {
     /// and vote; everything else is the moderator's; screen and overlay only read.
     pub fn roles(self) -> &'static [Role] {
         match self {
-            Self::Ask | Self::Withdraw | Self::Vote => &[Role::Audience, Role::Press],
+            Self::Ask | Self::Withdraw | Self::Vote | Self::Choose => {
+                &[Role::Audience, Role::Press]
+            }
             Self::Approve
             | Self::Reject
             | Self::Edit
@@ -303,7 +325,8 @@ impl CommandKind {
             | Self::Session
             | Self::Ban
             | Self::Unban
-            | Self::RotateKey => &[Role::Moderator],
+            | Self::RotateKey
+            | Self::Poll => &[Role::Moderator],
         }
     }
 
@@ -447,6 +470,8 @@ pub struct Decision {
     pub events: Vec<Event>,
     /// For `ask` and `enter`: the question to return in `ok` (new or retried).
     pub question: Option<Uuid>,
+    /// For `poll` and `choose`: the poll to return in `ok`.
+    pub poll: Option<Uuid>,
     /// The quota this command counts against, checked by the caller before it commits.
     pub quota: Option<Quota>,
 }
@@ -457,6 +482,7 @@ impl Decision {
         Self {
             events,
             question: None,
+            poll: None,
             quota: None,
         }
     }
@@ -478,12 +504,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kinds_round_trip_and_only_phones_ask_withdraw_and_vote() {
+    fn kinds_round_trip_and_only_phones_ask_withdraw_vote_and_choose() {
         for k in CommandKind::ALL {
             assert_eq!(CommandKind::parse(k.as_str()), Some(k));
             let phone = matches!(
                 k,
-                CommandKind::Ask | CommandKind::Withdraw | CommandKind::Vote
+                CommandKind::Ask | CommandKind::Withdraw | CommandKind::Vote | CommandKind::Choose
             );
             assert_eq!(k.allows(Role::Audience), phone, "{k:?}");
             assert_eq!(k.allows(Role::Press), phone, "{k:?}");

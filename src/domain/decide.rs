@@ -94,6 +94,14 @@ impl SessionState {
             } => self.ban(who, *question, *rev, *banned, *address),
             // Keys are not the session's state: the hub changes them once this allows it.
             C::RotateKey { .. } => Ok(Decision::default()),
+            C::Poll(action) => {
+                self.polls
+                    .decide_poll(action, self.info.status == SessionStatus::Closed, ctx)
+            }
+            C::Choose { poll, option } => {
+                self.check_not_closed()?;
+                self.polls.decide_choose(who, *poll, *option)
+            }
         }
     }
 
@@ -214,8 +222,8 @@ impl SessionState {
         };
         Ok(Decision {
             events,
-            question: None,
             quota: Some(Quota::Vote),
+            ..Decision::default()
         })
     }
 
@@ -524,6 +532,7 @@ impl SessionState {
             events: vec![Event::Put { question: q }],
             question: Some(ctx.new_id),
             quota,
+            ..Decision::default()
         }
     }
 
@@ -541,7 +550,7 @@ impl SessionState {
         Ok(Decision {
             events: vec![],
             question: Some(id),
-            quota: None,
+            ..Decision::default()
         })
     }
 

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::net::Net;
+use super::poll::Poll;
 use super::question::{DeviceId, Question};
 use super::session::SessionInfo;
 
@@ -48,6 +49,25 @@ pub enum Event {
         device: DeviceId,
         /// `true`: banned; `false`: unbanned.
         banned: bool,
+    },
+    /// A poll was created or changed status; carries the whole new record.
+    Poll {
+        /// The poll's whole record after the change.
+        poll: Poll,
+    },
+    /// A draft poll was deleted.
+    PollDeleted {
+        /// The deleted poll.
+        poll: Uuid,
+    },
+    /// A device chose an option of a poll (replacing its earlier choice).
+    Choice {
+        /// The poll.
+        poll: Uuid,
+        /// The choosing device.
+        device: DeviceId,
+        /// The option's index.
+        option: u8,
     },
     /// A network (an IPv4 address or an IPv6 /64) was banned from asking, or unbanned.
     BanNet {

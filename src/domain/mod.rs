@@ -11,6 +11,7 @@ mod decide;
 pub mod event;
 pub mod flags;
 pub mod net;
+pub mod poll;
 pub mod question;
 pub mod role;
 pub mod session;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::event::Event;
 use super::flags::Flagger;
 use super::net::Net;
+use super::poll::{PollChange, Polls};
 use super::question::{DeviceId, Question, Source, Status};
 use super::role::{Staff, Who};
 use super::text::{self, FieldError, limits};
@@ -151,6 +152,8 @@ pub enum Applied {
     Ban(DeviceId),
     /// The `address_banned` flag of the questions asked from this network changed.
     BanNet(Net),
+    /// A poll was created, changed status, was deleted, or its counts changed.
+    Poll(PollChange),
     /// Nothing changed (a repeated vote, say).
     Nothing,
 }
@@ -176,6 +179,8 @@ pub struct SessionState {
     pub(super) banned: HashSet<DeviceId>,
     /// Networks (IPv4 addresses, IPv6 /64s) that may not ask.
     pub(super) banned_nets: HashSet<Net>,
+    /// The session's polls and the devices' choices.
+    pub polls: Polls,
     /// `ask` idempotency: (device, ref) -> question.
     pub(super) asks: HashMap<(DeviceId, String), Uuid>,
     /// `enter` idempotency: ref -> question.
@@ -199,6 +204,7 @@ impl SessionState {
             live: None,
             banned: HashSet::new(),
             banned_nets: HashSet::new(),
+            polls: Polls::default(),
             asks: HashMap::new(),
             enters: HashMap::new(),
             max_position: 0.0,
@@ -392,6 +398,12 @@ impl SessionState {
                     self.banned.remove(device);
                 }
                 Applied::Ban(*device)
+            }
+            Event::Poll { .. } | Event::PollDeleted { .. } | Event::Choice { .. } => {
+                match self.polls.apply(event) {
+                    Some(c) => Applied::Poll(c),
+                    None => Applied::Nothing,
+                }
             }
             Event::BanNet { net, banned } => {
                 if *banned {

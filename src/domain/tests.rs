@@ -229,7 +229,9 @@ fn named_question(cmd: &Command) -> Option<Uuid> {
         | C::Enter { .. }
         | C::Overlay { .. }
         | C::Session { .. }
-        | C::RotateKey { .. } => None,
+        | C::RotateKey { .. }
+        | C::Poll(_)
+        | C::Choose { .. } => None,
     }
 }
 
@@ -254,7 +256,9 @@ fn with_rev(cmd: &Command, r: u64) -> Command {
         | C::Enter { .. }
         | C::Overlay { .. }
         | C::Session { .. }
-        | C::RotateKey { .. } => {
+        | C::RotateKey { .. }
+        | C::Poll(_)
+        | C::Choose { .. } => {
             panic!("{cmd:?} names no question")
         }
     }
@@ -898,6 +902,8 @@ fn one_of_each_kind(q: Uuid) -> Vec<Command> {
         ban(q, true),
         ban(q, false),
         Command::RotateKey { role: Role::Screen },
+        Command::Poll(super::poll::PollAction::Open(q)),
+        Command::Choose { poll: q, option: 0 },
     ]
 }
 
@@ -979,13 +985,18 @@ fn the_role_table_is_checked_by_decide_for_every_command_and_role() {
     let moderator_only = CommandKind::ALL.into_iter().filter(|k| {
         !matches!(
             k,
-            CommandKind::Ask | CommandKind::Withdraw | CommandKind::Vote
+            CommandKind::Ask | CommandKind::Withdraw | CommandKind::Vote | CommandKind::Choose
         )
     });
     for k in moderator_only {
         assert_eq!(k.roles(), [Role::Moderator], "{k:?}");
     }
-    for k in [CommandKind::Ask, CommandKind::Withdraw, CommandKind::Vote] {
+    for k in [
+        CommandKind::Ask,
+        CommandKind::Withdraw,
+        CommandKind::Vote,
+        CommandKind::Choose,
+    ] {
         assert_eq!(k.roles(), [Role::Audience, Role::Press], "{k:?}");
     }
 }

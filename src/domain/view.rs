@@ -5,6 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::poll::{Poll, PollResults, PollStatus};
 use super::question::{Channel, DeviceId, Question, Source, Status};
 use super::session::SessionState;
 
@@ -198,4 +199,90 @@ pub fn overlay_of(visible: bool, live: Option<&Question>) -> OverlayView<'_> {
             to: q.to.as_deref(),
         }),
     }
+}
+
+/// Who looks at a poll: what decides whether the counts and a choice are in its view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollViewer {
+    /// Moderators and the speaker screen: every count, always.
+    Staff,
+    /// Phones in general (events): counts when the poll shows them (`results`).
+    Public,
+    /// One device (its welcome, its `ok`): as public, with its own `choice`.
+    Device(DeviceId),
+}
+
+/// One option of a poll as a role sees it.
+#[derive(Debug, Serialize)]
+pub struct PollOptionView<'a> {
+    /// How many devices chose it; `null` while the poll hides its counts from this viewer.
+    pub count: Option<usize>,
+    /// The option's text.
+    pub text: &'a str,
+}
+
+/// A poll as one role sees it. Fields in alphabetical order: the order of the keys on the wire.
+#[derive(Debug, Serialize)]
+pub struct PollView<'a> {
+    /// A device's own view: the index of the option it chose, or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub choice: Option<Option<u8>>,
+    /// When it was created: RFC 3339 UTC with milliseconds.
+    pub created_at: String,
+    /// The poll's id.
+    pub id: Uuid,
+    /// The options in order, with their counts.
+    pub options: Vec<PollOptionView<'a>>,
+    /// The question put to the audience.
+    pub question: &'a str,
+    /// When phones see the counts: `live` or `after_close`.
+    pub results: PollResults,
+    /// `draft`, `open` or `closed`.
+    pub status: PollStatus,
+    /// Of the last change of status: RFC 3339 UTC with milliseconds.
+    pub updated_at: String,
+}
+
+/// Whether `viewer` sees the poll at all: drafts are the moderators' (the screen's too).
+pub fn poll_visible(p: &Poll, viewer: PollViewer) -> bool {
+    viewer == PollViewer::Staff || p.status != PollStatus::Draft
+}
+
+/// Builds the view of a poll for `viewer`.
+pub fn poll<'a>(state: &SessionState, p: &'a Poll, viewer: PollViewer) -> PollView<'a> {
+    let counts_shown = viewer == PollViewer::Staff
+        || p.results == PollResults::Live
+        || p.status == PollStatus::Closed;
+    let counts = state.polls.counts(p.id);
+    PollView {
+        choice: match viewer {
+            PollViewer::Device(d) => Some(state.polls.choice(p.id, d)),
+            _ => None,
+        },
+        created_at: rfc3339(p.created_at),
+        id: p.id,
+        options: p
+            .options
+            .iter()
+            .zip(counts)
+            .map(|(text, n)| PollOptionView {
+                count: counts_shown.then_some(n),
+                text,
+            })
+            .collect(),
+        question: &p.question,
+        results: p.results,
+        status: p.status,
+        updated_at: rfc3339(p.updated_at),
+    }
+}
+
+/// The polls `viewer` sees, in the order created.
+pub fn polls(state: &SessionState, viewer: PollViewer) -> Vec<PollView<'_>> {
+    state
+        .polls
+        .all()
+        .filter(|p| poll_visible(p, viewer))
+        .map(|p| poll(state, p, viewer))
+        .collect()
 }

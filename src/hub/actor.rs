@@ -139,6 +139,8 @@ pub struct Actor {
     pub(super) fanout: Fanout,
     /// Questions whose vote counts changed since the last `votes` frame.
     pub(super) dirty_votes: HashSet<Uuid>,
+    /// Polls whose counts changed since the last `votes` round.
+    pub(super) dirty_polls: HashSet<Uuid>,
     /// Last presence counts sent to moderators.
     pub(super) last_presence: [usize; 5],
     rx: mpsc::Receiver<Mail>,
@@ -174,6 +176,7 @@ impl Actor {
             journal_len,
             fanout,
             dirty_votes: HashSet::new(),
+            dirty_polls: HashSet::new(),
             last_presence: [0; 5],
             rx,
             _registration: registration,
@@ -203,7 +206,7 @@ impl Actor {
                     let batch = std::mem::take(&mut buf);
                     self.handle(batch).await;
                     idle_since = None;
-                    if !votes_armed && !self.dirty_votes.is_empty() {
+                    if !votes_armed && !(self.dirty_votes.is_empty() && self.dirty_polls.is_empty()) {
                         let now = Instant::now();
                         match last_votes.map(|t| t + VOTES_GAP).filter(|due| *due > now) {
                             Some(due) => {
@@ -516,10 +519,19 @@ impl Actor {
         } else {
             QuestionViewKind::Author
         };
-        let ok = frames::encode(&frames::Ok::new(
+        let mut ok = frames::Ok::new(
             client_ref.as_deref(),
             question.map(|q| view::question(&self.state, q, view_kind, &self.authors)),
-        ));
+        );
+        let viewer = match who.device() {
+            Some(d) => view::PollViewer::Device(d),
+            None => view::PollViewer::Staff,
+        };
+        ok.poll = decision
+            .poll
+            .and_then(|id| self.state.polls.get(id))
+            .map(|p| view::poll(&self.state, p, viewer));
+        let ok = frames::encode(&ok);
         metrics::counter!("tanya_commands_total", "type" => kind, "outcome" => "ok").increment(1);
         events.extend(decision.events);
         Some(Uncommitted {

@@ -11,7 +11,7 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::view::{OverlayQuestion, OverlayView, QuestionView};
+use crate::domain::view::{OverlayQuestion, OverlayView, PollView, QuestionView};
 use crate::domain::{ErrorCode, Rejection, Role, SessionInfo, SessionStatus, Speaker};
 
 /// Serializes a frame. The frames below hold only strings, numbers, booleans and maps with
@@ -92,6 +92,9 @@ pub struct Welcome<'a> {
     /// Moderator, screen and overlay.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overlay: Option<OverlayView<'a>>,
+    /// A full welcome's polls, as the role sees them (not for the overlay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub polls: Option<Vec<PollView<'a>>>,
     /// A full welcome's questions, as the role sees them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub questions: Option<Vec<QuestionView<'a>>>,
@@ -115,6 +118,7 @@ impl<'a> Welcome<'a> {
         Self {
             epoch,
             overlay: None,
+            polls: None,
             questions: None,
             resumed: false,
             role,
@@ -170,6 +174,48 @@ impl Removed {
 
 /// Vote counts by question id, in id order.
 pub type Counts = BTreeMap<Uuid, usize>;
+
+/// `poll`: a poll was created, changed status or its counts changed, in the receiving view.
+#[derive(Debug, Serialize)]
+pub struct PollFrame<'a> {
+    /// The poll in the receiving view: upsert by `id`.
+    pub poll: PollView<'a>,
+    /// The event's position in the session's history.
+    pub seq: u64,
+    r#type: &'static str,
+}
+
+impl<'a> PollFrame<'a> {
+    /// The frame of a poll view.
+    pub fn new(seq: u64, poll: PollView<'a>) -> Self {
+        Self {
+            poll,
+            seq,
+            r#type: "poll",
+        }
+    }
+}
+
+/// `poll_removed`: a draft poll was deleted (moderators only: only they saw it).
+#[derive(Debug, Serialize)]
+pub struct PollRemoved {
+    /// The deleted poll's id.
+    pub poll: Uuid,
+    /// The event's position in the session's history.
+    pub seq: u64,
+    r#type: &'static str,
+}
+
+impl PollRemoved {
+    /// The frame of a deleted poll.
+    pub fn new(seq: u64, poll: Uuid) -> Self {
+        Self {
+            poll,
+            seq,
+            r#type: "poll_removed",
+        }
+    }
+}
 
 /// `votes`: the latest counts of the questions whose votes changed.
 #[derive(Debug, Serialize)]
@@ -287,6 +333,9 @@ impl<'a> Session<'a> {
 /// `ok`: the command with this `ref` was stored; `ask` and `enter` carry their question.
 #[derive(Debug, Serialize)]
 pub struct Ok<'a> {
+    /// `poll`: the poll in the moderator view; `choose`: in the device's own view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll: Option<PollView<'a>>,
     /// `ask`: the question as it is now in the author view; `enter`: in the moderator view.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub question: Option<QuestionView<'a>>,
@@ -299,6 +348,7 @@ impl<'a> Ok<'a> {
     /// The reply to the command with `client_ref`.
     pub fn new(client_ref: Option<&'a str>, question: Option<QuestionView<'a>>) -> Self {
         Self {
+            poll: None,
             question,
             r#ref: client_ref,
             r#type: "ok",

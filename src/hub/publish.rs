@@ -10,7 +10,8 @@ use uuid::Uuid;
 use super::actor::Actor;
 use super::fanout::{Out, PerView};
 use super::frames::{self, Counts, SessionBody};
-use crate::domain::view::{self, QuestionView, QuestionViewKind};
+use crate::domain::poll::PollChange;
+use crate::domain::view::{self, PollViewer, QuestionView, QuestionViewKind};
 use crate::domain::{Applied, DeviceId, Question, Role, Staff, Status, Who};
 
 impl Actor {
@@ -77,11 +78,55 @@ impl Actor {
                 let ids: Vec<Uuid> = self.state.questions_of(device).map(|q| q.id).collect();
                 self.moderator_frames(&ids, out);
             }
+            Applied::Poll(PollChange::Counts(id)) => {
+                self.dirty_polls.insert(id);
+            }
+            Applied::Poll(PollChange::Poll(id)) => {
+                self.dirty_polls.remove(&id);
+                if let Some(f) = self.poll_frames(id) {
+                    out.push(f);
+                }
+            }
+            Applied::Poll(PollChange::Deleted(id)) => {
+                self.dirty_polls.remove(&id);
+                self.seq += 1;
+                out.push(PerView {
+                    seq: self.seq,
+                    moderator: Some(frames::encode(&frames::PollRemoved::new(self.seq, id))),
+                    ..PerView::default()
+                });
+            }
             Applied::BanNet(net) => {
                 let ids: Vec<Uuid> = self.state.questions_from(net).map(|q| q.id).collect();
                 self.moderator_frames(&ids, out);
             }
         }
+    }
+
+    /// The `poll` event of a poll in every view that sees it (`None` when it is gone).
+    pub(super) fn poll_frames(&mut self, id: Uuid) -> Option<PerView> {
+        let p = self.state.polls.get(id)?;
+        self.seq += 1;
+        let seq = self.seq;
+        let frame = |viewer| {
+            view::poll_visible(p, viewer).then(|| {
+                frames::encode(&frames::PollFrame::new(
+                    seq,
+                    view::poll(&self.state, p, viewer),
+                ))
+            })
+        };
+        let staff = frame(PollViewer::Staff);
+        let public = frame(PollViewer::Public);
+        let screen = public.is_some().then(|| staff.clone()).flatten();
+        Some(PerView {
+            seq,
+            moderator: staff,
+            screen,
+            public,
+            overlay: None,
+            author: None,
+        })
     }
 
     /// A `question` event for moderators of each of these questions (their ban flags changed).
@@ -116,6 +161,13 @@ impl Actor {
     /// moderators, public questions' counts to audience, press and screen, and the count of an
     /// author's own hidden question (rejected, say) to that author alone.
     pub(super) fn flush_votes(&mut self) {
+        // Poll counts go out with the vote counts, at the same pace.
+        let polls: Vec<Uuid> = self.dirty_polls.drain().collect();
+        for id in polls {
+            if let Some(f) = self.poll_frames(id) {
+                self.fanout.publish(f);
+            }
+        }
         if self.dirty_votes.is_empty() {
             return;
         }
@@ -199,6 +251,13 @@ impl Actor {
         }
         if resumed_at.is_none() {
             w.questions = Some(self.questions_for(who));
+            w.polls = match *who {
+                Who::Staff(Staff::Overlay) => None,
+                Who::Staff(_) => Some(view::polls(&self.state, PollViewer::Staff)),
+                Who::Device { device, .. } => {
+                    Some(view::polls(&self.state, PollViewer::Device(device)))
+                }
+            };
         }
         frames::encode(&w)
     }

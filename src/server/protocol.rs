@@ -8,6 +8,7 @@ use axum::extract::ws::Utf8Bytes;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::domain::poll::{NewPoll, PollAction, PollResults};
 use crate::domain::session::{validate_speakers, validate_title};
 use crate::domain::text::{self, limits};
 use crate::domain::{
@@ -119,6 +120,11 @@ impl<'a> Fields<'a> {
         let s = self.req_str(k)?;
         Uuid::parse_str(s)
             .map_err(|_| self.invalid(format!("`{k}` must be a question id (a UUID)")))
+    }
+
+    fn poll_id(&self) -> Result<Uuid, WireError> {
+        Uuid::parse_str(self.req_str("poll")?)
+            .map_err(|_| self.invalid("`poll` must be a poll id (a UUID)"))
     }
 
     fn opt_id(&self, k: &str, required: bool) -> Result<Option<Uuid>, WireError> {
@@ -376,6 +382,50 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
             rev: f.rev()?,
             banned: kind == K::Ban,
             address: f.opt_bool("address")?,
+        },
+        K::Poll => Command::Poll(match f.req_str("action")? {
+            "create" => {
+                let client_ref = need_ref()?;
+                let question = f.req_str("question")?;
+                let options: Vec<String> = match f.m.get("options") {
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .enumerate()
+                        .map(|(i, o)| {
+                            o.as_str().map(str::to_string).ok_or_else(|| {
+                                f.invalid(format!("`options[{i}]` must be a string"))
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                    None | Some(Value::Null) => return Err(f.invalid("`options` is missing")),
+                    Some(_) => return Err(f.invalid("`options` must be a list of strings")),
+                };
+                let results = match f.opt_str("results")? {
+                    None => PollResults::default(),
+                    Some(r) => PollResults::parse(r)
+                        .ok_or_else(|| f.invalid("`results` must be live or after_close"))?,
+                };
+                let poll =
+                    NewPoll::checked(question, &options, results).map_err(|e| f.invalid(e.0))?;
+                PollAction::Create { client_ref, poll }
+            }
+            "open" => PollAction::Open(f.poll_id()?),
+            "close" => PollAction::Close(f.poll_id()?),
+            "delete" => PollAction::Delete(f.poll_id()?),
+            _ => return Err(f.invalid("`action` must be one of create, open, close, delete")),
+        }),
+        K::Choose => Command::Choose {
+            poll: f.poll_id()?,
+            option: match f.m.get("option") {
+                Some(Value::Number(n)) => n
+                    .as_u64()
+                    .and_then(|n| u8::try_from(n).ok())
+                    .ok_or_else(|| f.invalid("`option` must be an option's index (0, 1, ...)"))?,
+                None | Some(Value::Null) => return Err(f.invalid("`option` is missing")),
+                Some(_) => {
+                    return Err(f.invalid("`option` must be an option's index (0, 1, ...)"));
+                }
+            },
         },
         K::RotateKey => Command::RotateKey {
             role: match Role::parse(f.req_str("role")?) {
@@ -781,6 +831,101 @@ mod tests {
         }
         // The fields of each command, one wrong at a time.
         let more: &[Row] = &[
+            (r#"{"type":"poll"}"#, M, I, "action"),
+            (r#"{"type":"poll","action":"start"}"#, M, I, "action"),
+            (r#"{"type":"poll","action":"open"}"#, M, I, "poll"),
+            (
+                r#"{"type":"poll","action":"open","poll":"x"}"#,
+                M,
+                I,
+                "poll id",
+            ),
+            (
+                r#"{"type":"poll","action":"create","question":"Q","options":["a","b"]}"#,
+                M,
+                I,
+                "ref",
+            ),
+            (
+                r#"{"type":"poll","action":"create","ref":"r","options":["a","b"]}"#,
+                M,
+                I,
+                "question",
+            ),
+            (
+                r#"{"type":"poll","action":"create","ref":"r","question":"","options":["a","b"]}"#,
+                M,
+                I,
+                "question",
+            ),
+            (
+                r#"{"type":"poll","action":"create","ref":"r","question":"Q"}"#,
+                M,
+                I,
+                "options",
+            ),
+            (
+                r#"{"type":"poll","action":"create","ref":"r","question":"Q","options":"a,b"}"#,
+                M,
+                I,
+                "options",
+            ),
+            (
+                r#"{"type":"poll","action":"create","ref":"r","question":"Q","options":["a"]}"#,
+                M,
+                I,
+                "options",
+            ),
+            (
+                r#"{"type":"poll","action":"create","ref":"r","question":"Q","options":["a",2]}"#,
+                M,
+                I,
+                "options[1]",
+            ),
+            (
+                r#"{"type":"poll","action":"create","ref":"r","question":"Q","options":["a","A"]}"#,
+                M,
+                I,
+                "options[1]",
+            ),
+            (
+                r#"{"type":"poll","action":"create","ref":"r","question":"Q","options":["a","b"],"results":"never"}"#,
+                M,
+                I,
+                "results",
+            ),
+            (
+                r#"{"type":"poll","action":"open","poll":"QID"}"#,
+                A,
+                F,
+                "audience role may not send `poll`",
+            ),
+            (r#"{"type":"choose","option":0}"#, A, I, "poll"),
+            (r#"{"type":"choose","poll":"QID"}"#, A, I, "option"),
+            (
+                r#"{"type":"choose","poll":"QID","option":-1}"#,
+                A,
+                I,
+                "option",
+            ),
+            (
+                r#"{"type":"choose","poll":"QID","option":256}"#,
+                A,
+                I,
+                "option",
+            ),
+            (
+                r#"{"type":"choose","poll":"QID","option":"1"}"#,
+                A,
+                I,
+                "option",
+            ),
+            (
+                r#"{"type":"choose","poll":"QID","option":0}"#,
+                M,
+                F,
+                "moderator role may not send `choose`",
+            ),
             (r#"{"type":"rotate_key"}"#, M, I, "role"),
             (r#"{"type":"rotate_key","role":5}"#, M, I, "role"),
             (r#"{"type":"rotate_key","role":"audience"}"#, M, I, "role"),
@@ -1039,6 +1184,15 @@ mod tests {
             (r#"{"type":"unban","question":"QID","rev":1}"#, M),
             (r#"{"type":"ban","question":"QID","address":true}"#, M),
             (r#"{"type":"rotate_key","role":"overlay"}"#, M),
+            (
+                r#"{"type":"poll","action":"create","ref":"p","question":"Puas?","options":["Ya","Tidak"],"results":"after_close"}"#,
+                M,
+            ),
+            (r#"{"type":"poll","action":"open","poll":"QID"}"#, M),
+            (r#"{"type":"poll","action":"close","poll":"QID"}"#, M),
+            (r#"{"type":"poll","action":"delete","poll":"QID"}"#, M),
+            (r#"{"type":"choose","poll":"QID","option":1}"#, A),
+            (r#"{"type":"choose","poll":"QID","option":0}"#, P),
             (r#"{"type":"unban","question":"QID","address":null}"#, M),
         ];
         let mut kinds = std::collections::HashSet::new();
