@@ -206,7 +206,8 @@ impl Actor {
                     let batch = std::mem::take(&mut buf);
                     self.handle(batch).await;
                     idle_since = None;
-                    if !votes_armed && !(self.dirty_votes.is_empty() && self.dirty_polls.is_empty()) {
+                    let counts_changed = !self.dirty_votes.is_empty() || !self.dirty_polls.is_empty();
+                    if !votes_armed && counts_changed {
                         let now = Instant::now();
                         match last_votes.map(|t| t + VOTES_GAP).filter(|due| *due > now) {
                             Some(due) => {
