@@ -233,7 +233,7 @@ pub async fn export(
         Some("csv") => true,
         Some(_) => return Err(ApiError::invalid("`format` must be json or csv")),
     };
-    let (session, questions) = s
+    let (session, questions, polls) = s
         .query(move |v| {
             let qs: Vec<Value> = v
                 .state
@@ -247,11 +247,15 @@ pub async fn export(
                     ))
                 })
                 .collect();
-            (json!(SessionBody::new(&v.state.info, None)), qs)
+            let polls = json!(view::polls(v.state, view::PollViewer::Staff));
+            (json!(SessionBody::new(&v.state.info, None)), qs, polls)
         })
         .await?;
     if !csv {
-        return Ok(Json(json!({"session": session, "questions": questions})).into_response());
+        return Ok(
+            Json(json!({"session": session, "questions": questions, "polls": polls}))
+                .into_response(),
+        );
     }
     let cols = [
         "id",

@@ -30,6 +30,7 @@ mod moderator_moderates;
 mod moderator_page;
 mod open_files;
 mod overlay;
+mod polls;
 mod proxy;
 mod restart_durability;
 mod resume;
