@@ -138,6 +138,7 @@ function render() {
     renderSpeakers(s.speakers || []);
   }
   renderCount();
+  renderPoll();
   const all = client.questions();
   // live
   const live = all.find((q) => q.status === 'live');
@@ -168,6 +169,53 @@ function render() {
   }
   const open = !s || s.status === 'open';
   $('#ask-btn').disabled = !open || !validText();
+}
+
+/** The open poll, or else the one closed last (its result), above the question form. */
+function shownPoll() {
+  const polls = Array.from(client.view.polls.values()).filter((p) => p.status !== 'draft');
+  return client.openPoll() || polls.filter((p) => p.status === 'closed').sort((a, b) => cmpUpdated(b, a))[0] || null;
+}
+
+function renderPoll() {
+  const p = shownPoll();
+  $('#poll-box').hidden = !p;
+  if (!p) return;
+  setText($('#poll-question'), p.question);
+  const chosen = typeof p.choice === 'number';
+  const total = p.options.reduce((n, o) => n + (o.count || 0), 0);
+  // Counts once this device has chosen (or the poll is closed), and only when the hub sends them.
+  const showCounts = (chosen || p.status === 'closed') && p.options.every((o) => typeof o.count === 'number');
+  const items = p.options.map((o, i) => ({ ...o, i, poll: p.id, open: p.status === 'open', mine: p.choice === i, showCounts, total }));
+  syncList($('#poll-options'), items, (o) => `${o.poll}:${o.i}`, createOption, updateOption);
+  setText($('#poll-note'), p.status === 'closed' ? t('poll.closed')
+    : !chosen ? t('poll.tap')
+      : showCounts ? t('poll.chosen') : `${t('poll.chosen')} ${t('poll.hidden')}`);
+}
+
+function createOption(o) {
+  const li = h('li', { class: 'poll-option' },
+    h('button', { type: 'button', class: 'poll-choice', dataset: { option: String(o.i) }, onclick: () => onChoose(o.poll, o.i) },
+      h('span', { class: 'poll-text' }),
+      h('span', { class: 'poll-bar', attrs: { 'aria-hidden': 'true' } }, h('span', { class: 'poll-fill' })),
+      h('span', { class: 'poll-count' })));
+  updateOption(li, o);
+  return li;
+}
+
+function updateOption(li, o) {
+  const b = $('.poll-choice', li);
+  b.disabled = !o.open;
+  b.setAttribute('aria-pressed', o.mine ? 'true' : 'false');
+  setText($('.poll-text', li), o.mine ? `${o.text} · ${t('poll.yours')}` : o.text);
+  const pct = o.total ? Math.round((100 * o.count) / o.total) : 0;
+  $('.poll-bar', li).hidden = !o.showCounts;
+  $('.poll-fill', li).style.width = `${o.showCounts ? pct : 0}%`;
+  setText($('.poll-count', li), o.showCounts ? t('poll.count', { n: o.count, pct }) : '');
+}
+
+function onChoose(poll, option) {
+  client.choose(poll, option).catch((err) => setText($('#poll-note'), errorText(err)));
 }
 
 const cmpTime = (a, b) => String(a.created_at).localeCompare(String(b.created_at));

@@ -268,6 +268,7 @@ function render() {
     renderLinks(s);
     renderOpTo();
   }
+  renderPolls();
   const L = lists();
   if (ui.selected && !Q(ui.selected)) ui.selected = null;
   if (ui.mergeSource && !allows((Q(ui.mergeSource) || {}).status, 'merge')) endMerge();
@@ -335,6 +336,69 @@ function previewLt() {
     ro.observe($('#overlay-preview'));
   }
   return ltEl;
+}
+
+// ---- polls -----------------------------------------------------------------
+function renderPolls() {
+  const polls = Array.from(client.view.polls.values()).sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
+  syncList($('#poll-list'), polls, (p) => p.id, createPollItem, updatePollItem);
+}
+
+function createPollItem(p) {
+  const li = h('li', { class: 'poll-item', dataset: { pollId: p.id } },
+    h('div', { class: 'poll-head' },
+      h('span', { class: 'badge', dataset: { field: 'status' } }),
+      h('strong', { dataset: { field: 'question' } }),
+      h('span', { class: 'hint', dataset: { field: 'total' } })),
+    h('ol', { class: 'poll-results', dataset: { field: 'options' } }),
+    h('div', { class: 'row' },
+      h('button', { type: 'button', class: 'primary', dataset: { pollAct: 'open' }, onclick: () => pollCmd('open', p.id) }),
+      h('button', { type: 'button', dataset: { pollAct: 'close' }, onclick: () => pollCmd('close', p.id) }),
+      h('button', { type: 'button', class: 'danger subtle', dataset: { pollAct: 'delete' }, onclick: () => pollCmd('delete', p.id) })));
+  updatePollItem(li, p);
+  return li;
+}
+
+function updatePollItem(li, p) {
+  li.dataset.status = p.status;
+  setText($('[data-field=status]', li), t(`poll.status.${p.status}`));
+  setText($('[data-field=question]', li), p.question);
+  const total = p.options.reduce((n, o) => n + (o.count || 0), 0);
+  setText($('[data-field=total]', li), t('poll.total', { n: total }));
+  $('[data-field=options]', li).replaceChildren(...p.options.map((o) => {
+    const pct = total ? Math.round((100 * (o.count || 0)) / total) : 0;
+    return h('li', { dataset: { count: String(o.count || 0) } },
+      h('span', { class: 'poll-opt' }, `${o.text} — ${o.count || 0} (${pct}%)`),
+      h('span', { class: 'poll-bar' }, h('span', { class: 'poll-fill', style: `width:${pct}%` })));
+  }));
+  for (const [act, show] of [['open', p.status !== 'open'], ['close', p.status === 'open'], ['delete', p.status === 'draft']]) {
+    const b = $(`[data-poll-act=${act}]`, li);
+    b.hidden = !show;
+    setText(b, t(`poll.${act}`));
+  }
+}
+
+function pollCmd(action, poll) {
+  return cmd({ type: 'poll', action, poll }).catch(() => {});
+}
+
+async function onPollCreate(e) {
+  e.preventDefault();
+  const question = $('#poll-question').value;
+  const options = $('#poll-options').value.split('\n').map((s) => s.trim()).filter(Boolean);
+  const results = $('#poll-after-close').checked ? 'after_close' : 'live';
+  $('#poll-create').disabled = true;
+  try {
+    await cmd({ type: 'poll', action: 'create', ref: crypto.randomUUID(), question, options, results });
+    $('#poll-question').value = '';
+    $('#poll-options').value = '';
+    $('#poll-after-close').checked = false;
+    setText($('#poll-status'), t('poll.created'));
+  } catch (err) {
+    setText($('#poll-status'), errorText(err));
+  } finally {
+    $('#poll-create').disabled = false;
+  }
 }
 
 function renderLinks(s) {
@@ -696,6 +760,7 @@ function boot() {
   $('#overlay-clear').addEventListener('click', () => cmd({ type: 'overlay', visible: false }).catch(() => {}));
   $('#merge-cancel').addEventListener('click', endMerge);
   $('#op-form').addEventListener('submit', onOperator);
+  $('#poll-form').addEventListener('submit', onPollCreate);
   $('#op-text').addEventListener('input', updateOpCount);
   $('#op-text').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) onOperator(e); });
   for (const b of $$('[data-copy]')) {

@@ -9,6 +9,7 @@ const i18n = makeI18n({
     live: 'Sedang dijawab', none: 'Belum ada pertanyaan yang sedang dijawab.', next: 'Berikutnya',
     nextNone: 'Antrian kosong.', more: '+{n} lagi di antrian', onAir: 'ON AIR', askAt: 'Kirim pertanyaan:',
     code: 'kode', anon: 'Anonim', to: 'untuk {name}', votes: '{n} dukungan',
+    poll: 'Jajak pendapat', pollTotal: '{n} suara',
     'fatal.key': 'Kunci layar salah atau hilang: buka tautan layar yang benar (dengan #k=…).',
     'fatal.keyChanged': 'Kunci layar sudah diganti: buka tautan layar yang baru.',
     'fatal.notfound': 'Sesi tidak ditemukan.',
@@ -17,6 +18,7 @@ const i18n = makeI18n({
     live: 'Being answered', none: 'No question is being answered yet.', next: 'Next',
     nextNone: 'The queue is empty.', more: '+{n} more in the queue', onAir: 'ON AIR', askAt: 'Ask at:',
     code: 'code', anon: 'Anonymous', to: 'for {name}', votes: ({ n }) => (n === 1 ? '1 vote' : `${n} votes`),
+    poll: 'Poll', pollTotal: ({ n }) => (n === 1 ? '1 vote' : `${n} votes`),
     'fatal.key': 'Wrong or missing screen key: open the right screen link (with #k=…).',
     'fatal.keyChanged': 'The screen key was changed: open the new screen link.',
     'fatal.notfound': 'Session not found.',
@@ -88,8 +90,27 @@ function render() {
   $('#next-empty').hidden = queue.length > 0;
   setText($('#queue-more'), queue.length > NEXT ? t('more', { n: queue.length - NEXT }) : '');
   $('#on-air').hidden = !(v.overlay && v.overlay.visible);
+  renderPoll();
   const sig = JSON.stringify([live && live.text, live && asker(live), live && live.to, shown.map((q) => [q.text, q.votes, q.to]), window.innerWidth, window.innerHeight]);
   if (sig !== lastSig) { lastSig = sig; refit(); }
+}
+
+/** The open poll's live result. */
+function renderPoll() {
+  const p = client.openPoll();
+  $('#poll').hidden = !p;
+  if (!p) return;
+  setText($('#poll-question'), p.question);
+  const total = p.options.reduce((n, o) => n + (o.count || 0), 0);
+  syncList($('#poll-options'), p.options.map((o, i) => ({ ...o, i })), (o) => `${p.id}:${o.i}`,
+    () => h('li', {}, h('span', { class: 't' }), h('span', { class: 'bar' }, h('span', { class: 'fill' })), h('span', { class: 'n' })),
+    (li, o) => {
+      const pct = total ? Math.round((100 * (o.count || 0)) / total) : 0;
+      li.dataset.count = String(o.count || 0);
+      setText(li.firstChild, o.text);
+      li.children[1].firstChild.style.width = `${pct}%`;
+      setText(li.lastChild, `${pct}% · ${t('pollTotal', { n: o.count || 0 })}`);
+    });
 }
 
 function refit() {

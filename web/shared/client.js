@@ -63,7 +63,7 @@ export class TanyaClient {
     this.url = o.url || wsUrl();
     this.skey = sessionKey(this.sessionRef);
     this.listeners = new Map();
-    this.view = { session: null, questions: new Map(), overlay: null, you: null, votes: new Set(), presence: null };
+    this.view = { session: null, questions: new Map(), polls: new Map(), overlay: null, you: null, votes: new Set(), presence: null };
     this.epoch = null;
     this.seq = null;
     this.ws = null;
@@ -241,6 +241,8 @@ export class TanyaClient {
     if (!msg.resumed) {
       v.questions = new Map();
       for (const q of msg.questions || []) v.questions.set(q.id, q);
+      v.polls = new Map();
+      for (const p of msg.polls || []) v.polls.set(p.id, p);
     }
     if (msg.session) v.session = msg.session;
     if ('overlay' in msg) v.overlay = msg.overlay;
@@ -288,6 +290,17 @@ export class TanyaClient {
       case 'session':
         if (msg.session) v.session = { ...v.session, ...msg.session };
         break;
+      case 'poll': {
+        // Events carry no `choice`: keep this device's own.
+        const before = v.polls.get(msg.poll.id);
+        const p = { ...msg.poll };
+        if (before && 'choice' in before) p.choice = before.choice;
+        v.polls.set(p.id, p);
+        break;
+      }
+      case 'poll_removed':
+        v.polls.delete(msg.poll);
+        break;
       default:
         known = false; // ignore event types we do not know
     }
@@ -300,6 +313,10 @@ export class TanyaClient {
 
   onReply(msg, ok) {
     const ref = msg.ref;
+    if (ok && msg.poll && msg.poll.id) {
+      this.view.polls.set(msg.poll.id, msg.poll);
+      this.emit('change', msg);
+    }
     if (ref !== undefined && this.pending.has(ref)) {
       const p = this.pending.get(ref);
       this.pending.delete(ref);
@@ -336,6 +353,26 @@ export class TanyaClient {
     if (frame.type === 'vote') {
       if (frame.on) this.view.votes.add(frame.question); else this.view.votes.delete(frame.question);
     }
+  }
+
+  /** The open poll, if any (at most one is open). */
+  openPoll() {
+    for (const p of this.view.polls.values()) if (p.status === 'open') return p;
+    return null;
+  }
+
+  /** choose with an optimistic choice and rollback. */
+  choose(poll, option) {
+    const p = this.view.polls.get(poll);
+    const before = p ? p.choice : undefined;
+    if (p) this.view.polls.set(poll, { ...p, choice: option });
+    this.emit('change', { type: 'choose' });
+    return this.send({ type: 'choose', poll, option }).catch((err) => {
+      const now = this.view.polls.get(poll);
+      if (now) this.view.polls.set(poll, { ...now, choice: before });
+      this.emit('change', { type: 'choose' });
+      throw err;
+    });
   }
 
   /** vote with optimistic toggle and rollback. */
