@@ -31,6 +31,7 @@ mod moderator_page;
 mod open_files;
 mod overlay;
 mod polls;
+mod powercut;
 mod proxy;
 mod restart_durability;
 mod resume;
