@@ -94,10 +94,12 @@ impl SessionState {
             } => self.ban(who, *question, *rev, *banned, *address),
             // Keys are not the session's state: the hub changes them once this allows it.
             C::RotateKey { .. } => Ok(Decision::default()),
-            C::Poll(action) => {
-                self.polls
-                    .decide_poll(action, self.info.status == SessionStatus::Closed, ctx)
-            }
+            C::Poll(action) => self.polls.decide_poll(
+                action,
+                self.info.status == SessionStatus::Closed,
+                self.overlay_visible,
+                ctx,
+            ),
             C::Choose { poll, option } => {
                 self.check_not_closed()?;
                 self.polls.decide_choose(who, *poll, *option)
@@ -435,10 +437,16 @@ impl SessionState {
                 "no question is live: put one live before taking it on air",
             ));
         }
-        if visible == self.overlay_visible {
-            return Ok(Decision::default());
+        // One graphic at a time: taking the question or clearing the overlay takes a poll's
+        // result off air too.
+        let mut events = vec![];
+        if self.polls.on_air().is_some() {
+            events.push(Event::PollOnAir { poll: None });
         }
-        Ok(one(Event::Overlay { visible }))
+        if visible != self.overlay_visible {
+            events.push(Event::Overlay { visible });
+        }
+        Ok(Decision::events(events))
     }
 
     /// `session`: status, title, speakers; the only change a closed session takes (to reopen).

@@ -55,6 +55,11 @@ pub enum Event {
         /// The poll's whole record after the change.
         poll: Poll,
     },
+    /// A poll's result went on air (`Some`) or off (`None`).
+    PollOnAir {
+        /// The poll on air, or none.
+        poll: Option<Uuid>,
+    },
     /// A draft poll was deleted.
     PollDeleted {
         /// The deleted poll.

@@ -152,6 +152,10 @@ pub enum PollAction {
     Close(Uuid),
     /// A draft is removed.
     Delete(Uuid),
+    /// The poll's result goes on air (the question's lower third goes off).
+    Show(Uuid),
+    /// The poll's result goes off air.
+    Hide(Uuid),
 }
 
 /// The polls of a session and the devices' choices.
@@ -165,6 +169,8 @@ pub struct Polls {
     choices: HashMap<Uuid, HashMap<DeviceId, u8>>,
     /// `poll` create idempotency: ref -> poll (kept after a delete, so a retry stays answered).
     refs: HashMap<String, Uuid>,
+    /// The poll whose result is on air.
+    on_air: Option<Uuid>,
 }
 
 /// What applying a poll event changed.
@@ -176,6 +182,8 @@ pub enum PollChange {
     Deleted(Uuid),
     /// A device's choice changed: the poll's counts.
     Counts(Uuid),
+    /// A poll went on air or off.
+    OnAir,
 }
 
 impl Polls {
@@ -187,6 +195,11 @@ impl Polls {
     /// Every poll, in the order created.
     pub fn all(&self) -> impl Iterator<Item = &Poll> {
         self.order.iter().filter_map(|id| self.polls.get(id))
+    }
+
+    /// The poll whose result is on air.
+    pub fn on_air(&self) -> Option<&Poll> {
+        self.on_air.and_then(|id| self.polls.get(&id))
     }
 
     /// The open poll, if any.
@@ -223,11 +236,13 @@ impl Polls {
         })
     }
 
-    /// The rules of the moderator's `poll` command. `closed_session`: the session is closed.
+    /// The rules of the moderator's `poll` command. `closed_session`: the session is closed;
+    /// `question_on_air`: the question's lower third is on air (showing a poll takes it off).
     pub fn decide_poll(
         &self,
         action: &PollAction,
         closed_session: bool,
+        question_on_air: bool,
         ctx: Ctx,
     ) -> Result<Decision, Rejection> {
         if let PollAction::Create { client_ref, poll } = action
@@ -318,6 +333,32 @@ impl Polls {
                 }
                 Ok(with(vec![Event::PollDeleted { poll: p.id }], p.id))
             }
+            PollAction::Show(id) => {
+                let p = self.find(*id)?;
+                if p.status == PollStatus::Draft {
+                    return Err(Rejection::new(
+                        ErrorCode::Conflict,
+                        "a draft poll cannot go on air: open it first",
+                    ));
+                }
+                let mut events = vec![];
+                if question_on_air {
+                    events.push(Event::Overlay { visible: false });
+                }
+                if self.on_air != Some(p.id) {
+                    events.push(Event::PollOnAir { poll: Some(p.id) });
+                }
+                Ok(with(events, p.id))
+            }
+            PollAction::Hide(id) => {
+                let p = self.find(*id)?;
+                let events = if self.on_air == Some(p.id) {
+                    vec![Event::PollOnAir { poll: None }]
+                } else {
+                    vec![]
+                };
+                Ok(with(events, p.id))
+            }
         }
     }
 
@@ -372,7 +413,14 @@ impl Polls {
                 }
                 Some(PollChange::Poll(poll.id))
             }
+            Event::PollOnAir { poll } => {
+                self.on_air = *poll;
+                Some(PollChange::OnAir)
+            }
             Event::PollDeleted { poll } => {
+                if self.on_air == Some(*poll) {
+                    self.on_air = None;
+                }
                 self.polls.remove(poll);
                 self.order.retain(|id| id != poll);
                 self.choices.remove(poll);

@@ -399,12 +399,13 @@ impl SessionState {
                 }
                 Applied::Ban(*device)
             }
-            Event::Poll { .. } | Event::PollDeleted { .. } | Event::Choice { .. } => {
-                match self.polls.apply(event) {
-                    Some(c) => Applied::Poll(c),
-                    None => Applied::Nothing,
-                }
-            }
+            Event::Poll { .. }
+            | Event::PollDeleted { .. }
+            | Event::Choice { .. }
+            | Event::PollOnAir { .. } => match self.polls.apply(event) {
+                Some(c) => Applied::Poll(c),
+                None => Applied::Nothing,
+            },
             Event::BanNet { net, banned } => {
                 if *banned {
                     self.banned_nets.insert(*net);

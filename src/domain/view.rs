@@ -172,9 +172,12 @@ pub struct OverlayQuestion<'a> {
     pub to: Option<&'a str>,
 }
 
-/// `{question, visible}`: the lower third's state.
+/// `{poll, question, visible}`: the lower third's state, and the poll whose result is on air.
 #[derive(Debug, Serialize, PartialEq)]
 pub struct OverlayView<'a> {
+    /// The poll whose result is on air (moderator view, with counts), or `null`. While a poll
+    /// is on air the question's lower third is off (`visible` false).
+    pub poll: Option<PollView<'a>>,
     /// The live question, or `null` when none is live; set also while off air.
     pub question: Option<OverlayQuestion<'a>>,
     /// Whether the lower third is on air.
@@ -183,12 +186,19 @@ pub struct OverlayView<'a> {
 
 /// Builds the overlay view of a session.
 pub fn overlay(state: &SessionState) -> OverlayView<'_> {
-    overlay_of(state.overlay_visible(), state.live())
+    OverlayView {
+        poll: state
+            .polls
+            .on_air()
+            .map(|p| poll(state, p, PollViewer::Staff)),
+        ..overlay_of(state.overlay_visible(), state.live())
+    }
 }
 
-/// The overlay view of a live question (or none) on air or off.
+/// The overlay view of a live question (or none) on air or off, without a poll.
 pub fn overlay_of(visible: bool, live: Option<&Question>) -> OverlayView<'_> {
     OverlayView {
+        poll: None,
         visible,
         question: live.map(|q| OverlayQuestion {
             id: q.id,
@@ -213,7 +223,7 @@ pub enum PollViewer {
 }
 
 /// One option of a poll as a role sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, PartialEq)]
 pub struct PollOptionView<'a> {
     /// How many devices chose it; `null` while the poll hides its counts from this viewer.
     pub count: Option<usize>,
@@ -222,7 +232,7 @@ pub struct PollOptionView<'a> {
 }
 
 /// A poll as one role sees it. Fields in alphabetical order: the order of the keys on the wire.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, PartialEq)]
 pub struct PollView<'a> {
     /// A device's own view: the index of the option it chose, or `null`.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -502,15 +502,28 @@ impl Actor {
         let overlay_before = decision
             .events
             .iter()
-            .any(|e| matches!(e, Event::Put { .. } | Event::Overlay { .. }))
-            .then(|| (self.state.overlay_visible(), self.state.live().cloned()));
+            .any(|e| {
+                matches!(
+                    e,
+                    Event::Put { .. } | Event::Overlay { .. } | Event::PollOnAir { .. }
+                )
+            })
+            .then(|| {
+                (
+                    self.state.overlay_visible(),
+                    self.state.live().cloned(),
+                    self.state.polls.on_air().map(|p| p.id),
+                )
+            });
         let mut frames = Vec::new();
         for e in &decision.events {
             let applied = self.state.apply(e);
             self.frames_for(applied, &mut frames);
         }
-        if let Some((visible, live)) = overlay_before
-            && view::overlay_of(visible, live.as_ref()) != view::overlay(&self.state)
+        if let Some((visible, live, poll)) = overlay_before
+            && (view::overlay_of(visible, live.as_ref())
+                != view::overlay_of(self.state.overlay_visible(), self.state.live())
+                || poll != self.state.polls.on_air().map(|p| p.id))
         {
             frames.push(self.overlay_frames());
         }

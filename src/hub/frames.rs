@@ -288,6 +288,8 @@ impl Presence {
 /// `overlay`: what the lower third shows changed.
 #[derive(Debug, Serialize)]
 pub struct Overlay<'a> {
+    /// The poll whose result is on air, or `null`.
+    pub poll: Option<PollView<'a>>,
     /// The live question in the overlay's view, or `null` when none is live.
     pub question: Option<OverlayQuestion<'a>>,
     /// The event's position in the session's history.
@@ -301,6 +303,7 @@ impl<'a> Overlay<'a> {
     /// The frame of the overlay's state.
     pub fn new(seq: u64, view: OverlayView<'a>) -> Self {
         Self {
+            poll: view.poll,
             question: view.question,
             seq,
             r#type: "overlay",
@@ -498,7 +501,7 @@ mod tests {
         w.questions = Some(vec![]);
         assert_eq!(
             text(encode(&w)),
-            r#"{"epoch":"ep","overlay":{"question":{"id":"11112222-3333-4444-5555-666677778888","name":"Sari","outlet":null,"source":"operator","text":"Kapan jalan diperbaiki?","to":"s1"},"visible":true},"questions":[],"resumed":false,"role":"moderator","seq":12,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","links":{"audience":"http://h/j/K7M2QX","moderator":"http://h/m/x#k=m","overlay":"http://h/overlay/x#k=o","press":"http://h/j/K7M2QX#p=p","screen":"http://h/screen/x#k=s"},"speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"type":"welcome"}"#
+            r#"{"epoch":"ep","overlay":{"poll":null,"question":{"id":"11112222-3333-4444-5555-666677778888","name":"Sari","outlet":null,"source":"operator","text":"Kapan jalan diperbaiki?","to":"s1"},"visible":true},"questions":[],"resumed":false,"role":"moderator","seq":12,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","links":{"audience":"http://h/j/K7M2QX","moderator":"http://h/m/x#k=m","overlay":"http://h/overlay/x#k=o","press":"http://h/j/K7M2QX#p=p","screen":"http://h/screen/x#k=s"},"speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"type":"welcome"}"#
         );
         let mut w = Welcome::new("ep", Role::Audience, 12, SessionBody::new(&info, None));
         w.resumed = true;
@@ -512,7 +515,7 @@ mod tests {
         );
         assert_eq!(
             text(encode(&Overlay::new(5, view::overlay_of(false, None)))),
-            r#"{"question":null,"seq":5,"type":"overlay","visible":false}"#
+            r#"{"poll":null,"question":null,"seq":5,"type":"overlay","visible":false}"#
         );
         let counts: Counts = [(Q, 3), (Uuid::from_u128(1), 1)].into_iter().collect();
         assert_eq!(

@@ -78,6 +78,8 @@ impl Actor {
                 let ids: Vec<Uuid> = self.state.questions_of(device).map(|q| q.id).collect();
                 self.moderator_frames(&ids, out);
             }
+            // Its `overlay` frame comes with the command's other overlay changes (actor.rs).
+            Applied::Poll(PollChange::OnAir) => {}
             Applied::Poll(PollChange::Counts(id)) => {
                 self.dirty_polls.insert(id);
             }
@@ -119,12 +121,14 @@ impl Actor {
         let staff = frame(PollViewer::Staff);
         let public = frame(PollViewer::Public);
         let screen = public.is_some().then(|| staff.clone()).flatten();
+        // The overlay follows the counts of the poll it shows.
+        let on_air = self.state.polls.on_air().is_some_and(|p| p.id == id);
         Some(PerView {
             seq,
+            overlay: on_air.then(|| staff.clone()).flatten(),
             moderator: staff,
             screen,
             public,
-            overlay: None,
             author: None,
         })
     }

@@ -344,18 +344,46 @@ pub async fn live_json(
             let speaker = q
                 .and_then(|q| q.to)
                 .and_then(|to| v.state.info.speakers.iter().find(|s| s.id == to));
-            Some(json!([{
+            let mut row = json!({
                 "visible": o.visible,
                 "text": q.map_or("", |q| q.text),
                 "name": q.and_then(|q| q.name).unwrap_or(""),
                 "outlet": q.and_then(|q| q.outlet).unwrap_or(""),
                 "speaker": speaker.map_or("", |s| s.name.as_str()),
                 "speaker_role": speaker.map_or("", |s| s.role.as_str()),
-            }]))
+            });
+            poll_columns(&mut row, o.poll.as_ref());
+            Some(json!([row]))
         })
         .await?;
     let row = row.ok_or_else(ApiError::unauthorized)?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(row)).into_response())
+}
+
+/// The poll on air as flat columns of a data source (vMix reads one row of plain fields):
+/// `poll_visible`, `poll_question`, and for options 1 to 6 `poll_option{i}`, `poll_count{i}`
+/// and `poll_percent{i}` (whole percent of all choices); empty strings when absent.
+fn poll_columns(row: &mut Value, poll: Option<&view::PollView<'_>>) {
+    let counts: Vec<usize> = poll.map_or(vec![], |p| {
+        p.options.iter().map(|o| o.count.unwrap_or(0)).collect()
+    });
+    let total: usize = counts.iter().sum();
+    row["poll_visible"] = json!(poll.is_some());
+    row["poll_question"] = json!(poll.map_or("", |p| p.question));
+    for i in 0..crate::domain::poll::limits::OPTIONS.1 {
+        let option = poll.and_then(|p| p.options.get(i));
+        let n = counts.get(i).copied();
+        row[format!("poll_option{}", i + 1)] = json!(option.map_or("", |o| o.text));
+        row[format!("poll_count{}", i + 1)] = json!(n.map_or(String::new(), |n| n.to_string()));
+        row[format!("poll_percent{}", i + 1)] = json!(n.map_or(String::new(), |n| {
+            (if total == 0 {
+                0
+            } else {
+                (100 * n + total / 2) / total
+            })
+            .to_string()
+        }));
+    }
 }
 
 /// `GET /healthz`: 200 when the store answers.

@@ -412,7 +412,13 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
             "open" => PollAction::Open(f.poll_id()?),
             "close" => PollAction::Close(f.poll_id()?),
             "delete" => PollAction::Delete(f.poll_id()?),
-            _ => return Err(f.invalid("`action` must be one of create, open, close, delete")),
+            "show" => PollAction::Show(f.poll_id()?),
+            "hide" => PollAction::Hide(f.poll_id()?),
+            _ => {
+                return Err(
+                    f.invalid("`action` must be one of create, open, close, delete, show, hide")
+                );
+            }
         }),
         K::Choose => Command::Choose {
             poll: f.poll_id()?,
@@ -1191,6 +1197,8 @@ mod tests {
             (r#"{"type":"poll","action":"open","poll":"QID"}"#, M),
             (r#"{"type":"poll","action":"close","poll":"QID"}"#, M),
             (r#"{"type":"poll","action":"delete","poll":"QID"}"#, M),
+            (r#"{"type":"poll","action":"show","poll":"QID"}"#, M),
+            (r#"{"type":"poll","action":"hide","poll":"QID"}"#, M),
             (r#"{"type":"choose","poll":"QID","option":1}"#, A),
             (r#"{"type":"choose","poll":"QID","option":0}"#, P),
             (r#"{"type":"unban","question":"QID","address":null}"#, M),

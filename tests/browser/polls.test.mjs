@@ -70,3 +70,61 @@ test('a poll: created and opened in the console, chosen on phones, live on the s
   await screen.locator('#poll').waitFor({ state: 'hidden' });
   assert.deepEqual(problems, []);
 });
+
+test('a poll result on the TV overlay: transparent before and after, inside title-safe, bars in the order of the counts', async () => {
+  const { decodePng, opaqueBox } = await import('./png.mjs');
+  const s = await createSession('Polls on air');
+  const problems = [];
+  const { page: mod } = await newPage(browser, { viewport: DESK, locale: 'en-US' }, problems);
+  await mod.goto(s.links.moderator);
+  await online(mod);
+  const { page: overlay } = await newPage(browser, { viewport: { width: 1920, height: 1080 } }, problems);
+  await overlay.goto(s.links.overlay);
+  await overlay.waitForSelector('body[data-conn=online]');
+  const shot = async () => decodePng(await overlay.screenshot({ omitBackground: true }));
+  assert.equal(opaqueBox(await shot()), null, 'fully transparent before the take');
+
+  // A poll whose texts would be markup if they were not text.
+  const question = 'Masalah paling mendesak? <img src=x onerror="window.__xss=1">';
+  const created = await mod.evaluate(async (q) => {
+    const c = window.tanya.client;
+    const ok = await c.send({ type: 'poll', action: 'create', ref: crypto.randomUUID(), question: q, options: ['Jalan <b>rusak</b>', 'Banjir', 'Sampah'] });
+    await c.send({ type: 'poll', action: 'open', poll: ok.poll.id });
+    return ok.poll.id;
+  }, question);
+  // Three phones: 2 × option 1, 1 × option 0, none for option 2.
+  const phones = [];
+  for (let i = 0; i < 3; i++) phones.push((await newPage(browser, { viewport: PHONE, locale: 'en-US' }, problems)).page);
+  await Promise.all(phones.map((p) => p.goto(s.links.audience)));
+  await Promise.all(phones.map(online));
+  for (const [i, opt] of [[0, 1], [1, 1], [2, 0]]) await option(phones[i], opt).click();
+
+  const item = mod.locator(`#poll-list .poll-item[data-poll-id="${created}"]`);
+  await item.locator('.poll-results li[data-count="2"]').waitFor();
+  await item.locator('[data-poll-act=show]').click();
+  await item.locator('[data-poll-act=hide]').waitFor();
+  await overlay.waitForSelector('.pg.on');
+  await overlay.waitForFunction(() => JSON.stringify(Array.from(document.querySelectorAll('.pg-options li'), (li) => li.dataset.count)) === '["1","2","0"]');
+  await overlay.waitForTimeout(900); // the slide-in and the bars' growth
+  assert.equal(await overlay.textContent('.pg-question'), question, 'text, not markup');
+  assert.equal(await overlay.locator('.pg img, .pg b').count(), 0);
+  assert.equal(await overlay.evaluate(() => window.__xss), undefined);
+  const widths = await overlay.locator('.pg-fill').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
+  assert.ok(widths[1] > widths[0] && widths[0] > widths[2] && widths[2] === 0, `bars in the order of the counts: ${widths}`);
+  const values = await overlay.locator('.pg-value').allTextContents();
+  assert.deepEqual(values, ['33%', '67%', '0%']);
+  const box = opaqueBox(await shot());
+  assert.ok(box, 'the graphic is on air');
+  assert.ok(box.x0 >= 96 && box.x1 < 1920 - 96 && box.y0 >= 54 && box.y1 < 1080 - 54, `inside title-safe: ${JSON.stringify(box)}`);
+  await overlay.screenshot({ path: '../../docs/screenshots/overlay-poll.png', omitBackground: true });
+  // Counts on air follow the phones.
+  await option(phones[2], 2).click();
+  await overlay.waitForFunction(() => JSON.stringify(Array.from(document.querySelectorAll('.pg-options li'), (li) => li.dataset.count)) === '["0","2","1"]');
+
+  // Off air: transparent again.
+  await item.locator('[data-poll-act=hide]').click();
+  await overlay.waitForSelector('.pg:not(.on)');
+  await overlay.waitForTimeout(600);
+  assert.equal(opaqueBox(await shot()), null, 'fully transparent after the clear');
+  assert.deepEqual(problems, []);
+});

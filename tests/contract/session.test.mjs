@@ -248,7 +248,7 @@ test('one whole session through a real hub, as the contract describes it', { tim
       assert.deepEqual(w.session.speakers, S.sp);
       if (c.role === 'overlay') assert.ok(w.questions === undefined || (Array.isArray(w.questions) && w.questions.length === 0));
       else assert.deepEqual(w.questions, [], `${c.name}: no questions yet`);
-      if (['moderator', 'screen', 'overlay'].includes(c.role)) assert.deepEqual(w.overlay, { visible: false, question: null }, `${c.name} overlay`);
+      if (['moderator', 'screen', 'overlay'].includes(c.role)) assert.deepEqual(w.overlay, { visible: false, question: null, poll: null }, `${c.name} overlay`);
       else assert.equal(w.overlay, undefined, `${c.name}: no overlay`);
       if (['audience', 'press'].includes(c.role)) {
         assert.equal(typeof w.you?.device, 'string', `${c.name} you.device`);

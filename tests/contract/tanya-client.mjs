@@ -210,7 +210,7 @@ export class TanyaClient extends EventEmitter {
           if (q) this.questions.set(id, { ...q, votes: n });
         }
         break;
-      case 'overlay': this.overlay = { visible: e.visible, question: e.question }; break;
+      case 'overlay': this.overlay = { visible: e.visible, question: e.question, poll: e.poll ?? null }; break;
       case 'session': this.session = e.session; break;
     }
     this.seq = e.seq;

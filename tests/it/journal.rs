@@ -207,7 +207,8 @@ async fn the_v1_journal_holds_every_kind_of_event() {
             Event::BanNet { .. }
             | Event::Poll { .. }
             | Event::PollDeleted { .. }
-            | Event::Choice { .. } => {
+            | Event::Choice { .. }
+            | Event::PollOnAir { .. } => {
                 panic!("address bans and polls came after the v1 journal format: {e:?}")
             }
         }

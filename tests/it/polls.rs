@@ -315,3 +315,97 @@ async fn counts_are_coalesced_for_phones() {
         "{frames} frames in {secs:.2} s: more than 4 a second"
     );
 }
+
+/// A poll's result on air: the overlay gets it (and its counts as they change); the question's
+/// lower third goes off; taking a question or clearing takes the poll off; `live.json` has it.
+#[tokio::test]
+async fn a_poll_result_goes_on_air_and_off() {
+    let server = TestServer::start();
+    let s = server.demo_session().await;
+    let mut m = Client::moderator(&server, &s).await;
+    let mut overlay = Client::connect(&server, keyed_hello("overlay", &s, &s.overlay)).await;
+    let mut a = Client::audience(&server, &s).await;
+    assert_eq!(overlay.welcome["overlay"]["poll"], Value::Null);
+    assert!(
+        overlay.welcome.get("polls").is_none(),
+        "the overlay has no poll list"
+    );
+    // A question on air first.
+    let q = enter_approved(&mut m, "room", "Pertanyaan di layar").await;
+    act_ok(&mut m, json!({"type":"live","question":q})).await;
+    act_ok(&mut m, json!({"type":"overlay","visible":true})).await;
+    let (p, _) = poll(
+        &mut m,
+        json!({"action":"create","ref":"air","question":"Puas?","options":["Ya","Tidak"]}),
+    )
+    .await;
+    let id = p["id"].as_str().unwrap().to_string();
+    let e = m
+        .err(json!({"type":"poll","action":"show","poll":id}), "conflict")
+        .await;
+    assert!(e["message"].as_str().unwrap().contains("draft"), "{e}");
+    poll(&mut m, json!({"action":"open","poll":id})).await;
+
+    // Show: one overlay event, the question off air, the poll on.
+    let (_, before) = poll(&mut m, json!({"action":"show","poll":id})).await;
+    let ov: Vec<&Value> = before.iter().filter(|f| f["type"] == "overlay").collect();
+    assert_eq!(ov.len(), 1, "one overlay event: {before:?}");
+    assert_eq!(ov[0]["visible"], false);
+    assert_eq!(ov[0]["poll"]["id"], id.as_str());
+    let (o, _) = overlay.until("overlay").await;
+    let mut o = o;
+    while o["poll"].is_null() {
+        o = overlay.until("overlay").await.0;
+    }
+    assert_eq!(
+        o["visible"], false,
+        "the lower third is off while the poll is on"
+    );
+    // Counts reach the overlay while it is on air.
+    act_ok(&mut a, json!({"type":"choose","poll":id,"option":1})).await;
+    let mut p = next_poll(&mut overlay).await;
+    while counts(&p) != [json!(0), json!(1)] {
+        p = next_poll(&mut overlay).await;
+    }
+    let live = format!("/api/sessions/{}/live.json?k={}", s.id, s.overlay);
+    let (_, _, body) = http("GET", &server.http(&live), None, None).await;
+    let row: Value = serde_json::from_str::<Value>(&body).unwrap()[0].clone();
+    assert_eq!(row["poll_visible"], true);
+    assert_eq!(row["poll_question"], "Puas?");
+    assert_eq!(
+        (
+            row["poll_option2"].as_str(),
+            row["poll_count2"].as_str(),
+            row["poll_percent2"].as_str()
+        ),
+        (Some("Tidak"), Some("1"), Some("100"))
+    );
+    assert_eq!(row["poll_option3"], "");
+    assert_eq!(row["visible"], false);
+
+    // Taking the question again takes the poll off: one overlay event.
+    let (_, before) = act_ok(&mut m, json!({"type":"overlay","visible":true})).await;
+    let ov: Vec<&Value> = before.iter().filter(|f| f["type"] == "overlay").collect();
+    assert_eq!(ov.len(), 1, "{before:?}");
+    assert_eq!(
+        (ov[0]["visible"].as_bool(), ov[0]["poll"].is_null()),
+        (Some(true), true)
+    );
+    // Show again, then hide: nothing on air.
+    poll(&mut m, json!({"action":"show","poll":id})).await;
+    let (_, before) = poll(&mut m, json!({"action":"hide","poll":id})).await;
+    let last = before.iter().rfind(|f| f["type"] == "overlay").unwrap();
+    assert_eq!(
+        (last["visible"].as_bool(), last["poll"].is_null()),
+        (Some(false), true)
+    );
+    let (_, _, body) = http("GET", &server.http(&live), None, None).await;
+    let row: Value = serde_json::from_str::<Value>(&body).unwrap()[0].clone();
+    assert_eq!(row["poll_visible"], false);
+    assert_eq!(row["poll_question"], "");
+    // Clearing the overlay takes a poll off too.
+    poll(&mut m, json!({"action":"show","poll":id})).await;
+    let (_, before) = act_ok(&mut m, json!({"type":"overlay","visible":false})).await;
+    let last = before.iter().rfind(|f| f["type"] == "overlay").unwrap();
+    assert!(last["poll"].is_null(), "{last}");
+}

@@ -354,7 +354,9 @@ function createPollItem(p) {
     h('div', { class: 'row' },
       h('button', { type: 'button', class: 'primary', dataset: { pollAct: 'open' }, onclick: () => pollCmd('open', p.id) }),
       h('button', { type: 'button', dataset: { pollAct: 'close' }, onclick: () => pollCmd('close', p.id) }),
-      h('button', { type: 'button', class: 'danger subtle', dataset: { pollAct: 'delete' }, onclick: () => pollCmd('delete', p.id) })));
+      h('button', { type: 'button', class: 'danger subtle', dataset: { pollAct: 'delete' }, onclick: () => pollCmd('delete', p.id) }),
+      h('button', { type: 'button', class: 'onair', dataset: { pollAct: 'show' }, onclick: () => pollCmd('show', p.id) }),
+      h('button', { type: 'button', dataset: { pollAct: 'hide' }, onclick: () => pollCmd('hide', p.id) })));
   updatePollItem(li, p);
   return li;
 }
@@ -371,7 +373,10 @@ function updatePollItem(li, p) {
       h('span', { class: 'poll-opt' }, `${o.text} — ${o.count || 0} (${pct}%)`),
       h('span', { class: 'poll-bar' }, h('span', { class: 'poll-fill', style: `width:${pct}%` })));
   }));
-  for (const [act, show] of [['open', p.status !== 'open'], ['close', p.status === 'open'], ['delete', p.status === 'draft']]) {
+  const onAir = !!(client.view.overlay && client.view.overlay.poll && client.view.overlay.poll.id === p.id);
+  li.dataset.onAir = onAir ? 'true' : 'false';
+  for (const [act, show] of [['open', p.status !== 'open'], ['close', p.status === 'open'], ['delete', p.status === 'draft'],
+    ['show', p.status !== 'draft' && !onAir], ['hide', onAir]]) {
     const b = $(`[data-poll-act=${act}]`, li);
     b.hidden = !show;
     setText(b, t(`poll.${act}`));

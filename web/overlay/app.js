@@ -9,11 +9,14 @@
 import { TanyaClient, pageKey } from '../shared/client.js';
 import { pathId } from '../shared/dom.js';
 import { buildLowerThird, fillLowerThird, airData, fitText } from './lower-third.js';
+import { buildPollGraphic, fillPoll, showPoll } from './poll-graphic.js';
 
 const params = new URLSearchParams(location.search);
 const stage = document.getElementById('stage');
 const lt = buildLowerThird();
 stage.appendChild(lt);
+const pg = buildPollGraphic();
+stage.appendChild(pg);
 
 // ---- look ------------------------------------------------------------------
 const POS = ['bottom-left', 'bottom-center', 'bottom-right', 'top-left', 'top-center', 'top-right'];
@@ -81,9 +84,18 @@ let client = null;
 const debug = params.get('debug') === '1' ? document.getElementById('debug') : null;
 if (debug) debug.hidden = false;
 
+/** The poll on air, with the latest counts (from `poll` events between `overlay` events). */
+function renderPollOnAir(o) {
+  const onAir = o.poll ? (client.view.polls.get(o.poll.id) || o.poll) : null;
+  if (onAir) fillPoll(pg, onAir);
+  showPoll(pg, !!onAir && !manual);
+  document.body.dataset.poll = onAir ? 'true' : 'false';
+}
+
 function onHub() {
   const v = client.view;
   const o = v.overlay || { visible: false, question: null };
+  renderPollOnAir(o);
   const speakers = (v.session && v.session.speakers) || [];
   const data = airData(o.question, speakers);
   const wasVisible = hub.visible;

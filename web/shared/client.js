@@ -285,7 +285,8 @@ export class TanyaClient {
         }
         break;
       case 'overlay':
-        v.overlay = { visible: !!msg.visible, question: msg.question || null };
+        v.overlay = { visible: !!msg.visible, question: msg.question || null, poll: msg.poll || null };
+        if (msg.poll) v.polls.set(msg.poll.id, { ...(v.polls.get(msg.poll.id) || {}), ...msg.poll });
         break;
       case 'session':
         if (msg.session) v.session = { ...v.session, ...msg.session };

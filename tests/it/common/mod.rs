@@ -895,7 +895,8 @@ impl ClientView {
                 }
             }
             "overlay" => {
-                self.overlay = json!({"visible": e["visible"], "question": e["question"]});
+                self.overlay =
+                    json!({"visible": e["visible"], "question": e["question"], "poll": e["poll"]});
             }
             "session" => self.session = e["session"].clone(),
             _ => {}
