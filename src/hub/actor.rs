@@ -86,6 +86,56 @@ pub enum Control {
 /// The least time between two `votes` frames of a session (the contract: at most 4 a second).
 const VOTES_GAP: Duration = Duration::from_millis(250);
 
+/// The least time between two rounds of poll counts to moderators, the screen and the overlay.
+const STAFF_GAP: Duration = Duration::from_millis(100);
+
+/// Paces a coalesced round of frames: it goes out at once when the last round is `gap` old or
+/// more, else when `gap` has passed since it.
+struct Pacer {
+    gap: Duration,
+    last: Option<Instant>,
+    /// Whether `due` is set for a round still to go.
+    armed: bool,
+    due: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Pacer {
+    fn new(gap: Duration) -> Self {
+        Self {
+            gap,
+            last: None,
+            armed: false,
+            due: Box::pin(tokio::time::sleep(Duration::ZERO)),
+        }
+    }
+
+    /// Something changed: true when the round goes out now (it is counted as sent), false when
+    /// it waits for `due` (armed now or already).
+    fn changed(&mut self) -> bool {
+        if self.armed {
+            return false;
+        }
+        let now = Instant::now();
+        match self.last.map(|t| t + self.gap).filter(|due| *due > now) {
+            Some(due) => {
+                self.due.as_mut().reset(due.into());
+                self.armed = true;
+                false
+            }
+            None => {
+                self.last = Some(now);
+                true
+            }
+        }
+    }
+
+    /// The armed round goes out now.
+    fn sent(&mut self) {
+        self.armed = false;
+        self.last = Some(Instant::now());
+    }
+}
+
 /// The most messages taken from the mailbox at once (one commit at most).
 const BATCH: usize = 512;
 
@@ -139,8 +189,10 @@ pub struct Actor {
     pub(super) fanout: Fanout,
     /// Questions whose vote counts changed since the last `votes` frame.
     pub(super) dirty_votes: HashSet<Uuid>,
-    /// Polls whose counts changed since the last `votes` round.
+    /// Polls whose counts changed since the last `votes` round (phones).
     pub(super) dirty_polls: HashSet<Uuid>,
+    /// Polls whose counts changed since the last staff round (moderators, screen, overlay).
+    pub(super) dirty_polls_staff: HashSet<Uuid>,
     /// Last presence counts sent to moderators.
     pub(super) last_presence: [usize; 5],
     rx: mpsc::Receiver<Mail>,
@@ -177,6 +229,7 @@ impl Actor {
             fanout,
             dirty_votes: HashSet::new(),
             dirty_polls: HashSet::new(),
+            dirty_polls_staff: HashSet::new(),
             last_presence: [0; 5],
             rx,
             _registration: registration,
@@ -187,12 +240,11 @@ impl Actor {
     /// socket with 4503), or until no socket has been joined for `limits.session_idle_ms` (then
     /// it stops, and the next join or request starts the session again from its journal).
     pub async fn run(mut self) {
-        // Vote counts go out at most once per VOTES_GAP: at once when the last frame is older
-        // (a vote in a quiet room shows at once), else when the gap has passed.
-        let mut last_votes: Option<Instant> = None;
-        let votes_due = tokio::time::sleep(Duration::ZERO);
-        tokio::pin!(votes_due);
-        let mut votes_armed = false;
+        // Vote counts (and the phones' poll counts) go out at most once per VOTES_GAP, the
+        // staff's poll counts at most once per STAFF_GAP: at once when the last round is older (a
+        // vote in a quiet room shows at once), else when the gap has passed.
+        let mut votes = Pacer::new(VOTES_GAP);
+        let mut staff = Pacer::new(STAFF_GAP);
         let mut presence_tick = tokio::time::interval(Duration::from_secs(2));
         presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let cancel = self.shared.tasks.cancel_token().clone();
@@ -207,24 +259,20 @@ impl Actor {
                     self.handle(batch).await;
                     idle_since = None;
                     let counts_changed = !self.dirty_votes.is_empty() || !self.dirty_polls.is_empty();
-                    if !votes_armed && counts_changed {
-                        let now = Instant::now();
-                        match last_votes.map(|t| t + VOTES_GAP).filter(|due| *due > now) {
-                            Some(due) => {
-                                votes_due.as_mut().reset(due.into());
-                                votes_armed = true;
-                            }
-                            None => {
-                                self.flush_votes();
-                                last_votes = Some(now);
-                            }
-                        }
+                    if counts_changed && votes.changed() {
+                        self.flush_votes();
+                    }
+                    if !self.dirty_polls_staff.is_empty() && staff.changed() {
+                        self.flush_staff_polls();
                     }
                 }
-                _ = &mut votes_due, if votes_armed => {
-                    votes_armed = false;
+                _ = &mut votes.due, if votes.armed => {
+                    votes.sent();
                     self.flush_votes();
-                    last_votes = Some(Instant::now());
+                }
+                _ = &mut staff.due, if staff.armed => {
+                    staff.sent();
+                    self.flush_staff_polls();
                 }
                 _ = presence_tick.tick() => {
                     self.presence();
@@ -247,6 +295,7 @@ impl Actor {
             }
             self.handle(batch).await;
         }
+        self.flush_staff_polls();
         self.flush_votes();
         self.fanout.close_all(Close::ShuttingDown);
         if idle {

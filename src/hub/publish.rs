@@ -82,15 +82,18 @@ impl Actor {
             Applied::Poll(PollChange::OnAir) => {}
             Applied::Poll(PollChange::Counts(id)) => {
                 self.dirty_polls.insert(id);
+                self.dirty_polls_staff.insert(id);
             }
             Applied::Poll(PollChange::Poll(id)) => {
                 self.dirty_polls.remove(&id);
+                self.dirty_polls_staff.remove(&id);
                 if let Some(f) = self.poll_frames(id) {
                     out.push(f);
                 }
             }
             Applied::Poll(PollChange::Deleted(id)) => {
                 self.dirty_polls.remove(&id);
+                self.dirty_polls_staff.remove(&id);
                 self.seq += 1;
                 out.push(PerView {
                     seq: self.seq,
@@ -101,6 +104,17 @@ impl Actor {
             Applied::BanNet(net) => {
                 let ids: Vec<Uuid> = self.state.questions_from(net).map(|q| q.id).collect();
                 self.moderator_frames(&ids, out);
+            }
+        }
+    }
+
+    /// A round of poll counts for moderators, the screen and the overlay (when on air).
+    pub(super) fn flush_staff_polls(&mut self) {
+        let polls: Vec<Uuid> = self.dirty_polls_staff.drain().collect();
+        for id in polls {
+            if let Some(mut f) = self.poll_frames(id) {
+                f.public = None;
+                self.fanout.publish(f);
             }
         }
     }
@@ -165,10 +179,14 @@ impl Actor {
     /// moderators, public questions' counts to audience, press and screen, and the count of an
     /// author's own hidden question (rejected, say) to that author alone.
     pub(super) fn flush_votes(&mut self) {
-        // Poll counts go out with the vote counts, at the same pace.
+        // The phones' poll counts go out with the vote counts, at the same pace (the staff's
+        // have a round of their own, `flush_staff_polls`).
         let polls: Vec<Uuid> = self.dirty_polls.drain().collect();
         for id in polls {
-            if let Some(f) = self.poll_frames(id) {
+            if let Some(mut f) = self.poll_frames(id) {
+                f.moderator = None;
+                f.screen = None;
+                f.overlay = None;
                 self.fanout.publish(f);
             }
         }

@@ -272,8 +272,20 @@ async fn choices_share_the_vote_quota() {
     assert!(e["retry_after_ms"].as_u64().unwrap() > 0, "{e}");
 }
 
-/// Counts reach a phone at most four times a second while many choose at once, and the last
-/// counts are exact.
+/// How many `poll` frames come until the counts are `want`.
+async fn frames_until(c: &mut Client, want: &[Value]) -> usize {
+    let mut frames = 0;
+    loop {
+        let p = next_poll(c).await;
+        frames += 1;
+        if counts(&p) == want {
+            return frames;
+        }
+    }
+}
+
+/// Counts reach a phone at most four times a second and the moderator at most ten times a
+/// second (every 100 ms) while many choose at once, and the last counts are exact.
 #[tokio::test]
 async fn counts_are_coalesced_for_phones() {
     let _machine = measures_time().await;
@@ -300,19 +312,23 @@ async fn counts_are_coalesced_for_phones() {
         tokio::time::sleep(Duration::from_millis(1000 / DEVICES as u64)).await;
     }
     let want = vec![json!(10), json!(10), json!(10)];
-    let mut frames = 0;
-    loop {
-        let p = next_poll(&mut observer).await;
-        frames += 1;
-        if counts(&p) == want {
-            break;
-        }
-    }
+    let frames = frames_until(&mut observer, &want).await;
+    let staff_frames = frames_until(&mut m, &want).await;
     let secs = start.elapsed().as_secs_f64();
-    println!("{DEVICES} choices over {secs:.2} s reached a phone in {frames} poll frames");
+    println!(
+        "{DEVICES} choices over {secs:.2} s reached a phone in {frames} poll frames, the moderator in {staff_frames}"
+    );
     assert!(
         (frames as f64) <= 4.0 * secs + 2.0,
         "{frames} frames in {secs:.2} s: more than 4 a second"
+    );
+    assert!(
+        (staff_frames as f64) <= 10.0 * secs + 2.0,
+        "{staff_frames} frames in {secs:.2} s: more than 10 a second"
+    );
+    assert!(
+        staff_frames > frames,
+        "the moderator's counts come more often than the phones' ({staff_frames} vs {frames})"
     );
 }
 
