@@ -27,6 +27,24 @@ pub mod limits {
     pub const OPTIONS: (usize, usize) = (2, 6);
 }
 
+/// Whole percents of `counts` that add up to 100 (largest remainder; ties to the earlier
+/// option), or all 0 when nobody chose. The overlay's graphic rounds the same way.
+pub fn percents(counts: &[usize]) -> Vec<usize> {
+    let total: usize = counts.iter().sum();
+    if total == 0 {
+        return vec![0; counts.len()];
+    }
+    let mut out: Vec<usize> = counts.iter().map(|n| 100 * n / total).collect();
+    let left = 100 - out.iter().sum::<usize>();
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    // Largest remainder first; the sort is stable, so ties keep the options' order.
+    order.sort_by_key(|&i| std::cmp::Reverse(100 * counts[i] % total));
+    for &i in order.iter().take(left) {
+        out[i] += 1;
+    }
+    out
+}
+
 /// Where a poll is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -683,7 +701,27 @@ mod tests {
         assert_eq!(json(PollViewer::Public)["options"][1]["count"], 1);
     }
 
+    #[test]
+    fn percents_add_up_to_100() {
+        assert_eq!(percents(&[1, 1, 1]), [34, 33, 33]);
+        assert_eq!(percents(&[1, 2, 0]), [33, 67, 0]);
+        assert_eq!(percents(&[0, 0]), [0, 0]);
+        assert_eq!(percents(&[5]), [100]);
+    }
+
     proptest! {
+        #[test]
+        fn percents_always_sum_to_100(counts in proptest::collection::vec(0usize..1000, 2..7)) {
+            let p = percents(&counts);
+            let total: usize = counts.iter().sum();
+            prop_assert_eq!(p.iter().sum::<usize>(), if total == 0 { 0 } else { 100 });
+            for (n, pct) in counts.iter().zip(&p) {
+                // Within one point of the exact share.
+                let exact = if total == 0 { 0.0 } else { 100.0 * *n as f64 / total as f64 };
+                prop_assert!((*pct as f64 - exact).abs() < 1.0);
+            }
+        }
+
         /// Through random choices, opens and closes: every count equals the number of devices
         /// holding that option, and a replay of the journal gives the same counts and choices.
         #[test]

@@ -367,7 +367,7 @@ fn poll_columns(row: &mut Value, poll: Option<&view::PollView<'_>>) {
     let counts: Vec<usize> = poll.map_or(vec![], |p| {
         p.options.iter().map(|o| o.count.unwrap_or(0)).collect()
     });
-    let total: usize = counts.iter().sum();
+    let pct = crate::domain::poll::percents(&counts);
     row["poll_visible"] = json!(poll.is_some());
     row["poll_question"] = json!(poll.map_or("", |p| p.question));
     for i in 0..crate::domain::poll::limits::OPTIONS.1 {
@@ -375,14 +375,8 @@ fn poll_columns(row: &mut Value, poll: Option<&view::PollView<'_>>) {
         let n = counts.get(i).copied();
         row[format!("poll_option{}", i + 1)] = json!(option.map_or("", |o| o.text));
         row[format!("poll_count{}", i + 1)] = json!(n.map_or(String::new(), |n| n.to_string()));
-        row[format!("poll_percent{}", i + 1)] = json!(n.map_or(String::new(), |n| {
-            (if total == 0 {
-                0
-            } else {
-                (100 * n + total / 2) / total
-            })
-            .to_string()
-        }));
+        row[format!("poll_percent{}", i + 1)] =
+            json!(pct.get(i).map_or(String::new(), |p| p.to_string()));
     }
 }
 
