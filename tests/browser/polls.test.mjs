@@ -57,7 +57,8 @@ test('a poll: created and opened in the console, chosen on phones, live on the s
   assert.deepEqual(consoleCounts, ['2', '0', '1']);
   await screen.waitForFunction(() => JSON.stringify(Array.from(document.querySelectorAll('#poll-options li'), (li) => li.dataset.count)) === '["2","0","1"]');
   await phones[1].locator('#poll-options .poll-count', { hasText: '2 votes · 67%' }).waitFor();
-  // The bars are in the order of the counts.
+  // The bars are in the order of the counts (once their growth has ended).
+  await phones[1].waitForTimeout(500);
   const widths = await phones[1].locator('#poll-options .poll-fill').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
   assert.ok(widths[0] > widths[2] && widths[2] > widths[1], `bars ${widths}`);
   await phones[1].screenshot({ path: '../../docs/screenshots/phone-poll.png' });
@@ -126,5 +127,39 @@ test('a poll result on the TV overlay: transparent before and after, inside titl
   await overlay.waitForSelector('.pg:not(.on)');
   await overlay.waitForTimeout(600);
   assert.equal(opaqueBox(await shot()), null, 'fully transparent after the clear');
+  assert.deepEqual(problems, []);
+});
+
+test('the overlay as a CasparCG/SPX template draws a poll sent in live.json columns, as JSON or XML', async () => {
+  const { decodePng, opaqueBox } = await import('./png.mjs');
+  const problems = [];
+  const { page } = await newPage(browser, { viewport: { width: 1920, height: 1080 } }, problems);
+  const s = await createSession('Polls as a template');
+  // Template mode: the page without its key.
+  await page.goto(s.links.overlay.split('#')[0]);
+  await page.waitForFunction(() => typeof window.tanyaOverlay === 'object');
+  const row = { poll_question: 'Puas dengan layanan?', poll_option1: 'Ya', poll_count1: '3', poll_option2: 'Tidak', poll_count2: '1', poll_option3: '', poll_count3: '' };
+  await page.evaluate((r) => { window.update(JSON.stringify([r])); window.play(); }, row);
+  await page.waitForSelector('.pg.on');
+  assert.equal(await page.textContent('.pg-question'), 'Puas dengan layanan?');
+  assert.deepEqual(await page.locator('.pg-label').allTextContents(), ['Ya', 'Tidak']);
+  assert.deepEqual(await page.locator('.pg-value').allTextContents(), ['75%', '25%']);
+  assert.ok(await page.locator('#lower-third.on').count() === 0, 'the lower third stays off');
+  await page.evaluate(() => window.stop());
+  await page.waitForSelector('.pg:not(.on)');
+  await page.waitForTimeout(600);
+  assert.equal(opaqueBox(decodePng(await page.screenshot({ omitBackground: true }))), null, 'transparent after stop');
+  // CasparCG's XML templateData.
+  const xml = '<templateData><componentData id="poll_question"><data id="text" value="Masalah utama?"/></componentData>'
+    + '<componentData id="poll_option1"><data id="text" value="Jalan"/></componentData><componentData id="poll_count1"><data id="text" value="1"/></componentData>'
+    + '<componentData id="poll_option2"><data id="text" value="Banjir"/></componentData><componentData id="poll_count2"><data id="text" value="1"/></componentData></templateData>';
+  await page.evaluate((x) => { window.update(x); window.play(); }, xml);
+  await page.waitForSelector('.pg.on');
+  assert.equal(await page.textContent('.pg-question'), 'Masalah utama?');
+  assert.deepEqual(await page.locator('.pg-value').allTextContents(), ['50%', '50%']);
+  // A question again: the lower third, not the poll.
+  await page.evaluate(() => { window.stop(); window.update(JSON.stringify({ f0: 'Kapan jalan diperbaiki?', f1: 'Sari' })); window.play(); });
+  await page.waitForSelector('#lower-third.on');
+  await page.waitForSelector('.pg:not(.on)');
   assert.deepEqual(problems, []);
 });

@@ -37,6 +37,11 @@ fn comparable(welcome: &Value) -> Value {
     if let Some(polls) = o.remove("polls") {
         assert_eq!(polls, json!([]), "a v1 journal has no polls");
     }
+    if let Some(ov) = o.get_mut("overlay").and_then(Value::as_object_mut)
+        && let Some(poll) = ov.remove("poll")
+    {
+        assert_eq!(poll, Value::Null, "no poll on air in a v1 journal");
+    }
     if let Some(qs) = o.get_mut("questions").and_then(Value::as_array_mut) {
         for q in qs {
             let q = q.as_object_mut().unwrap();

@@ -88,6 +88,7 @@ if (debug) debug.hidden = false;
 function renderPollOnAir(o) {
   const onAir = o.poll ? (client.view.polls.get(o.poll.id) || o.poll) : null;
   if (onAir) fillPoll(pg, onAir);
+  if (manualPoll) return; // a template caller owns the graphic while it has a poll
   showPoll(pg, !!onAir && !manual);
   document.body.dataset.poll = onAir ? 'true' : 'false';
 }
@@ -129,7 +130,8 @@ const FIELD = {
   speaker_role: 'speaker_role', role: 'speaker_role', f4: 'speaker_role',
 };
 
-export function parseTemplateData(raw) {
+/** The fields a caller sent (`update(data)`): JSON, CasparCG's XML templateData, or plain text. */
+function templateFields(raw) {
   let obj = {};
   if (raw && typeof raw === 'object') obj = raw;
   else if (typeof raw === 'string' && raw.trim()) {
@@ -145,6 +147,11 @@ export function parseTemplateData(raw) {
     }
   }
   if (Array.isArray(obj)) obj = obj[0] || {};
+  return obj || {};
+}
+
+export function parseTemplateData(raw) {
+  const obj = templateFields(raw);
   const out = { text: '', name: '', outlet: '', speaker: '', speaker_role: '' };
   let any = false;
   for (const [k, v] of Object.entries(obj || {})) {
@@ -154,13 +161,37 @@ export function parseTemplateData(raw) {
   return any ? out : null;
 }
 
+/** A poll from a caller, in `live.json`'s columns (`poll_question`, `poll_option1`..`6`,
+ *  `poll_count1`..`6`), so a row of live.json can be passed as is; null without a question and
+ *  two options. */
+export function parseTemplatePoll(raw) {
+  const obj = templateFields(raw);
+  const question = typeof obj.poll_question === 'string' ? obj.poll_question.trim() : '';
+  const options = [];
+  for (let i = 1; i <= 6; i++) {
+    const text = obj[`poll_option${i}`];
+    if (typeof text === 'string' && text.trim()) options.push({ text: text.trim(), count: Math.max(0, Number(obj[`poll_count${i}`]) || 0) });
+  }
+  return question && options.length >= 2 ? { id: '', question, options } : null;
+}
+
+let manualPoll = null;   // a poll from update(), shown by play() instead of the lower third
+
 const template = {
   update(raw) {
     manual = parseTemplateData(raw);
+    manualPoll = parseTemplatePoll(raw);
+    if (manualPoll) { manual = null; fillPoll(pg, manualPoll); }
     if (visible) refreshText();
   },
-  play() { setVisible(true); },
-  stop() { setVisible(false); },
+  play() {
+    if (manualPoll) { setVisible(false); showPoll(pg, true); document.body.dataset.poll = 'true'; return; }
+    setVisible(true);
+  },
+  stop() {
+    setVisible(false);
+    if (manualPoll || !client) { showPoll(pg, false); document.body.dataset.poll = 'false'; }
+  },
   next() {
     // show the newest data: out and in again
     if (!visible) return setVisible(true);
@@ -169,4 +200,4 @@ const template = {
   },
 };
 window.__tanyaTemplate.attach(template);
-window.tanyaOverlay = { get client() { return client; }, get visible() { return visible; }, parseTemplateData, refit: () => fitText(lt) };
+window.tanyaOverlay = { get client() { return client; }, get visible() { return visible; }, parseTemplateData, parseTemplatePoll, refit: () => fitText(lt) };

@@ -41,7 +41,14 @@
       { field: 'f2', ftype: 'textfield', title: 'Outlet', value: '' },
       { field: 'f3', ftype: 'textfield', title: 'Speaker', value: '' },
       { field: 'f4', ftype: 'textfield', title: 'Speaker role', value: '' },
-      { field: 'f99', ftype: 'instruction', value: 'Leave the fields empty to show the question the moderator takes live (add #k=OVERLAY_KEY to the template URL).' }
+      { field: 'poll_question', ftype: 'textfield', title: 'Poll question (instead of a question)', value: '' },
+      { field: 'poll_option1', ftype: 'textfield', title: 'Poll option 1', value: '' },
+      { field: 'poll_count1', ftype: 'textfield', title: 'Poll count 1', value: '' },
+      { field: 'poll_option2', ftype: 'textfield', title: 'Poll option 2', value: '' },
+      { field: 'poll_count2', ftype: 'textfield', title: 'Poll count 2', value: '' },
+      { field: 'poll_option3', ftype: 'textfield', title: 'Poll option 3', value: '' },
+      { field: 'poll_count3', ftype: 'textfield', title: 'Poll count 3', value: '' },
+      { field: 'f99', ftype: 'instruction', value: 'Leave the fields empty to show the question or poll the moderator takes on air (add #k=OVERLAY_KEY to the template URL). A poll (question and at least two options, in the columns of live.json) is drawn as the poll graphic.' }
     ]
   };
 })();
