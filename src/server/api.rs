@@ -211,6 +211,8 @@ pub async fn rotate_key(
 #[derive(Debug, Deserialize)]
 pub struct ExportQuery {
     format: Option<String>,
+    /// CSV: `questions` (the default) or `polls` (one row per option).
+    table: Option<String>,
 }
 
 async fn running(app: &AppState, id: &str) -> Result<crate::hub::SessionHandle, ApiError> {
@@ -232,6 +234,12 @@ pub async fn export(
         None | Some("json") => false,
         Some("csv") => true,
         Some(_) => return Err(ApiError::invalid("`format` must be json or csv")),
+    };
+    let poll_table = match q.table.as_deref() {
+        None | Some("questions") => false,
+        Some("polls") if csv => true,
+        Some("polls") => return Err(ApiError::invalid("`table` is for format=csv only")),
+        Some(_) => return Err(ApiError::invalid("`table` must be questions or polls")),
     };
     let (session, questions, polls) = s
         .query(move |v| {
@@ -257,6 +265,10 @@ pub async fn export(
                 .into_response(),
         );
     }
+    let code = session["code"].as_str().unwrap_or("session").to_string();
+    if poll_table {
+        return csv_response(&format!("tanya-{code}-polls.csv"), &poll_rows(&polls));
+    }
     let cols = [
         "id",
         "created_at",
@@ -273,7 +285,64 @@ pub async fn export(
         "votes",
         "merged_into",
     ];
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut rows: Vec<Vec<String>> = vec![cols.iter().map(|c| c.to_string()).collect()];
+    for q in &questions {
+        rows.push(cols.iter().map(|c| cell(&q[*c])).collect());
+    }
+    csv_response(&format!("tanya-{code}.csv"), &rows)
+}
+
+/// A JSON value as a CSV cell: text made spreadsheet-safe, `null` empty.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => spreadsheet_safe(s),
+        other => other.to_string(),
+    }
+}
+
+/// The polls table of the CSV export: a header, then one row per option of every poll.
+fn poll_rows(polls: &Value) -> Vec<Vec<String>> {
+    let cols = [
+        "poll_id",
+        "question",
+        "status",
+        "results",
+        "created_at",
+        "updated_at",
+        "option",
+        "text",
+        "count",
+        "percent",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![cols.iter().map(|c| c.to_string()).collect()];
+    for p in polls.as_array().into_iter().flatten() {
+        let options = p["options"].as_array().cloned().unwrap_or_default();
+        let counts: Vec<usize> = options
+            .iter()
+            .map(|o| o["count"].as_u64().unwrap_or(0) as usize)
+            .collect();
+        let pct = crate::domain::poll::percents(&counts);
+        for (i, o) in options.iter().enumerate() {
+            rows.push(vec![
+                cell(&p["id"]),
+                cell(&p["question"]),
+                cell(&p["status"]),
+                cell(&p["results"]),
+                cell(&p["created_at"]),
+                cell(&p["updated_at"]),
+                (i + 1).to_string(),
+                cell(&o["text"]),
+                counts[i].to_string(),
+                pct[i].to_string(),
+            ]);
+        }
+    }
+    rows
+}
+
+/// A CSV download.
+fn csv_response(filename: &str, rows: &[Vec<String>]) -> Result<Response, ApiError> {
     let csv_err = |e: csv::Error| {
         tracing::error!(error = %e, "csv");
         ApiError::new(
@@ -282,26 +351,17 @@ pub async fn export(
             "internal error",
         )
     };
-    w.write_record(cols).map_err(csv_err)?;
-    for q in &questions {
-        let row: Vec<String> = cols
-            .iter()
-            .map(|c| match &q[*c] {
-                Value::Null => String::new(),
-                Value::String(s) => spreadsheet_safe(s),
-                other => other.to_string(),
-            })
-            .collect();
-        w.write_record(&row).map_err(csv_err)?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.write_record(row).map_err(csv_err)?;
     }
     let bytes = w.into_inner().map_err(|e| csv_err(e.into_error().into()))?;
-    let code = session["code"].as_str().unwrap_or("session").to_string();
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"tanya-{code}.csv\""),
+                format!("attachment; filename=\"{filename}\""),
             ),
         ],
         bytes,

@@ -352,7 +352,7 @@ test('edit in place: the editor starts from the current text and the card keeps 
   assert.deepEqual(problems, []);
 });
 
-test('ban address: after a confirmation, every phone on that address is refused; unban lets it ask again', async () => {
+test('ban address: after the device, with a confirmation, every phone on that address is refused; unban lets it ask again', async () => {
   const s = await createSession('Moderator: ban address');
   const problems = [];
   const [mod] = await consoles(1, s, problems);
@@ -369,11 +369,13 @@ test('ban address: after a confirmation, every phone on that address is refused;
   const spam = 'Pinjaman online bunga rendah, hubungi kami';
   await ask(phones[0], spam);
   const c = card(mod, 'pending', spam);
+  assert.equal(await c.locator('[data-act=ban-address]').count(), 0, 'the address is offered after the device');
+  await c.locator('[data-act=ban]').click();
+  await c.locator('[data-field=banned]:not([hidden])').waitFor();
   await c.locator('[data-act=ban-address]').click();
   await c.locator('[data-field=address-banned]:not([hidden])', { hasText: 'ADDRESS BANNED' }).waitFor();
   assert.equal(dialogs.length, 1, 'one confirmation');
   assert.match(dialogs[0], /share one address/);
-  assert.ok(await c.locator('[data-field=banned]').isHidden(), 'the device itself is not banned');
 
   await ask(phones[1], 'Dari ponsel lain di alamat yang sama');
   await phones[1].locator('#ask-status', { hasText: 'cannot ask questions' }).waitFor();
@@ -381,6 +383,7 @@ test('ban address: after a confirmation, every phone on that address is refused;
   await c.locator('[data-act=unban-address]').click();
   await c.locator('[data-field=address-banned]').waitFor({ state: 'hidden' });
   assert.equal(dialogs.length, 1, 'lifting a ban needs no confirmation');
+  assert.ok(await c.locator('[data-field=banned]').isVisible(), 'the device ban stays');
   const fine = 'Kapan pasar Cinde selesai dibangun?';
   await ask(phones[1], fine);
   await card(mod, 'pending', fine).waitFor();

@@ -51,10 +51,9 @@ test('a poll: created and opened in the console, chosen on phones, live on the s
   await option(phones[2], 2).click();
   await option(phones[2], 0).click();
   await option(phones[2], 0).locator('xpath=.').and(phones[2].locator('[aria-pressed=true]')).waitFor();
-  // Counts: 2, 0, 1 everywhere.
-  await item.locator('.poll-results li[data-count="2"]').first().waitFor();
-  const consoleCounts = await item.locator('.poll-results li').evaluateAll((lis) => lis.map((li) => li.dataset.count));
-  assert.deepEqual(consoleCounts, ['2', '0', '1']);
+  // Counts: 2, 0, 1 everywhere (the change of mind included).
+  await mod.waitForFunction(([sel, want]) => JSON.stringify(Array.from(document.querySelectorAll(sel), (li) => li.dataset.count)) === want,
+    ['#poll-list .poll-results li', JSON.stringify(['2', '0', '1'])]);
   await screen.waitForFunction(() => JSON.stringify(Array.from(document.querySelectorAll('#poll-options li'), (li) => li.dataset.count)) === '["2","0","1"]');
   await phones[1].locator('#poll-options .poll-count', { hasText: '2 votes · 67%' }).waitFor();
   // The bars are in the order of the counts (once their growth has ended).

@@ -152,6 +152,42 @@ async fn a_poll_from_draft_to_result_for_every_role() {
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["polls"][0]["id"], id.as_str());
     assert_eq!(counts(&v["polls"][0]), want.to_vec());
+    // And as a spreadsheet: one row per option, with counts and percents.
+    let (status, headers, body) = http(
+        "GET",
+        &server.http(&format!("{export}?format=csv&table=polls")),
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-disposition") && v.contains("-polls.csv")));
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(
+        lines[0],
+        "poll_id,question,status,results,created_at,updated_at,option,text,count,percent"
+    );
+    assert_eq!(lines.len(), 4, "{body}");
+    assert!(
+        lines[1].contains(",1,Puas,1,50")
+            && lines[2].contains(",2,Cukup,1,50")
+            && lines[3].contains(",3,Tidak puas,0,0"),
+        "{body}"
+    );
+    for (query, word) in [
+        ("?format=json&table=polls", "csv"),
+        ("?format=csv&table=votes", "table"),
+    ] {
+        let (status, _, body) = http(
+            "GET",
+            &server.http(&format!("{export}{query}")),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.contains(word), "{body}");
+    }
 }
 
 #[tokio::test]

@@ -133,8 +133,10 @@ function actionsFor(q) {
     .map(([act, cls]) => [act, act === 'merge-into' ? 'act.mergeInto' : `act.${act}`, cls]);
   if (q.author && ['pending', 'rejected', 'approved'].includes(q.status)) {
     a.push(q.banned ? ['unban', 'act.unban'] : ['ban', 'act.ban', 'danger subtle']);
-    // `address_banned` is null when the network the question came from is not known.
-    if (typeof q.address_banned === 'boolean') {
+    // `address_banned` is null when the network the question came from is not known. Banning
+    // the address is the next step after banning the device (an abuser back with new devices),
+    // so it is offered once the device is banned, and to lift an address ban.
+    if (typeof q.address_banned === 'boolean' && (q.banned || q.address_banned)) {
       a.push(q.address_banned ? ['unban-address', 'act.unbanAddress'] : ['ban-address', 'act.banAddress', 'danger subtle']);
     }
   }
