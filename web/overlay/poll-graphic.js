@@ -2,20 +2,19 @@
 // the title-safe area; animated in and out like the lower third; the bars grow as counts arrive.
 // Text is set with textContent only.
 
+/** An element of a class, holding `children`. */
+function el(tag, cls, ...children) {
+  const e = document.createElement(tag);
+  e.className = cls;
+  e.append(...children);
+  return e;
+}
+
 /** The empty graphic (hidden until `fillPoll` and `showPoll`). */
 export function buildPollGraphic() {
-  const el = document.createElement('section');
-  el.className = 'pg';
-  el.setAttribute('aria-hidden', 'true');
-  const box = document.createElement('div');
-  box.className = 'pg-box';
-  const q = document.createElement('p');
-  q.className = 'pg-question';
-  const list = document.createElement('ol');
-  list.className = 'pg-options';
-  box.append(q, list);
-  el.append(box);
-  return el;
+  const g = el('section', 'pg', el('div', 'pg-box', el('p', 'pg-question'), el('ol', 'pg-options')));
+  g.setAttribute('aria-hidden', 'true');
+  return g;
 }
 
 /** Shares in whole percent that add up to 100 (largest remainder), or zeros. */
@@ -31,26 +30,16 @@ export function percents(counts) {
 }
 
 /** Puts a poll view (`{question, options: [{text, count}]}`) into the graphic. */
-export function fillPoll(el, poll) {
-  el.querySelector('.pg-question').textContent = poll.question;
-  const list = el.querySelector('.pg-options');
+export function fillPoll(g, poll) {
+  g.querySelector('.pg-question').textContent = poll.question;
+  const list = g.querySelector('.pg-options');
   const counts = poll.options.map((o) => o.count || 0);
   const pct = percents(counts);
   while (list.children.length > poll.options.length) list.lastElementChild.remove();
   poll.options.forEach((o, i) => {
     let li = list.children[i];
     if (!li) {
-      li = document.createElement('li');
-      const label = document.createElement('span');
-      label.className = 'pg-label';
-      const value = document.createElement('span');
-      value.className = 'pg-value';
-      const bar = document.createElement('span');
-      bar.className = 'pg-bar';
-      const fill = document.createElement('span');
-      fill.className = 'pg-fill';
-      bar.append(fill);
-      li.append(label, value, bar);
+      li = el('li', '', el('span', 'pg-label'), el('span', 'pg-value'), el('span', 'pg-bar', el('span', 'pg-fill')));
       list.append(li);
     }
     li.dataset.count = String(counts[i]);
@@ -58,10 +47,10 @@ export function fillPoll(el, poll) {
     li.querySelector('.pg-value').textContent = `${pct[i]}%`;
     li.querySelector('.pg-fill').style.width = `${pct[i]}%`;
   });
-  el.dataset.poll = poll.id || '';
+  g.dataset.poll = poll.id || '';
 }
 
 /** Animates the graphic in (true) or out (false). */
-export function showPoll(el, on) {
-  el.classList.toggle('on', on);
+export function showPoll(g, on) {
+  g.classList.toggle('on', on);
 }
