@@ -20,19 +20,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use crate::faults::ledger::{Acked, Ledger, Losses, Pace};
 use crate::faults::*;
-use rand::Rng;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------
@@ -687,223 +687,6 @@ fn lazyfs_shows_sqlite_losing_commits_unless_synchronous_full() {
 // the hub under power cuts
 // ---------------------------------------------------------------------------------------------
 
-/// What the clients were told `ok`, what they tried, and what was in flight at the cuts.
-#[derive(Default)]
-struct Ledger {
-    acks: Acks,
-    /// Question id -> phones that sent a vote for it (acknowledged or not).
-    tried: Mutex<HashMap<String, HashSet<usize>>>,
-    stop: AtomicBool,
-    /// Clients holding a socket to the hub.
-    connected: AtomicUsize,
-    /// Hub processes killed so far. A command sent while this was `k` that got no answer once it
-    /// had moved on was in flight at the cut.
-    kills: AtomicU64,
-    /// Commands in flight at the last cut (taken after each cut).
-    in_flight: Mutex<Vec<Value>>,
-    /// Commands without a reply within 5 s from a hub that was not cut meanwhile.
-    timeouts: AtomicU64,
-}
-
-impl Ledger {
-    /// Records a command that got no answer: in flight at a cut when one happened since it was
-    /// sent (else it went to a socket of a hub already dead, or the hub was slow).
-    fn unanswered(&self, cmd: &Value, sent_at_kills: u64, why: Lost) {
-        if self.kills.load(Ordering::SeqCst) > sent_at_kills {
-            self.in_flight.lock().unwrap().push(cmd.clone());
-        } else if why == Lost::Timeout {
-            self.timeouts.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
-async fn phone(url: String, code: String, i: usize, ledger: Arc<Ledger>, seed: u64) {
-    let mut r = rng(seed ^ (i as u64).wrapping_mul(0x9e37_79b9));
-    let mut device: Option<String> = None;
-    let mut pending: Option<Value> = None;
-    let mut n = 0u64;
-    while !ledger.stop.load(Ordering::Relaxed) {
-        let h = audience_hello(&code, device.as_deref(), None);
-        let Ok((mut ws, w)) = hello(&url, &h, Duration::from_secs(3)).await else {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
-        };
-        ledger.connected.fetch_add(1, Ordering::SeqCst);
-        if !keep_device(&mut device, &w) {
-            ledger
-                .acks
-                .error(format!("phone {i}: device token not kept"));
-        }
-        // The welcome's own votes hold every vote this phone was told ok for.
-        let mine: HashSet<&str> = w["you"]["votes"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        for (q, who) in ledger.acks.votes.lock().unwrap().iter() {
-            if who.contains(&i) && !mine.contains(q.as_str()) {
-                ledger.acks.error(format!(
-                    "phone {i}: acknowledged vote on {q} not in you.votes"
-                ));
-            }
-        }
-        while !ledger.stop.load(Ordering::Relaxed) {
-            let cmd = match pending.take() {
-                Some(c) => c,
-                None => {
-                    n += 1;
-                    let pool = ledger.acks.pool.lock().unwrap().clone();
-                    if r.random_bool(0.2) || pool.is_empty() {
-                        json!({"type":"ask","ref":format!("r{n}"),
-                               "text":format!("Ponsel {i} nomor {n}: kapan listrik kembali menyala?")})
-                    } else {
-                        let q = pool[r.random_range(0..pool.len())].clone();
-                        json!({"type":"vote","ref":format!("r{n}"),"question":q,"on":true})
-                    }
-                }
-            };
-            if cmd["type"] == "vote" {
-                let q = cmd["question"].as_str().unwrap().to_string();
-                ledger.tried.lock().unwrap().entry(q).or_default().insert(i);
-            }
-            let sent_at = ledger.kills.load(Ordering::SeqCst);
-            match reply(&mut ws, &cmd, Duration::from_secs(5)).await {
-                Ok(v) if v["type"] == "ok" => ledger.acks.phone_ok(i, &cmd, &v),
-                Ok(v) => ledger.acks.error(format!("phone {i}: {cmd} -> {v}")),
-                Err(why) => {
-                    ledger.unanswered(&cmd, sent_at, why);
-                    // Retried on the next socket with the same ref (asks are idempotent per ref,
-                    // a vote sets a state).
-                    pending = Some(cmd);
-                    break;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(r.random_range(10..40))).await;
-        }
-        ledger.connected.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Approves acknowledged asks, one every 80 ms, so there is always something new to vote on.
-async fn moderator(url: String, s: Session, ledger: Arc<Ledger>) {
-    let h = keyed_hello("moderator", &s, &s.moderator);
-    let mut tried: HashSet<String> = HashSet::new();
-    while !ledger.stop.load(Ordering::Relaxed) {
-        let Ok((mut ws, _)) = hello(&url, &h, Duration::from_secs(3)).await else {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
-        };
-        ledger.connected.fetch_add(1, Ordering::SeqCst);
-        while !ledger.stop.load(Ordering::Relaxed) {
-            tokio::time::sleep(Duration::from_millis(80)).await;
-            let Some(id) = ledger.acks.next_ask(&tried) else {
-                continue;
-            };
-            tried.insert(id.clone());
-            let cmd = json!({"type":"approve","ref":format!("a-{id}"),"question":id});
-            let sent_at = ledger.kills.load(Ordering::SeqCst);
-            match reply(&mut ws, &cmd, Duration::from_secs(5)).await {
-                Ok(v) if v["type"] == "ok" => ledger.acks.approve_ok(id),
-                Ok(_) => {} // approved before a cut whose reply was lost: conflict
-                Err(why) => {
-                    ledger.unanswered(&cmd, sent_at, why);
-                    break;
-                }
-            }
-        }
-        ledger.connected.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// What was acknowledged up to a moment.
-struct Acked {
-    asks: HashMap<String, String>,
-    votes: HashMap<String, HashSet<usize>>,
-    approved: HashSet<String>,
-}
-
-impl Acked {
-    fn of(l: &Ledger) -> Self {
-        Self {
-            asks: l.acks.asks.lock().unwrap().clone(),
-            votes: l.acks.votes.lock().unwrap().clone(),
-            approved: l.acks.approved.lock().unwrap().clone(),
-        }
-    }
-
-    fn votes(&self) -> u64 {
-        self.votes.values().map(|s| s.len() as u64).sum()
-    }
-}
-
-/// What the checks found, summed over the cuts.
-#[derive(Default)]
-struct Losses {
-    /// Acknowledged changes compared with the hub after a restart.
-    checked: u64,
-    missing_asks: u64,
-    missing_votes: u64,
-    lost_approvals: u64,
-    /// Votes above the number of phones that ever sent one for the question.
-    phantom_votes: u64,
-    /// Questions with the same text (each ask's text is unique).
-    duplicates: u64,
-    notes: Vec<String>,
-}
-
-impl Losses {
-    /// Compares the moderator's welcome `w` with what was acknowledged.
-    fn check(&mut self, w: &Value, acked: &Acked, ledger: &Ledger, when: &str) {
-        let qs = by_id(w);
-        let mut note = |s: String| self.notes.push(format!("{when}: {s}"));
-        let mut missing_asks = 0;
-        for (text, id) in &acked.asks {
-            if qs.get(id).is_none_or(|q| q["text"] != json!(text)) {
-                missing_asks += 1;
-                note(format!("acknowledged ask {id} {text:?} missing"));
-            }
-        }
-        let mut missing_votes = 0;
-        for (id, who) in &acked.votes {
-            let n = qs.get(id).and_then(|q| q["votes"].as_u64()).unwrap_or(0);
-            if n < who.len() as u64 {
-                missing_votes += who.len() as u64 - n;
-                note(format!("{id}: {n} votes, {} acknowledged", who.len()));
-            }
-        }
-        let mut lost_approvals = 0;
-        for id in &acked.approved {
-            if qs.get(id).is_none_or(|q| q["status"] != "approved") {
-                lost_approvals += 1;
-                note(format!("acknowledged approval of {id} lost"));
-            }
-        }
-        let tried = ledger.tried.lock().unwrap();
-        let mut phantom = 0;
-        for (id, q) in &qs {
-            let n = q["votes"].as_u64().unwrap_or(0);
-            let t = tried.get(id).map_or(0, |s| s.len() as u64);
-            if n > t {
-                phantom += n - t;
-                note(format!("{id}: {n} votes, only {t} phones voted"));
-            }
-        }
-        let mut texts: HashMap<&str, u64> = HashMap::new();
-        for q in qs.values() {
-            *texts.entry(q["text"].as_str().unwrap_or("")).or_default() += 1;
-        }
-        let duplicates: u64 = texts.values().map(|n| n - 1).sum();
-        if duplicates > 0 {
-            note(format!("{duplicates} duplicated question texts"));
-        }
-        self.checked += acked.asks.len() as u64 + acked.votes() + acked.approved.len() as u64;
-        self.missing_asks += missing_asks;
-        self.missing_votes += missing_votes;
-        self.lost_approvals += lost_approvals;
-        self.phantom_votes += phantom;
-        self.duplicates += duplicates;
-    }
-}
-
 /// When a cut freezes the filesystem.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum At {
@@ -1055,24 +838,15 @@ async fn acknowledged_changes_survive_power_cuts() {
         _disk: disk,
     };
     let s = rig.server.demo_session().await;
-    let ledger = Arc::new(Ledger::default());
-    {
-        let mut m = Client::moderator(&rig.server, &s).await;
-        let ids =
-            enter_approved_many(&mut m, 20, None, |k| format!("Pertanyaan ruangan {k}")).await;
-        ledger.acks.pool.lock().unwrap().extend(ids);
-    }
+    let ledger = Arc::new(Ledger::new(Pace {
+        ask_share: 0.2,
+        text: |i, n| format!("Ponsel {i} nomor {n}: kapan listrik kembali menyala?"),
+        think_ms: 10..40,
+        approve_every: Duration::from_millis(80),
+        redial: Duration::from_millis(20),
+    }));
+    let tasks = ledger.start(&rig.server, &s, phones, 20, seed).await;
     let url = rig.server.ws_url();
-    let mut tasks = Vec::new();
-    for i in 0..phones {
-        let l = ledger.clone();
-        tasks.push(tokio::spawn(phone(url.clone(), s.code.clone(), i, l, seed)));
-    }
-    tasks.push(tokio::spawn(moderator(
-        url.clone(),
-        s.clone(),
-        ledger.clone(),
-    )));
 
     let mut r = rng(seed);
     let mut losses = Losses::default();
@@ -1188,10 +962,7 @@ async fn acknowledged_changes_survive_power_cuts() {
     }
     // The clients finish their retries on the last hub, then stop.
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    ledger.stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
-    }
+    ledger.halt(tasks).await;
     let acked = Acked::of(&ledger);
     let w = moderator_view(&url, &s).await.unwrap_or_else(|e| {
         losses.notes.push(format!("at the end: no session: {e}"));
@@ -1254,28 +1025,11 @@ async fn acknowledged_changes_survive_power_cuts() {
             ("secs", format!("{:.1}", t0.elapsed().as_secs_f64())),
         ],
     );
-    for n in losses.notes.iter().take(20) {
-        println!("  {n}");
-    }
-    for e in errors.iter().take(20) {
-        println!("  error: {e}");
-    }
+    losses.print(&errors);
     assert!(acked.asks.len() > 100, "the load ran (acknowledged asks)");
     assert!(acked.votes() > 100, "the load ran (acknowledged votes)");
     assert!(!acked.approved.is_empty(), "the load ran (approvals)");
-    assert_eq!(integrity, "ok");
-    assert_eq!(
-        (
-            losses.missing_asks,
-            losses.missing_votes,
-            losses.lost_approvals
-        ),
-        (0, 0, 0),
-        "acknowledged changes lost"
-    );
-    assert_eq!(losses.phantom_votes, 0, "votes no phone sent");
-    assert_eq!((losses.duplicates, db_dups), (0, 0), "duplicate questions");
-    assert!(errors.is_empty(), "unexpected replies: {errors:?}");
+    losses.assert_none(&integrity, db_dups, &errors);
     // The cuts landed under load: commands were in flight, and commits were caught halfway.
     assert!(in_flight > cuts / 2, "few commands in flight at the cuts");
     assert_eq!(armed_missed, 0, "an armed cut found no fsync of the WAL");

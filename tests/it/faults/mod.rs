@@ -1,9 +1,12 @@
 //! Shared code of the fault and abuse suites (`tests/it/faults_*.rs`): the quick and soak profiles,
 //! the `FIGURES` line, a fault-injecting TCP proxy (`proxy.rs`), a raw WebSocket speaker (for
-//! frames no well-behaved library sends), a phone that survives a dying hub, and checks on the
-//! SQLite file. The client-side view of docs/protocol.md is `common::ClientView`.
+//! frames no well-behaved library sends), a phone that survives a dying hub, checks on the
+//! SQLite file, and a load of phones and a moderator with the check of what the hub acknowledged
+//! to them across restarts (`ledger.rs`). The client-side view of docs/protocol.md is
+//! `common::ClientView`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod ledger;
 pub mod proxy;
 
 use std::collections::{HashMap, HashSet};
