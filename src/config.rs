@@ -56,6 +56,56 @@ pub struct Config {
     pub limits: Limits,
     /// Per-connection buffers.
     pub buffers: Buffers,
+    /// The office's own words on the phone page.
+    pub phone: Phone,
+    /// How the public can ask besides the page: shown on the call to action.
+    pub join: JoinSettings,
+    /// The moderator console's ready rejection reasons.
+    pub moderation: Moderation,
+    /// The speaker screen.
+    pub stage: Stage,
+}
+
+/// The office's own words on the phone page; unset: the page's own, in the reader's language.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Phone {
+    /// The consent line: names may be shown on screen and on TV; the contact is private.
+    pub consent: Option<String>,
+    /// The house rules.
+    pub rules: Option<String>,
+}
+
+/// Numbers people can ask through besides the page (display text, such as "0811 7000 123").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JoinSettings {
+    /// The SMS number.
+    pub sms: Option<String>,
+    /// The WhatsApp number.
+    pub whatsapp: Option<String>,
+}
+
+/// The moderator console's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Moderation {
+    /// Ready rejection reasons; empty: the console's own list in the moderator's language.
+    pub reject_reasons: Vec<String>,
+}
+
+/// The speaker screen's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Stage {
+    /// The answer timer's length before the moderator sets one, seconds.
+    pub timer_seconds: u32,
+}
+
+impl Default for Stage {
+    fn default() -> Self {
+        Self { timer_seconds: 180 }
+    }
 }
 
 /// Quotas and limits of the contract (docs/protocol.md) and of this hub.
@@ -139,6 +189,10 @@ impl Default for Config {
             profanity_words: None,
             limits: Limits::default(),
             buffers: Buffers::default(),
+            phone: Phone::default(),
+            join: JoinSettings::default(),
+            moderation: Moderation::default(),
+            stage: Stage::default(),
         }
     }
 }
@@ -264,6 +318,27 @@ impl Config {
         if let Some(v) = get("TANYA_TRUSTED_PROXIES") {
             self.trusted_proxies = list(&v);
         }
+        for (var, slot) in [
+            ("TANYA_PHONE_CONSENT", &mut self.phone.consent),
+            ("TANYA_PHONE_RULES", &mut self.phone.rules),
+            ("TANYA_JOIN_SMS", &mut self.join.sms),
+            ("TANYA_JOIN_WHATSAPP", &mut self.join.whatsapp),
+        ] {
+            if let Some(v) = get(var) {
+                *slot = Some(v);
+            }
+        }
+        if let Some(v) = get("TANYA_REJECT_REASONS") {
+            self.moderation.reject_reasons = v
+                .split('|')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        if let Some(v) = get("TANYA_TIMER_SECONDS") {
+            self.stage.timer_seconds = parse("TANYA_TIMER_SECONDS", &v)?;
+        }
         if let Some(v) = get("TANYA_METRICS_ALLOW") {
             self.metrics_allow = list(&v)
                 .iter()
@@ -337,6 +412,7 @@ impl Config {
                 ));
             }
         }
+        self.validate_texts()?;
         let l = &self.limits;
         let positive = [
             ("limits.asks_per_minute", l.asks_per_minute as u64),
@@ -396,6 +472,48 @@ impl Config {
             return Err(bad("buffers.socket_send_buffer", "must be at least 4096"));
         }
         Ok(())
+    }
+
+    /// Cleans the texts shown on the pages (as every text field of the contract: docs/protocol.md,
+    /// Limits) and checks their lengths; an empty one is unset.
+    fn validate_texts(&mut self) -> Result<(), ConfigError> {
+        use crate::domain::text;
+        let one = |key: &str, v: &mut Option<String>, max: usize| -> Result<(), ConfigError> {
+            if let Some(raw) = v.take() {
+                *v = text::optional(key, &raw, (0, max)).map_err(|e| bad(key, e.0))?;
+            }
+            Ok(())
+        };
+        one("phone.consent", &mut self.phone.consent, 300)?;
+        one("phone.rules", &mut self.phone.rules, 600)?;
+        one("join.sms", &mut self.join.sms, 40)?;
+        one("join.whatsapp", &mut self.join.whatsapp, 40)?;
+        let reasons = &mut self.moderation.reject_reasons;
+        if reasons.len() > 12 {
+            return Err(bad("moderation.reject_reasons", "at most 12 reasons"));
+        }
+        for r in reasons.iter_mut() {
+            *r = text::checked("moderation.reject_reasons", r, text::limits::REASON)
+                .map_err(|e| bad("moderation.reject_reasons", e.0))?;
+        }
+        let (lo, hi) = crate::domain::stage::TIMER_SECONDS;
+        if !(lo..=hi).contains(&self.stage.timer_seconds) {
+            return Err(bad(
+                "stage.timer_seconds",
+                format!("must be from {lo} to {hi} seconds"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the base of links is a loopback address: phones cannot open such links.
+    pub fn base_is_loopback(&self) -> bool {
+        let base = self.base_url();
+        let rest = base.split_once("://").map_or(base.as_str(), |(_, r)| r);
+        let name = host_name(rest.split('/').next().unwrap_or(""));
+        name == "localhost"
+            || name.ends_with(".localhost")
+            || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }
 
     /// Whether the hub answers to a request's `Host` (without its port): IP literals,

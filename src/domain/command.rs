@@ -10,6 +10,7 @@ use super::poll::PollAction;
 use super::question::{Channel, Question};
 use super::role::Role;
 use super::session::{SessionStatus, Speaker};
+use super::stage::{Graphic, TimerAction};
 use super::text::FieldError;
 
 /// A command whose fields the protocol layer has parsed; `decide` checks the rest.
@@ -134,6 +135,43 @@ pub enum Command {
     Overlay {
         /// `true` takes the live question on air; `false` clears it.
         visible: bool,
+        /// The moderator confirms taking a flagged question (`profanity`, `personal_data`).
+        confirm: bool,
+    },
+    /// A question's short version for air, or none.
+    AirText {
+        /// The question.
+        question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
+        rev: Option<u64>,
+        /// The text for the lower third (1-120 characters); `None` clears it.
+        text: Option<String>,
+    },
+    /// Shows (`on`) or masks again a question's personal data in the public views.
+    Unmask {
+        /// The question.
+        question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
+        rev: Option<u64>,
+        /// `true`: shown as written; `false`: masked again.
+        on: bool,
+    },
+    /// The call to action or a speaker's name strap on air, or neither.
+    Graphic {
+        /// The graphic to show; `None` takes the one on air off.
+        graphic: Option<Graphic>,
+    },
+    /// The speaker screen's answer timer.
+    Timer {
+        /// Start, pause or reset.
+        action: TimerAction,
+        /// A new length, seconds (start and reset).
+        seconds: Option<u32>,
+    },
+    /// A backstage message on the speaker screen, or none.
+    Message {
+        /// The message (1-100 characters); `None` dismisses it.
+        text: Option<String>,
     },
     /// Status, title or speakers of the session (at least one).
     Session {
@@ -193,6 +231,11 @@ impl Command {
             Self::Merge { .. } => K::Merge,
             Self::Enter { .. } => K::Enter,
             Self::Overlay { .. } => K::Overlay,
+            Self::AirText { .. } => K::AirText,
+            Self::Unmask { .. } => K::Unmask,
+            Self::Graphic { .. } => K::Graphic,
+            Self::Timer { .. } => K::Timer,
+            Self::Message { .. } => K::Message,
             Self::Session { .. } => K::Session,
             Self::Ban { banned: true, .. } => K::Ban,
             Self::Ban { banned: false, .. } => K::Unban,
@@ -234,6 +277,16 @@ pub enum CommandKind {
     Enter,
     /// `overlay`: the lower third on or off air.
     Overlay,
+    /// `air_text`: a question's short version for air.
+    AirText,
+    /// `unmask`: a question's personal data shown to the public, or masked again.
+    Unmask,
+    /// `graphic`: the call to action or a speaker's name strap on air.
+    Graphic,
+    /// `timer`: the speaker screen's answer timer.
+    Timer,
+    /// `message`: a backstage message on the speaker screen.
+    Message,
     /// `session`: status, title or speakers of the session.
     Session,
     /// `ban`: the question's device may not ask in this session.
@@ -250,7 +303,7 @@ pub enum CommandKind {
 
 impl CommandKind {
     /// Every command type, in the order of the contract's table.
-    pub const ALL: [CommandKind; 20] = [
+    pub const ALL: [CommandKind; 25] = [
         Self::Ask,
         Self::Withdraw,
         Self::Vote,
@@ -271,6 +324,11 @@ impl CommandKind {
         Self::RotateKey,
         Self::Poll,
         Self::Choose,
+        Self::AirText,
+        Self::Unmask,
+        Self::Graphic,
+        Self::Timer,
+        Self::Message,
     ];
 
     /// The wire name.
@@ -296,6 +354,11 @@ impl CommandKind {
             Self::RotateKey => "rotate_key",
             Self::Poll => "poll",
             Self::Choose => "choose",
+            Self::AirText => "air_text",
+            Self::Unmask => "unmask",
+            Self::Graphic => "graphic",
+            Self::Timer => "timer",
+            Self::Message => "message",
         }
     }
 
@@ -326,7 +389,12 @@ impl CommandKind {
             | Self::Ban
             | Self::Unban
             | Self::RotateKey
-            | Self::Poll => &[Role::Moderator],
+            | Self::Poll
+            | Self::AirText
+            | Self::Unmask
+            | Self::Graphic
+            | Self::Timer
+            | Self::Message => &[Role::Moderator],
         }
     }
 
@@ -369,6 +437,8 @@ pub enum ErrorCode {
     Banned,
     /// The commit failed: nothing of it was stored; retry.
     Internal,
+    /// Taking a flagged question on air needs the moderator's explicit confirmation.
+    Unconfirmed,
 }
 
 impl ErrorCode {
@@ -383,6 +453,7 @@ impl ErrorCode {
             Self::Closed => "closed",
             Self::Banned => "banned",
             Self::Internal => "internal",
+            Self::Unconfirmed => "unconfirmed",
         }
     }
 }

@@ -11,6 +11,7 @@ use super::event::Event;
 use super::question::{Channel, DeviceId, Question, Source, Status, Transition};
 use super::role::Who;
 use super::session::{SessionState, SessionStatus, Speaker};
+use super::stage::Graphic;
 
 impl SessionState {
     /// Checks a command and turns it into events. The role comes first: a command the
@@ -80,7 +81,43 @@ impl SessionState {
                 rev,
                 into,
             } => self.merge(who, *question, *rev, *into, ctx),
-            C::Overlay { visible } => self.overlay(*visible),
+            C::Overlay { visible, confirm } => self.overlay(*visible, *confirm),
+            C::AirText {
+                question,
+                rev,
+                text,
+            } => {
+                let q = self.moderate(who, *question, *rev, Transition::Edit, "shorten")?;
+                if q.air_text == *text {
+                    return Ok(Decision::default());
+                }
+                Ok(one(put(q, ctx.now, |q| q.air_text = text.clone())))
+            }
+            C::Unmask { question, rev, on } => {
+                self.check_not_closed()?;
+                let q = self.find(who, *question)?;
+                check_rev(q, *rev)?;
+                if q.unmasked == *on {
+                    return Ok(Decision::default());
+                }
+                Ok(one(put(q, ctx.now, |q| q.unmasked = *on)))
+            }
+            C::Graphic { graphic } => self.graphic_on_air(graphic),
+            C::Timer { action, seconds } => {
+                self.check_not_closed()?;
+                let timer = self.timer().after(*action, *seconds, ctx.now);
+                if Some(timer) == self.timer {
+                    return Ok(Decision::default());
+                }
+                Ok(one(Event::Timer { timer }))
+            }
+            C::Message { text } => {
+                self.check_not_closed()?;
+                if self.message == *text {
+                    return Ok(Decision::default());
+                }
+                Ok(one(Event::Message { text: text.clone() }))
+            }
             C::Session {
                 status,
                 title,
@@ -94,12 +131,23 @@ impl SessionState {
             } => self.ban(who, *question, *rev, *banned, *address),
             // Keys are not the session's state: the hub changes them once this allows it.
             C::RotateKey { .. } => Ok(Decision::default()),
-            C::Poll(action) => self.polls.decide_poll(
-                action,
-                self.info.status == SessionStatus::Closed,
-                self.overlay_visible,
-                ctx,
-            ),
+            C::Poll(action) => {
+                let mut d = self.polls.decide_poll(
+                    action,
+                    self.info.status == SessionStatus::Closed,
+                    self.overlay_visible,
+                    ctx,
+                )?;
+                // One graphic at a time: a poll's result on air takes the graphic off.
+                if self.graphic.is_some()
+                    && d.events
+                        .iter()
+                        .any(|e| matches!(e, Event::PollOnAir { poll: Some(_) }))
+                {
+                    d.events.insert(0, Event::Graphic { graphic: None });
+                }
+                Ok(d)
+            }
             C::Choose { poll, option } => {
                 self.check_not_closed()?;
                 self.polls.decide_choose(who, *poll, *option)
@@ -428,24 +476,84 @@ impl SessionState {
         ]))
     }
 
-    /// `overlay`: the lower third on air (only while a question is live) or off.
-    fn overlay(&self, visible: bool) -> Result<Decision, Rejection> {
+    /// `overlay`: the lower third on air (only while a question is live) or off. A question
+    /// flagged `profanity` or `personal_data` (in its text or its air text) goes on air only
+    /// with `confirm`.
+    fn overlay(&self, visible: bool, confirm: bool) -> Result<Decision, Rejection> {
         self.check_not_closed()?;
-        if visible && self.live.is_none() {
-            return Err(Rejection::new(
-                ErrorCode::Conflict,
-                "no question is live: put one live before taking it on air",
-            ));
+        if visible {
+            let Some(live) = self.live() else {
+                return Err(Rejection::new(
+                    ErrorCode::Conflict,
+                    "no question is live: put one live before taking it on air",
+                ));
+            };
+            let flagged = self.air_flags(live);
+            if !flagged.is_empty() && !confirm && !self.overlay_visible {
+                return Err(Rejection::new(
+                    ErrorCode::Unconfirmed,
+                    format!(
+                        "the live question is flagged ({}): take it on air with `confirm: true`",
+                        flagged.join(", ")
+                    ),
+                ));
+            }
         }
         // One graphic at a time: taking the question or clearing the overlay takes a poll's
-        // result off air too.
+        // result and the call to action or name strap off air too.
         let mut events = vec![];
         if self.polls.on_air().is_some() {
             events.push(Event::PollOnAir { poll: None });
         }
+        if self.graphic.is_some() {
+            events.push(Event::Graphic { graphic: None });
+        }
         if visible != self.overlay_visible {
             events.push(Event::Overlay { visible });
         }
+        Ok(Decision::events(events))
+    }
+
+    /// The flags that make taking `q` on air need a confirmation: `profanity` and
+    /// `personal_data`, of its text or of its air text.
+    pub fn air_flags(&self, q: &Question) -> Vec<&'static str> {
+        let air = q
+            .air_text
+            .as_deref()
+            .map(|t| self.flagger.flags(t))
+            .unwrap_or_default();
+        ["profanity", "personal_data"]
+            .into_iter()
+            .filter(|f| q.flags.iter().chain(&air).any(|g| g == f))
+            .collect()
+    }
+
+    /// `graphic`: the call to action or a speaker's strap on air (the question's lower third
+    /// and a poll's result go off), or off.
+    fn graphic_on_air(&self, graphic: &Option<Graphic>) -> Result<Decision, Rejection> {
+        self.check_not_closed()?;
+        if let Some(Graphic::Speaker { speaker }) = graphic
+            && !self.info.speakers.iter().any(|s| s.id == *speaker)
+        {
+            return Err(Rejection::invalid(format!(
+                "`speaker` names no speaker of this session: \"{speaker}\""
+            )));
+        }
+        if self.graphic == *graphic {
+            return Ok(Decision::default());
+        }
+        let mut events = vec![];
+        if graphic.is_some() {
+            if self.overlay_visible {
+                events.push(Event::Overlay { visible: false });
+            }
+            if self.polls.on_air().is_some() {
+                events.push(Event::PollOnAir { poll: None });
+            }
+        }
+        events.push(Event::Graphic {
+            graphic: graphic.clone(),
+        });
         Ok(Decision::events(events))
     }
 
@@ -532,6 +640,8 @@ impl SessionState {
             reason: None,
             author,
             net: author.and(ctx.from),
+            air_text: None,
+            unmasked: false,
             client_ref: new.client_ref.to_string(),
             created_at: ctx.now,
             updated_at: ctx.now,

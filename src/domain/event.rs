@@ -7,8 +7,12 @@ use super::net::Net;
 use super::poll::Poll;
 use super::question::{DeviceId, Question};
 use super::session::SessionInfo;
+use super::stage::{Graphic, Timer};
 
 /// One journal entry. Each is a fact, applied without checks; `decide` made the checks.
+// `Put` is the largest variant and also the most common one: boxing it would add an allocation
+// to nearly every event to save bytes on the rarer small ones.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "e", rename_all = "snake_case")]
 pub enum Event {
@@ -73,6 +77,21 @@ pub enum Event {
         device: DeviceId,
         /// The option's index.
         option: u8,
+    },
+    /// The call to action or a speaker's name strap went on air (`Some`) or off (`None`).
+    Graphic {
+        /// The graphic on air, or none.
+        graphic: Option<Graphic>,
+    },
+    /// The answer timer was started, paused or reset.
+    Timer {
+        /// The timer after the change.
+        timer: Timer,
+    },
+    /// A backstage message for the speaker screen was set or dismissed.
+    Message {
+        /// The message, or none.
+        text: Option<String>,
     },
     /// A network (an IPv4 address or an IPv6 /64) was banned from asking, or unbanned.
     BanNet {

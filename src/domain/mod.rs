@@ -4,17 +4,20 @@
 //! Reading order: [`role`] (who sends), [`command`] (what may be sent, by whom, and the
 //! answers), [`question`] (statuses and transitions), [`event`] (what is journaled),
 //! [`session`] (the state and `apply`), `decide.rs` (the rules, one method per command),
-//! [`view`] (what each role sees), [`text`] and [`flags`].
+//! [`view`] (what each role sees), [`text`], [`flags`] and [`personal`] (personal data, masked
+//! in public views), [`stage`] (the overlay's graphics, the speaker screen's timer and messages).
 
 pub mod command;
 mod decide;
 pub mod event;
 pub mod flags;
 pub mod net;
+pub mod personal;
 pub mod poll;
 pub mod question;
 pub mod role;
 pub mod session;
+pub mod stage;
 pub mod text;
 pub mod view;
 

@@ -196,6 +196,14 @@ pub struct Question {
     /// sent); `None` for operator entries and questions from before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub net: Option<Net>,
+    /// A moderator's short version for the lower third (at most 120 characters); the author,
+    /// the screen and the export keep `text`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub air_text: Option<String>,
+    /// A moderator deliberately shows this question's personal data to the public (it is
+    /// masked everywhere public otherwise).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unmasked: bool,
     /// The idempotency key the question was created with (`ask`/`enter` `ref`).
     #[serde(rename = "ref")]
     pub client_ref: String,

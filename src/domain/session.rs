@@ -12,9 +12,11 @@ use uuid::Uuid;
 use super::event::Event;
 use super::flags::Flagger;
 use super::net::Net;
+use super::personal;
 use super::poll::{PollChange, Polls};
 use super::question::{DeviceId, Question, Source, Status};
 use super::role::{Staff, Who};
+use super::stage::{Graphic, TIMER_DEFAULT_MS, Timer};
 use super::text::{self, FieldError, limits};
 
 /// Whether a session takes questions.
@@ -144,8 +146,10 @@ pub enum Applied {
     },
     /// The vote counts of these questions changed.
     Votes(Vec<Uuid>),
-    /// The overlay was set on or off air.
+    /// The overlay was set on or off air, or its graphic changed.
     Overlay,
+    /// The speaker screen's timer or message changed.
+    Stage,
     /// The session's title, status or speakers were replaced.
     Session,
     /// The `banned` flag of this device's questions changed.
@@ -189,6 +193,40 @@ pub struct SessionState {
     pub(super) max_position: f64,
     /// Flags new and edited texts.
     pub(super) flagger: Arc<Flagger>,
+    /// The public form of questions whose text, name or air text holds personal data (each
+    /// `Some` only where masking changed it); kept beside the journaled record, rebuilt on
+    /// every change, so views never scan a text.
+    pub(super) masked: HashMap<Uuid, Masked>,
+    /// The call to action or a name strap on air.
+    pub(super) graphic: Option<Graphic>,
+    /// The speaker screen's answer timer; `None` until the moderator first uses it.
+    pub(super) timer: Option<Timer>,
+    /// The backstage message on the speaker screen.
+    pub(super) message: Option<String>,
+    /// The timer's length before the moderator sets one (the hub's setting).
+    pub timer_default_ms: u64,
+}
+
+/// A question's texts with personal data masked, where masking changed them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Masked {
+    /// The masked `text`.
+    pub text: Option<String>,
+    /// The masked `name`.
+    pub name: Option<String>,
+    /// The masked `air_text`.
+    pub air_text: Option<String>,
+}
+
+impl Masked {
+    fn of(q: &Question) -> Option<Masked> {
+        let m = Masked {
+            text: personal::mask(&q.text),
+            name: q.name.as_deref().and_then(personal::mask),
+            air_text: q.air_text.as_deref().and_then(personal::mask),
+        };
+        (m != Masked::default()).then_some(m)
+    }
 }
 
 impl SessionState {
@@ -209,6 +247,11 @@ impl SessionState {
             enters: HashMap::new(),
             max_position: 0.0,
             flagger,
+            masked: HashMap::new(),
+            graphic: None,
+            timer: None,
+            message: None,
+            timer_default_ms: TIMER_DEFAULT_MS,
         }
     }
 
@@ -278,6 +321,51 @@ impl SessionState {
         self.overlay_visible
     }
 
+    /// The call to action or name strap on air.
+    pub fn graphic(&self) -> Option<&Graphic> {
+        self.graphic.as_ref()
+    }
+
+    /// The answer timer (stopped and full until first used).
+    pub fn timer(&self) -> Timer {
+        self.timer
+            .unwrap_or_else(|| Timer::new(self.timer_default_ms))
+    }
+
+    /// The backstage message on the speaker screen.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The masked forms of a question's texts, when it holds personal data.
+    pub fn masked(&self, q: &Question) -> Option<&Masked> {
+        self.masked.get(&q.id)
+    }
+
+    /// The text every public view shows: personal data masked unless a moderator unmasked it.
+    pub fn public_text<'a>(&'a self, q: &'a Question) -> &'a str {
+        match self.masked.get(&q.id).and_then(|m| m.text.as_deref()) {
+            Some(t) if !q.unmasked => t,
+            _ => &q.text,
+        }
+    }
+
+    /// The name every public view shows (masked as `public_text`).
+    pub fn public_name<'a>(&'a self, q: &'a Question) -> Option<&'a str> {
+        match self.masked.get(&q.id).and_then(|m| m.name.as_deref()) {
+            Some(n) if !q.unmasked => Some(n),
+            _ => q.name.as_deref(),
+        }
+    }
+
+    /// The short text for air every public view shows (masked as `public_text`).
+    pub fn public_air_text<'a>(&'a self, q: &'a Question) -> Option<&'a str> {
+        match self.masked.get(&q.id).and_then(|m| m.air_text.as_deref()) {
+            Some(t) if !q.unmasked => Some(t),
+            _ => q.air_text.as_deref(),
+        }
+    }
+
     /// The live question.
     pub fn live(&self) -> Option<&Question> {
         self.live.and_then(|id| self.questions.get(&id))
@@ -334,6 +422,17 @@ impl SessionState {
                 if before.is_none() {
                     self.order.push(id);
                 }
+                let same_texts = before.as_ref().is_some_and(|b| {
+                    b.text == question.text
+                        && b.name == question.name
+                        && b.air_text == question.air_text
+                });
+                if !same_texts {
+                    match Masked::of(question) {
+                        Some(m) => self.masked.insert(id, m),
+                        None => self.masked.remove(&id),
+                    };
+                }
                 Applied::Question {
                     id,
                     before: before.map(Box::new),
@@ -386,6 +485,18 @@ impl SessionState {
             Event::Overlay { visible } => {
                 self.overlay_visible = *visible && self.live.is_some();
                 Applied::Overlay
+            }
+            Event::Graphic { graphic } => {
+                self.graphic = graphic.clone();
+                Applied::Overlay
+            }
+            Event::Timer { timer } => {
+                self.timer = Some(*timer);
+                Applied::Stage
+            }
+            Event::Message { text } => {
+                self.message = text.clone();
+                Applied::Stage
             }
             Event::Session { info } => {
                 self.info = info.clone();

@@ -172,7 +172,10 @@ fn merge(q: Uuid, into: Uuid) -> Command {
     }
 }
 fn overlay(visible: bool) -> Command {
-    Command::Overlay { visible }
+    Command::Overlay {
+        visible,
+        confirm: false,
+    }
 }
 fn set_status(status: SessionStatus) -> Command {
     Command::Session {
@@ -224,6 +227,8 @@ fn named_question(cmd: &Command) -> Option<Uuid> {
         | C::Move { question, .. }
         | C::Assign { question, .. }
         | C::Merge { question, .. }
+        | C::AirText { question, .. }
+        | C::Unmask { question, .. }
         | C::Ban { question, .. } => Some(*question),
         C::Ask { .. }
         | C::Enter { .. }
@@ -231,6 +236,9 @@ fn named_question(cmd: &Command) -> Option<Uuid> {
         | C::Session { .. }
         | C::RotateKey { .. }
         | C::Poll(_)
+        | C::Graphic { .. }
+        | C::Timer { .. }
+        | C::Message { .. }
         | C::Choose { .. } => None,
     }
 }
@@ -251,6 +259,8 @@ fn with_rev(cmd: &Command, r: u64) -> Command {
         | C::Move { rev, .. }
         | C::Assign { rev, .. }
         | C::Merge { rev, .. }
+        | C::AirText { rev, .. }
+        | C::Unmask { rev, .. }
         | C::Ban { rev, .. } => *rev = Some(r),
         C::Ask { .. }
         | C::Enter { .. }
@@ -258,6 +268,9 @@ fn with_rev(cmd: &Command, r: u64) -> Command {
         | C::Session { .. }
         | C::RotateKey { .. }
         | C::Poll(_)
+        | C::Graphic { .. }
+        | C::Timer { .. }
+        | C::Message { .. }
         | C::Choose { .. } => {
             panic!("{cmd:?} names no question")
         }
@@ -904,6 +917,26 @@ fn one_of_each_kind(q: Uuid) -> Vec<Command> {
         Command::RotateKey { role: Role::Screen },
         Command::Poll(super::poll::PollAction::Open(q)),
         Command::Choose { poll: q, option: 0 },
+        Command::AirText {
+            question: q,
+            rev: None,
+            text: Some("Singkat".into()),
+        },
+        Command::Unmask {
+            question: q,
+            rev: None,
+            on: true,
+        },
+        Command::Graphic {
+            graphic: Some(super::stage::Graphic::Join),
+        },
+        Command::Timer {
+            action: super::stage::TimerAction::Start,
+            seconds: None,
+        },
+        Command::Message {
+            text: Some("1 menit lagi".into()),
+        },
     ]
 }
 
@@ -2533,7 +2566,13 @@ mod props {
                         to: self.to(to),
                     },
                 ),
-                Op::Overlay { visible } => (m, Command::Overlay { visible }),
+                Op::Overlay { visible } => (
+                    m,
+                    Command::Overlay {
+                        visible,
+                        confirm: true,
+                    },
+                ),
                 Op::Session { status, title } => {
                     let status = [
                         SessionStatus::Open,
@@ -2679,7 +2718,7 @@ mod props {
             }
             // The overlay goes on only by an explicit take, and off whenever its question stops
             // being live.
-            if s.overlay_visible() && !matches!(cmd, Command::Overlay { visible: true }) {
+            if s.overlay_visible() && !matches!(cmd, Command::Overlay { visible: true, .. }) {
                 assert!(before.overlay_visible, "{cmd:?} took the overlay on air");
                 assert_eq!(
                     s.live().map(|q| q.id),
@@ -3048,4 +3087,331 @@ fn a_device_can_clear_its_vote_on_a_question_it_no_longer_sees() {
     h.ok(audience(OTHER), &vote(id, false));
     assert_eq!(h.state.votes(id), 0);
     assert!(h.state.device_votes(OTHER).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// On air: the take guard, masking, the short air text, graphics, the stage
+// ---------------------------------------------------------------------------------------------
+
+fn take(confirm: bool) -> Command {
+    Command::Overlay {
+        visible: true,
+        confirm,
+    }
+}
+fn air_text(q: Uuid, text: Option<&str>) -> Command {
+    Command::AirText {
+        question: q,
+        rev: None,
+        text: text.map(str::to_string),
+    }
+}
+fn unmask(q: Uuid, on: bool) -> Command {
+    Command::Unmask {
+        question: q,
+        rev: None,
+        on,
+    }
+}
+fn graphic(g: Option<super::stage::Graphic>) -> Command {
+    Command::Graphic { graphic: g }
+}
+
+/// A live question with this text (asked by AUTHOR, approved, live).
+fn live_with(h: &mut Hub, text: &str) -> Uuid {
+    let id = h.ask(AUTHOR, text);
+    h.m(&approve(id));
+    h.m(&live(id));
+    id
+}
+
+#[test]
+fn a_flagged_question_goes_on_air_only_with_confirm() {
+    for (text, flag) in [
+        ("Telepon saya di 0812-3456-7890 ya Pak", "personal_data"),
+        ("Dasar anjing, jalan rusak terus", "profanity"),
+    ] {
+        let mut h = Hub::new();
+        live_with(&mut h, text);
+        let e = h.m_err(&take(false));
+        assert_eq!(e.code, ErrorCode::Unconfirmed);
+        assert_eq!(e.code.as_str(), "unconfirmed");
+        assert!(e.message.contains(flag), "{}", e.message);
+        assert!(e.message.contains("confirm"), "{}", e.message);
+        assert_eq!(
+            h.m(&take(true)).events,
+            vec![Event::Overlay { visible: true }]
+        );
+        assert!(h.state.overlay_visible());
+        // already on air: the same value again changes nothing and needs no confirmation
+        assert!(h.m(&take(false)).events.is_empty());
+    }
+    // an unflagged question needs none; `confirm` does no harm
+    let mut h = Hub::new();
+    live_with(&mut h, "Kapan jalan di Jakabaring diperbaiki?");
+    h.m(&take(false));
+    let mut h = Hub::new();
+    live_with(&mut h, "Kapan jalan di Jakabaring diperbaiki?");
+    h.m(&take(true));
+    // a flagged air text counts as much as a flagged text
+    let mut h = Hub::new();
+    let q = live_with(&mut h, "Kapan jalan di Jakabaring diperbaiki?");
+    h.m(&air_text(q, Some("Jalan rusak, hubungi 0812 3456 7890")));
+    assert_eq!(h.m_err(&take(false)).code, ErrorCode::Unconfirmed);
+    // with nothing live, `conflict` comes first, confirmed or not
+    let mut h = Hub::new();
+    assert_eq!(h.m_err(&take(true)).code, ErrorCode::Conflict);
+}
+
+#[test]
+fn personal_data_is_masked_in_every_public_view_and_shown_to_moderators_and_the_author() {
+    let mut h = Hub::new();
+    let text = "Jalan rusak, hubungi 0812-3456-7890";
+    let q = live_with(&mut h, text);
+    let authors = view::AuthorIds::new([7; 32]);
+    let qq = h.q(q).clone();
+    let public = view::question(&h.state, &qq, view::QuestionViewKind::Public, &authors);
+    assert!(!public.text.contains("3456"), "{}", public.text);
+    assert!(public.text.starts_with("Jalan rusak, hubungi "));
+    let author = view::question(&h.state, &qq, view::QuestionViewKind::Author, &authors);
+    assert_eq!(author.text, text, "the author sees what it wrote");
+    let m = view::question(&h.state, &qq, view::QuestionViewKind::Moderator, &authors);
+    assert_eq!(m.text, text);
+    assert_eq!(m.masked_text, Some(Some(public.text)));
+    assert_eq!(m.unmasked, Some(false));
+    let o = view::overlay(&h.state);
+    assert_eq!(o.question.as_ref().map(|q| q.text), Some(public.text));
+    // a moderator unmasks it deliberately: the public sees it as written; rev goes up
+    let rev = h.q(q).rev;
+    h.m(&unmask(q, true));
+    assert_eq!(h.q(q).rev, rev + 1);
+    let qq = h.q(q).clone();
+    let public = view::question(&h.state, &qq, view::QuestionViewKind::Public, &authors);
+    assert_eq!(public.text, text);
+    assert_eq!(view::overlay(&h.state).question.map(|q| q.text), Some(text));
+    assert!(
+        h.m(&unmask(q, true)).events.is_empty(),
+        "the same value: nothing"
+    );
+    h.m(&unmask(q, false));
+    // an edit is masked again at once, and a name is masked too
+    h.m(&edit(q, "Rumah saya di Jl. Merdeka dekat pasar"));
+    let r = h.next_ref();
+    let named = h.ok(
+        audience(OTHER),
+        &Command::Ask {
+            client_ref: r,
+            text: "Kapan banjir diatasi?".into(),
+            name: Some("Budi 081234567890".into()),
+            outlet: None,
+            to: None,
+        },
+    );
+    let id = named.question.expect("asked");
+    h.m(&approve(id));
+    let qq = h.q(id).clone();
+    let public = view::question(&h.state, &qq, view::QuestionViewKind::Public, &authors);
+    assert_eq!(public.text, "Kapan banjir diatasi?");
+    assert!(!public.name.unwrap_or("").contains("1234"));
+    // replaying the journal rebuilds the same public texts
+    let replayed = SessionState::replay(info(), flagger(), &h.journal);
+    for q in h.state.questions() {
+        assert_eq!(replayed.public_text(q), h.state.public_text(q));
+        assert_eq!(replayed.public_name(q), h.state.public_name(q));
+    }
+}
+
+#[test]
+fn air_text_sets_and_clears_a_short_version_the_overlay_uses() {
+    let mut h = Hub::new();
+    let q = live_with(
+        &mut h,
+        "Kapan jalan di Jakabaring diperbaiki? Sudah tiga bulan rusak dan berlubang",
+    );
+    let rev = h.q(q).rev;
+    h.m(&air_text(q, Some("Kapan jalan Jakabaring diperbaiki?")));
+    assert_eq!(h.q(q).rev, rev + 1);
+    assert_eq!(
+        h.q(q).text,
+        "Kapan jalan di Jakabaring diperbaiki? Sudah tiga bulan rusak dan berlubang",
+        "the full text stays"
+    );
+    let o = view::overlay(&h.state);
+    assert_eq!(
+        o.question.and_then(|q| q.air_text),
+        Some("Kapan jalan Jakabaring diperbaiki?")
+    );
+    assert!(
+        h.m(&air_text(q, Some("Kapan jalan Jakabaring diperbaiki?")))
+            .events
+            .is_empty()
+    );
+    h.m(&air_text(q, None));
+    assert_eq!(h.q(q).air_text, None);
+    // statuses: as `edit`
+    let done = h.question_in(Status::Answered);
+    assert_eq!(
+        h.m_err(&air_text(done, Some("x"))).code,
+        ErrorCode::Conflict
+    );
+    // phones may not
+    let e = h.err(audience(AUTHOR), &air_text(q, Some("x")));
+    assert_eq!(e.code, ErrorCode::Forbidden);
+}
+
+#[test]
+fn one_graphic_at_a_time_question_poll_call_to_action_and_name_strap() {
+    use super::stage::Graphic;
+    let mut h = Hub::new();
+    live_with(&mut h, "Kapan jalan di Jakabaring diperbaiki?");
+    h.m(&take(false));
+    // the call to action takes the lower third off
+    let d = h.m(&graphic(Some(Graphic::Join)));
+    assert_eq!(
+        d.events,
+        vec![
+            Event::Overlay { visible: false },
+            Event::Graphic {
+                graphic: Some(Graphic::Join)
+            }
+        ]
+    );
+    assert!(!h.state.overlay_visible());
+    assert_eq!(
+        view::overlay(&h.state).graphic.map(|g| g.kind),
+        Some("join")
+    );
+    // a name strap replaces it
+    let strap = Some(Graphic::Speaker {
+        speaker: "s2".into(),
+    });
+    h.m(&graphic(strap.clone()));
+    let g = view::overlay(&h.state).graphic.expect("on air");
+    assert_eq!(
+        (g.kind, g.speaker.map(|s| s.name.as_str())),
+        ("speaker", Some("Ir Budi"))
+    );
+    assert!(
+        h.m(&graphic(strap)).events.is_empty(),
+        "the same graphic: nothing"
+    );
+    // an unknown speaker
+    let e = h.m_err(&graphic(Some(Graphic::Speaker {
+        speaker: "s9".into(),
+    })));
+    assert_eq!(e.code, ErrorCode::Invalid);
+    assert!(e.message.contains("`speaker`"), "{}", e.message);
+    // taking the question takes the graphic off
+    let d = h.m(&take(false));
+    assert_eq!(
+        d.events,
+        vec![
+            Event::Graphic { graphic: None },
+            Event::Overlay { visible: true }
+        ]
+    );
+    // a poll's result on air takes the graphic off too
+    h.m(&graphic(Some(Graphic::Join)));
+    let p = h.m(&Command::Poll(super::poll::PollAction::Create {
+        client_ref: "p1".into(),
+        poll: super::poll::NewPoll::checked(
+            "Puas?",
+            &["Ya".to_string(), "Tidak".to_string()],
+            super::poll::PollResults::Live,
+        )
+        .expect("a poll"),
+    }));
+    let pid = p.poll.expect("created");
+    h.m(&Command::Poll(super::poll::PollAction::Open(pid)));
+    h.m(&Command::Poll(super::poll::PollAction::Show(pid)));
+    assert_eq!(h.state.graphic(), None);
+    assert!(h.state.polls.on_air().is_some());
+    // and a graphic takes the poll off
+    h.m(&graphic(Some(Graphic::Join)));
+    assert!(h.state.polls.on_air().is_none());
+    // clearing the overlay clears the graphic
+    h.m(&overlay(false));
+    assert_eq!(h.state.graphic(), None);
+    // the strap of a speaker since removed shows nothing
+    h.m(&graphic(Some(Graphic::Speaker {
+        speaker: "s2".into(),
+    })));
+    h.m(&Command::Session {
+        status: None,
+        title: None,
+        speakers: Some(vec![info().speakers[0].clone()]),
+    });
+    assert_eq!(view::overlay(&h.state).graphic, None);
+    // replaying rebuilds it
+    let replayed = SessionState::replay(info(), flagger(), &h.journal);
+    assert_eq!(replayed.graphic(), h.state.graphic());
+}
+
+#[test]
+fn the_stage_timer_and_message_are_journaled_and_seen_by_the_stage() {
+    use super::stage::TimerAction;
+    let mut h = Hub::new();
+    h.state.timer_default_ms = 120_000;
+    let v = view::stage(&h.state, T0);
+    assert_eq!(
+        (v.timer.duration_ms, v.timer.remaining_ms, v.timer.running),
+        (120_000, 120_000, false)
+    );
+    h.m(&Command::Timer {
+        action: TimerAction::Start,
+        seconds: None,
+    });
+    let started = h.now;
+    let v = view::stage(&h.state, started + 30_000);
+    assert_eq!((v.timer.remaining_ms, v.timer.running), (90_000, true));
+    assert!(
+        h.m(&Command::Timer {
+            action: TimerAction::Start,
+            seconds: None
+        })
+        .events
+        .is_empty(),
+        "starting a running timer changes nothing"
+    );
+    h.m(&Command::Timer {
+        action: TimerAction::Pause,
+        seconds: None,
+    });
+    let paused_at = h.now;
+    let v = view::stage(&h.state, paused_at + 999_000);
+    assert_eq!(v.timer.remaining_ms, 120_000 - (paused_at - started));
+    h.m(&Command::Timer {
+        action: TimerAction::Reset,
+        seconds: Some(60),
+    });
+    assert_eq!(view::stage(&h.state, 0).timer.remaining_ms, 60_000);
+    h.m(&Command::Message {
+        text: Some("1 menit lagi".into()),
+    });
+    assert_eq!(view::stage(&h.state, 0).message, Some("1 menit lagi"));
+    assert!(
+        h.m(&Command::Message {
+            text: Some("1 menit lagi".into())
+        })
+        .events
+        .is_empty()
+    );
+    h.m(&Command::Message { text: None });
+    assert_eq!(view::stage(&h.state, 0).message, None);
+    let replayed = SessionState::replay(info(), flagger(), &h.journal);
+    assert_eq!(view::stage(&replayed, 5), view::stage(&h.state, 5));
+    // a closed session takes none of it
+    h.m(&set_status(SessionStatus::Closed));
+    for cmd in [
+        Command::Message {
+            text: Some("x".into()),
+        },
+        Command::Timer {
+            action: TimerAction::Start,
+            seconds: None,
+        },
+        graphic(Some(super::stage::Graphic::Join)),
+    ] {
+        assert_eq!(h.m_err(&cmd).code, ErrorCode::Closed, "{cmd:?}");
+    }
 }

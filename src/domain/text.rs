@@ -18,6 +18,10 @@ pub mod limits {
     pub const SPEAKER_FIELD: (usize, usize) = (1, 100);
     /// The most speakers a session may have.
     pub const SPEAKERS: usize = 20;
+    /// A question's short text for air (`air_text`); empty clears it.
+    pub const AIR_TEXT: (usize, usize) = (0, 120);
+    /// A backstage message to the speaker screen (`message`); empty clears it.
+    pub const MESSAGE: (usize, usize) = (0, 100);
     /// A client's `ref`: counted as sent, not trimmed or normalized.
     pub const REF: (usize, usize) = (1, 100);
 }

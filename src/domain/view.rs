@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::poll::{Poll, PollResults, PollStatus};
 use super::question::{Channel, DeviceId, Question, Source, Status};
-use super::session::SessionState;
+use super::session::{SessionState, Speaker};
+use super::stage::Graphic;
 
 /// Which view of a question to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,9 @@ pub struct QuestionView<'a> {
     /// network is not known (operator entries, questions kept from before it was recorded).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address_banned: Option<Option<bool>>,
+    /// Moderators: the short version for the lower third, or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub air_text: Option<Option<&'a str>>,
     /// Moderators: the opaque per-session id of the asking device (`null` for operator entries).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<Option<String>>,
@@ -77,6 +81,10 @@ pub struct QuestionView<'a> {
     pub flags: Option<&'a [String]>,
     /// The question's id.
     pub id: Uuid,
+    /// Moderators: the text as the public sees it (personal data masked) when masking changes
+    /// it, also while unmasked; else `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub masked_text: Option<Option<&'a str>>,
     /// The target, when `merged`; else `null`.
     pub merged_into: Option<Uuid>,
     /// The display name; `null` when anonymous.
@@ -101,6 +109,9 @@ pub struct QuestionView<'a> {
     pub text: &'a str,
     /// The speaker id it is addressed to (may name a speaker since removed), or `null`.
     pub to: Option<&'a str>,
+    /// Moderators: whether a moderator shows its personal data to the public.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unmasked: Option<bool>,
     /// When `rev` last changed: RFC 3339 UTC with milliseconds.
     pub updated_at: String,
     /// How many devices vote for it.
@@ -109,16 +120,25 @@ pub struct QuestionView<'a> {
 
 /// Builds the view of `q` of the given kind.
 pub fn question<'a>(
-    state: &SessionState,
+    state: &'a SessionState,
     q: &'a Question,
     kind: QuestionViewKind,
     authors: &AuthorIds,
 ) -> QuestionView<'a> {
+    let public = kind == QuestionViewKind::Public;
     let mut v = QuestionView {
         id: q.id,
         rev: q.rev,
-        text: &q.text,
-        name: q.name.as_deref(),
+        text: if public {
+            state.public_text(q)
+        } else {
+            &q.text
+        },
+        name: if public {
+            state.public_name(q)
+        } else {
+            q.name.as_deref()
+        },
         source: q.source,
         channel: q.channel,
         outlet: q.outlet.as_deref(),
@@ -136,6 +156,9 @@ pub fn question<'a>(
         author: None,
         banned: None,
         address_banned: None,
+        air_text: None,
+        masked_text: None,
+        unmasked: None,
     };
     match kind {
         QuestionViewKind::Public => {}
@@ -150,14 +173,21 @@ pub fn question<'a>(
             v.author = Some(q.author.map(|d| authors.id(d)));
             v.banned = Some(q.author.is_some_and(|d| state.is_banned(d)));
             v.address_banned = Some(q.net.map(|_| state.is_net_banned(q)));
+            v.air_text = Some(q.air_text.as_deref());
+            v.masked_text = Some(state.masked(q).and_then(|m| m.text.as_deref()));
+            v.unmasked = Some(q.unmasked);
         }
     }
     v
 }
 
-/// The live question as the overlay sees it.
+/// The live question as the overlay sees it: the public view's text and name (personal data
+/// masked unless a moderator unmasked it).
 #[derive(Debug, Serialize, PartialEq)]
 pub struct OverlayQuestion<'a> {
+    /// The moderator's short version for air (masked as `text`), or `null`: the lower third
+    /// shows it instead of `text` when set.
+    pub air_text: Option<&'a str>,
     /// The live question's id.
     pub id: Uuid,
     /// The asker's display name; `null` when anonymous.
@@ -172,9 +202,40 @@ pub struct OverlayQuestion<'a> {
     pub to: Option<&'a str>,
 }
 
-/// `{poll, question, visible}`: the lower third's state, and the poll whose result is on air.
+/// A graphic on air as the overlay sees it: `{"type":"join"}` or
+/// `{"type":"speaker","speaker":{id,name,role}}`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct GraphicView<'a> {
+    /// A name strap's speaker, as in the session's list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<&'a Speaker>,
+    /// `join` ("how to ask": the page draws it from the session view's `join`) or `speaker`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// The graphic on air, as the overlay sees it (a strap of a speaker since removed: none).
+pub fn graphic(state: &SessionState) -> Option<GraphicView<'_>> {
+    let g = state.graphic()?;
+    let speaker = match g {
+        Graphic::Join => None,
+        Graphic::Speaker { speaker } => {
+            Some(state.info.speakers.iter().find(|s| s.id == *speaker)?)
+        }
+    };
+    Some(GraphicView {
+        speaker,
+        kind: g.as_str(),
+    })
+}
+
+/// `{graphic, poll, question, visible}`: the lower third's state, the call to action or name
+/// strap, and the poll whose result is on air.
 #[derive(Debug, Serialize, PartialEq)]
 pub struct OverlayView<'a> {
+    /// The call to action or a speaker's name strap on air, or `null`. While one is on air the
+    /// lower third is off and no poll is on air (one graphic at a time).
+    pub graphic: Option<GraphicView<'a>>,
     /// The poll whose result is on air (moderator view, with counts), or `null`. While a poll
     /// is on air the question's lower third is off (`visible` false).
     pub poll: Option<PollView<'a>>,
@@ -187,27 +248,54 @@ pub struct OverlayView<'a> {
 /// Builds the overlay view of a session.
 pub fn overlay(state: &SessionState) -> OverlayView<'_> {
     OverlayView {
+        graphic: graphic(state),
         poll: state
             .polls
             .on_air()
             .map(|p| poll(state, p, PollViewer::Staff)),
-        ..overlay_of(state.overlay_visible(), state.live())
-    }
-}
-
-/// The overlay view of a live question (or none) on air or off, without a poll.
-pub fn overlay_of(visible: bool, live: Option<&Question>) -> OverlayView<'_> {
-    OverlayView {
-        poll: None,
-        visible,
-        question: live.map(|q| OverlayQuestion {
+        visible: state.overlay_visible(),
+        question: state.live().map(|q| OverlayQuestion {
+            air_text: state.public_air_text(q),
             id: q.id,
-            text: &q.text,
-            name: q.name.as_deref(),
+            text: state.public_text(q),
+            name: state.public_name(q),
             outlet: q.outlet.as_deref(),
             source: q.source,
             to: q.to.as_deref(),
         }),
+    }
+}
+
+/// The answer timer as the moderator and the screen see it.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct TimerView {
+    /// Its full length, milliseconds.
+    pub duration_ms: u64,
+    /// Time left when this view was made, milliseconds; negative: overtime.
+    pub remaining_ms: i64,
+    /// Whether it counts down (from `remaining_ms`, from when the frame arrived).
+    pub running: bool,
+}
+
+/// `{message, timer}`: what only the stage sees (moderators and the speaker screen).
+#[derive(Debug, Serialize, PartialEq)]
+pub struct StageView<'a> {
+    /// The backstage message, or `null`.
+    pub message: Option<&'a str>,
+    /// The answer timer.
+    pub timer: TimerView,
+}
+
+/// The stage view at `now` (epoch milliseconds).
+pub fn stage(state: &SessionState, now: i64) -> StageView<'_> {
+    let t = state.timer();
+    StageView {
+        message: state.message(),
+        timer: TimerView {
+            duration_ms: t.duration_ms,
+            remaining_ms: t.remaining(now),
+            running: t.running_since.is_some(),
+        },
     }
 }
 

@@ -180,6 +180,8 @@ pub struct Actor {
     pub(super) authors: AuthorIds,
     /// The role links, shown to moderators.
     pub(super) links: Links,
+    /// How the public joins, in every role's session view.
+    pub(super) join: frames::Join,
     /// Names this unbroken history; new at every start.
     pub(super) epoch: String,
     /// Last event seq issued.
@@ -209,7 +211,7 @@ impl Actor {
     pub fn new(
         shared: Arc<Shared>,
         record: SessionRecord,
-        state: SessionState,
+        mut state: SessionState,
         authors: AuthorIds,
         journal_len: u64,
         rx: mpsc::Receiver<Mail>,
@@ -217,12 +219,19 @@ impl Actor {
     ) -> Self {
         let fanout = Fanout::new(shared.cfg.limits.resume_window, &shared.tasks);
         let links = super::links(&shared.cfg.base_url(), &record);
+        let join = frames::Join {
+            sms: shared.cfg.join.sms.clone(),
+            url: links.audience.clone(),
+            whatsapp: shared.cfg.join.whatsapp.clone(),
+        };
+        state.timer_default_ms = u64::from(shared.cfg.stage.timer_seconds) * 1000;
         Self {
             shared,
             record,
             state,
             authors,
             links,
+            join,
             epoch: Uuid::new_v4().simple().to_string(),
             seq: 0,
             journal_len,
@@ -433,7 +442,7 @@ impl Actor {
         self.seq += 1;
         let f = frames::encode(&frames::Session::new(
             self.seq,
-            frames::SessionBody::new(&self.state.info, Some(&self.links)),
+            frames::SessionBody::new(&self.state.info, Some(&self.links)).with_join(&self.join),
         ));
         self.fanout.publish(PerView {
             seq: self.seq,
@@ -502,6 +511,7 @@ impl Actor {
                     self.shared.flagger.clone(),
                     &evs,
                 );
+                self.state.timer_default_ms = u64::from(self.shared.cfg.stage.timer_seconds) * 1000;
             }
             Err(e) => tracing::error!(error = %e, "reload after failed commit failed"),
         }
@@ -546,35 +556,38 @@ impl Actor {
         {
             return Some(refuse(Rejection::rate_limited(cmd.kind(), ms)));
         }
-        // Only a question change or an overlay event can change what the lower third shows:
-        // votes, bans and session edits (the hot path) skip the comparison.
+        // Only a question change, an overlay event or new speakers can change what the overlay
+        // shows: votes, choices and bans (the hot path) skip the comparison.
         let overlay_before = decision
             .events
             .iter()
             .any(|e| {
                 matches!(
                     e,
-                    Event::Put { .. } | Event::Overlay { .. } | Event::PollOnAir { .. }
+                    Event::Put { .. }
+                        | Event::Overlay { .. }
+                        | Event::PollOnAir { .. }
+                        | Event::Graphic { .. }
+                        | Event::Session { .. }
                 )
             })
-            .then(|| {
-                (
-                    self.state.overlay_visible(),
-                    self.state.live().cloned(),
-                    self.state.polls.on_air().map(|p| p.id),
-                )
-            });
+            .then(|| frames::encode(&view::overlay(&self.state)));
         let mut frames = Vec::new();
         for e in &decision.events {
             let applied = self.state.apply(e);
             self.frames_for(applied, &mut frames);
         }
-        if let Some((visible, live, poll)) = overlay_before
-            && (view::overlay_of(visible, live.as_ref())
-                != view::overlay_of(self.state.overlay_visible(), self.state.live())
-                || poll != self.state.polls.on_air().map(|p| p.id))
+        if let Some(before) = overlay_before
+            && before != frames::encode(&view::overlay(&self.state))
         {
             frames.push(self.overlay_frames());
+        }
+        if decision
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Timer { .. } | Event::Message { .. }))
+        {
+            frames.push(self.stage_frames());
         }
         let question = decision.question.and_then(|id| self.state.question(id));
         let view_kind = if who == Who::MODERATOR {

@@ -11,7 +11,9 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::view::{OverlayQuestion, OverlayView, PollView, QuestionView};
+use crate::domain::view::{
+    GraphicView, OverlayQuestion, OverlayView, PollView, QuestionView, StageView,
+};
 use crate::domain::{ErrorCode, Rejection, Role, SessionInfo, SessionStatus, Speaker};
 
 /// Serializes a frame. The frames below hold only strings, numbers, booleans and maps with
@@ -42,6 +44,18 @@ pub struct Links {
     pub screen: String,
 }
 
+/// How the public joins a session, for every role's pages (the speaker screen's join line, the
+/// overlay's call to action): never built from a browser's own address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Join {
+    /// The SMS number people can also ask through (display text), or `null`.
+    pub sms: Option<String>,
+    /// The phone page: `BASE/j/CODE`.
+    pub url: String,
+    /// The WhatsApp number people can also ask through (display text), or `null`.
+    pub whatsapp: Option<String>,
+}
+
 /// The session as a frame carries it: no keys; `links` for moderators only.
 #[derive(Debug, Serialize)]
 pub struct SessionBody<'a> {
@@ -49,6 +63,9 @@ pub struct SessionBody<'a> {
     pub code: &'a str,
     /// The session id.
     pub id: Uuid,
+    /// How the public joins; in every frame sent on a socket (not in exports).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join: Option<&'a Join>,
     /// Moderators only: the links of every role, keys included.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub links: Option<&'a Links>,
@@ -66,12 +83,37 @@ impl<'a> SessionBody<'a> {
         Self {
             code: &info.code,
             id: info.id,
+            join: None,
             links,
             speakers: &info.speakers,
             status: info.status,
             title: &info.title,
         }
     }
+}
+
+impl<'a> SessionBody<'a> {
+    /// The same, with how the public joins.
+    pub fn with_join(mut self, join: &'a Join) -> Self {
+        self.join = Some(join);
+        self
+    }
+}
+
+/// The office's own words on the phone page (`null`: the page's own).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PhoneTexts {
+    /// The consent line.
+    pub consent: Option<String>,
+    /// The house rules.
+    pub rules: Option<String>,
+}
+
+/// The moderator console's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Moderation {
+    /// Ready rejection reasons (empty: the console's own).
+    pub reasons: Vec<String>,
 }
 
 /// A phone's own device: its token and the questions it votes for.
@@ -89,9 +131,15 @@ pub struct You {
 pub struct Welcome<'a> {
     /// The session's current history; the client sends it back in `since`.
     pub epoch: &'a str,
+    /// Moderators: the console's settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<&'a Moderation>,
     /// Moderator, screen and overlay.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overlay: Option<OverlayView<'a>>,
+    /// Audience and press: the office's own words on the phone page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<&'a PhoneTexts>,
     /// A full welcome's polls, as the role sees them (not for the overlay).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub polls: Option<Vec<PollView<'a>>>,
@@ -106,6 +154,9 @@ pub struct Welcome<'a> {
     pub seq: u64,
     /// The session; moderators' carries `links`.
     pub session: SessionBody<'a>,
+    /// Moderator and screen: the answer timer and the backstage message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<StageView<'a>>,
     r#type: &'static str,
     /// Audience and press.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,13 +168,16 @@ impl<'a> Welcome<'a> {
     pub fn new(epoch: &'a str, role: Role, seq: u64, session: SessionBody<'a>) -> Self {
         Self {
             epoch,
+            moderation: None,
             overlay: None,
+            phone: None,
             polls: None,
             questions: None,
             resumed: false,
             role,
             seq,
             session,
+            stage: None,
             r#type: "welcome",
             you: None,
         }
@@ -288,6 +342,8 @@ impl Presence {
 /// `overlay`: what the lower third shows changed.
 #[derive(Debug, Serialize)]
 pub struct Overlay<'a> {
+    /// The call to action or a speaker's name strap on air, or `null`.
+    pub graphic: Option<GraphicView<'a>>,
     /// The poll whose result is on air, or `null`.
     pub poll: Option<PollView<'a>>,
     /// The live question in the overlay's view, or `null` when none is live.
@@ -303,11 +359,33 @@ impl<'a> Overlay<'a> {
     /// The frame of the overlay's state.
     pub fn new(seq: u64, view: OverlayView<'a>) -> Self {
         Self {
+            graphic: view.graphic,
             poll: view.poll,
             question: view.question,
             seq,
             r#type: "overlay",
             visible: view.visible,
+        }
+    }
+}
+
+/// `stage`: the speaker screen's timer or message changed (moderators and the screen).
+#[derive(Debug, Serialize)]
+pub struct Stage<'a> {
+    /// The event's position in the session's history.
+    pub seq: u64,
+    /// The timer and the message.
+    pub stage: StageView<'a>,
+    r#type: &'static str,
+}
+
+impl<'a> Stage<'a> {
+    /// The frame of the stage's state.
+    pub fn new(seq: u64, stage: StageView<'a>) -> Self {
+        Self {
+            seq,
+            stage,
+            r#type: "stage",
         }
     }
 }
@@ -438,6 +516,8 @@ mod tests {
             flags: vec!["personal_data".into()],
             author: None,
             net: None,
+            air_text: None,
+            unmasked: false,
             client_ref: "e1".into(),
             created_at: 1_700_000_000_000,
             updated_at: 1_700_000_001_500,
@@ -479,7 +559,7 @@ mod tests {
         let moderator = view::question(&state, &q, QuestionViewKind::Moderator, &authors);
         assert_eq!(
             text(encode(&QuestionFrame::new(9, moderator))),
-            r#"{"question":{"address_banned":null,"author":null,"banned":false,"channel":"radio","created_at":"2023-11-14T22:13:20.000Z","flags":["personal_data"],"id":"11112222-3333-4444-5555-666677778888","merged_into":null,"name":"Sari","original_text":"kapan jalan diperbaiki","outlet":null,"position":2.5,"reason":null,"rev":3,"source":"operator","status":"live","text":"Kapan jalan diperbaiki?","to":"s1","updated_at":"2023-11-14T22:13:21.500Z","votes":0},"seq":9,"type":"question"}"#
+            r#"{"question":{"address_banned":null,"air_text":null,"author":null,"banned":false,"channel":"radio","created_at":"2023-11-14T22:13:20.000Z","flags":["personal_data"],"id":"11112222-3333-4444-5555-666677778888","masked_text":null,"merged_into":null,"name":"Sari","original_text":"kapan jalan diperbaiki","outlet":null,"position":2.5,"reason":null,"rev":3,"source":"operator","status":"live","text":"Kapan jalan diperbaiki?","to":"s1","unmasked":false,"updated_at":"2023-11-14T22:13:21.500Z","votes":0},"seq":9,"type":"question"}"#
         );
         assert_eq!(
             text(encode(&Removed::new(10, Q))),
@@ -495,13 +575,64 @@ mod tests {
             text(encode(&Session::new(4, SessionBody::new(&info, None)))),
             r#"{"seq":4,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"type":"session"}"#
         );
-        let q = question();
-        let mut w = Welcome::new("ep", Role::Moderator, 12, SessionBody::new(&info, Some(&l)));
-        w.overlay = Some(view::overlay_of(true, Some(&q)));
+        let mut state = crate::domain::SessionState::new(
+            info.clone(),
+            std::sync::Arc::new(crate::domain::flags::Flagger::from_list("")),
+        );
+        let empty = text(encode(&Overlay::new(5, view::overlay(&state))));
+        let mut q = question();
+        q.text = "Kapan jalan diperbaiki? Hubungi 0812-3456-7890".into();
+        q.air_text = Some("Jalan rusak".into());
+        state.apply(&crate::domain::Event::Put { question: q });
+        state.apply(&crate::domain::Event::Overlay { visible: true });
+        let join = Join {
+            sms: None,
+            url: "http://h/j/K7M2QX".into(),
+            whatsapp: Some("0811 7000 123".into()),
+        };
+        let moderation = Moderation {
+            reasons: vec!["Di luar topik".into()],
+        };
+        let mut w = Welcome::new(
+            "ep",
+            Role::Moderator,
+            12,
+            SessionBody::new(&info, Some(&l)).with_join(&join),
+        );
+        w.overlay = Some(view::overlay(&state));
         w.questions = Some(vec![]);
+        w.moderation = Some(&moderation);
+        w.stage = Some(view::stage(&state, 0));
         assert_eq!(
             text(encode(&w)),
-            r#"{"epoch":"ep","overlay":{"poll":null,"question":{"id":"11112222-3333-4444-5555-666677778888","name":"Sari","outlet":null,"source":"operator","text":"Kapan jalan diperbaiki?","to":"s1"},"visible":true},"questions":[],"resumed":false,"role":"moderator","seq":12,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","links":{"audience":"http://h/j/K7M2QX","moderator":"http://h/m/x#k=m","overlay":"http://h/overlay/x#k=o","press":"http://h/j/K7M2QX#p=p","screen":"http://h/screen/x#k=s"},"speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"type":"welcome"}"#
+            r#"{"epoch":"ep","moderation":{"reasons":["Di luar topik"]},"overlay":{"graphic":null,"poll":null,"question":{"air_text":"Jalan rusak","id":"11112222-3333-4444-5555-666677778888","name":"Sari","outlet":null,"source":"operator","text":"Kapan jalan diperbaiki? Hubungi •••","to":"s1"},"visible":true},"questions":[],"resumed":false,"role":"moderator","seq":12,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","join":{"sms":null,"url":"http://h/j/K7M2QX","whatsapp":"0811 7000 123"},"links":{"audience":"http://h/j/K7M2QX","moderator":"http://h/m/x#k=m","overlay":"http://h/overlay/x#k=o","press":"http://h/j/K7M2QX#p=p","screen":"http://h/screen/x#k=s"},"speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"stage":{"message":null,"timer":{"duration_ms":180000,"remaining_ms":180000,"running":false}},"type":"welcome"}"#
+        );
+        let phone = PhoneTexts {
+            consent: Some("Nama boleh tampil di TV.".into()),
+            rules: None,
+        };
+        let mut w = Welcome::new("ep", Role::Audience, 12, SessionBody::new(&info, None));
+        w.phone = Some(&phone);
+        assert_eq!(
+            text(encode(&w)),
+            r#"{"epoch":"ep","phone":{"consent":"Nama boleh tampil di TV.","rules":null},"resumed":false,"role":"audience","seq":12,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"type":"welcome"}"#
+        );
+        state.apply(&crate::domain::Event::Graphic {
+            graphic: Some(crate::domain::stage::Graphic::Speaker {
+                speaker: "s1".into(),
+            }),
+        });
+        state.apply(&crate::domain::Event::Overlay { visible: false });
+        assert_eq!(
+            text(encode(&Overlay::new(6, view::overlay(&state)))),
+            r#"{"graphic":{"speaker":{"id":"s1","name":"Ratu Dewa","role":"Sekda"},"type":"speaker"},"poll":null,"question":{"air_text":"Jalan rusak","id":"11112222-3333-4444-5555-666677778888","name":"Sari","outlet":null,"source":"operator","text":"Kapan jalan diperbaiki? Hubungi •••","to":"s1"},"seq":6,"type":"overlay","visible":false}"#
+        );
+        state.apply(&crate::domain::Event::Message {
+            text: Some("1 menit lagi".into()),
+        });
+        assert_eq!(
+            text(encode(&Stage::new(7, view::stage(&state, 0)))),
+            r#"{"seq":7,"stage":{"message":"1 menit lagi","timer":{"duration_ms":180000,"remaining_ms":180000,"running":false}},"type":"stage"}"#
         );
         let mut w = Welcome::new("ep", Role::Audience, 12, SessionBody::new(&info, None));
         w.resumed = true;
@@ -514,8 +645,8 @@ mod tests {
             r#"{"epoch":"ep","resumed":true,"role":"audience","seq":12,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"type":"welcome","you":{"device":"tok","votes":["11112222-3333-4444-5555-666677778888"]}}"#
         );
         assert_eq!(
-            text(encode(&Overlay::new(5, view::overlay_of(false, None)))),
-            r#"{"poll":null,"question":null,"seq":5,"type":"overlay","visible":false}"#
+            empty,
+            r#"{"graphic":null,"poll":null,"question":null,"seq":5,"type":"overlay","visible":false}"#
         );
         let counts: Counts = [(Q, 3), (Uuid::from_u128(1), 1)].into_iter().collect();
         assert_eq!(

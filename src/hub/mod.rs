@@ -85,6 +85,10 @@ pub struct Shared {
     pub quotas: quota::Quotas,
     /// Runtimes, the shutdown signal and the task trackers.
     pub tasks: Tasks,
+    /// The office's own words on the phone page, for audience and press welcomes.
+    pub phone: frames::PhoneTexts,
+    /// The console's settings, for moderator welcomes.
+    pub moderation: frames::Moderation,
 }
 
 /// A running session: its actor's mailbox.
@@ -182,6 +186,13 @@ impl Hub {
                 flagger: Arc::new(flagger),
                 quotas,
                 tasks,
+                phone: frames::PhoneTexts {
+                    consent: cfg.phone.consent.clone(),
+                    rules: cfg.phone.rules.clone(),
+                },
+                moderation: frames::Moderation {
+                    reasons: cfg.moderation.reject_reasons.clone(),
+                },
                 cfg,
                 store,
             }),

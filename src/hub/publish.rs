@@ -53,17 +53,18 @@ impl Actor {
                 });
             }
             Applied::Votes(ids) => self.dirty_votes.extend(ids),
-            Applied::Overlay | Applied::Nothing => {}
+            // Their frames come once per command, after all its events (actor.rs).
+            Applied::Overlay | Applied::Stage | Applied::Nothing => {}
             Applied::Session => {
                 self.seq += 1;
                 let info = &self.state.info;
                 let f = frames::encode(&frames::Session::new(
                     self.seq,
-                    SessionBody::new(info, None),
+                    SessionBody::new(info, None).with_join(&self.join),
                 ));
                 let m = frames::encode(&frames::Session::new(
                     self.seq,
-                    SessionBody::new(info, Some(&self.links)),
+                    SessionBody::new(info, Some(&self.links)).with_join(&self.join),
                 ));
                 out.push(PerView {
                     seq: self.seq,
@@ -175,6 +176,19 @@ impl Actor {
         }
     }
 
+    /// The `stage` frame of the timer and the message (moderators and the screen).
+    pub(super) fn stage_frames(&mut self) -> PerView {
+        self.seq += 1;
+        let now = chrono::Utc::now().timestamp_millis();
+        let f = frames::encode(&frames::Stage::new(self.seq, view::stage(&self.state, now)));
+        PerView {
+            seq: self.seq,
+            moderator: Some(f.clone()),
+            screen: Some(f),
+            ..PerView::default()
+        }
+    }
+
     /// Publishes the latest counts of the questions whose votes changed: every count to
     /// moderators, public questions' counts to audience, press and screen, and the count of an
     /// author's own hidden question (rejected, say) to that author alone.
@@ -259,11 +273,20 @@ impl Actor {
             &self.epoch,
             role,
             resumed_at.unwrap_or(self.seq),
-            SessionBody::new(&self.state.info, links),
+            SessionBody::new(&self.state.info, links).with_join(&self.join),
         );
         w.resumed = resumed_at.is_some();
         if let Who::Staff(_) = who {
             w.overlay = Some(view::overlay(&self.state));
+        }
+        if matches!(role, Role::Moderator | Role::Screen) {
+            let now = chrono::Utc::now().timestamp_millis();
+            w.stage = Some(view::stage(&self.state, now));
+        }
+        match role {
+            Role::Moderator => w.moderation = Some(&self.shared.moderation),
+            Role::Audience | Role::Press => w.phone = Some(&self.shared.phone),
+            _ => {}
         }
         if let Some(d) = who.device() {
             w.you = Some(frames::You {

@@ -284,6 +284,7 @@ pub async fn export(
         "reason",
         "votes",
         "merged_into",
+        "air_text",
     ];
     let mut rows: Vec<Vec<String>> = vec![cols.iter().map(|c| c.to_string()).collect()];
     for q in &questions {
@@ -394,6 +395,8 @@ pub async fn live_json(
 ) -> Result<Response, ApiError> {
     let key = q.k.ok_or_else(ApiError::unauthorized)?;
     let s = running(&app, &id).await?;
+    let base = app.cfg.base_url();
+    let (sms, whatsapp) = (app.cfg.join.sms.clone(), app.cfg.join.whatsapp.clone());
     let row = s
         .query(move |v| {
             if !same_secret(&key, &v.record.keys.overlay) {
@@ -404,9 +407,20 @@ pub async fn live_json(
             let speaker = q
                 .and_then(|q| q.to)
                 .and_then(|to| v.state.info.speakers.iter().find(|s| s.id == to));
+            let graphic = o.graphic.as_ref().map_or("", |g| g.kind);
+            let strap = o.graphic.as_ref().and_then(|g| g.speaker);
+            let code = &v.state.info.code;
             let mut row = json!({
                 "visible": o.visible,
                 "text": q.map_or("", |q| q.text),
+                "air_text": q.map_or("", |q| q.air_text.unwrap_or(q.text)),
+                "graphic": graphic,
+                "strap_name": strap.map_or("", |s| s.name.as_str()),
+                "strap_role": strap.map_or("", |s| s.role.as_str()),
+                "join_code": code,
+                "join_url": format!("{base}/j/{code}"),
+                "join_sms": sms.as_deref().unwrap_or(""),
+                "join_whatsapp": whatsapp.as_deref().unwrap_or(""),
                 "name": q.and_then(|q| q.name).unwrap_or(""),
                 "outlet": q.and_then(|q| q.outlet).unwrap_or(""),
                 "speaker": speaker.map_or("", |s| s.name.as_str()),

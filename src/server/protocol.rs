@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::poll::{NewPoll, PollAction, PollResults};
 use crate::domain::session::{validate_speakers, validate_title};
+use crate::domain::stage::{Graphic, TIMER_SECONDS, TimerAction};
 use crate::domain::text::{self, limits};
 use crate::domain::{
     Channel, Command, CommandKind, ErrorCode, Rejection, Role, SessionStatus, SpeakerInput,
@@ -348,6 +349,68 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
         }
         K::Overlay => Command::Overlay {
             visible: f.bool("visible")?,
+            confirm: f.opt_bool("confirm")?,
+        },
+        K::AirText => Command::AirText {
+            question: f.id("question")?,
+            rev: f.rev()?,
+            text: match f.opt_str("text")? {
+                None => return Err(f.invalid("`text` is missing (an empty string clears it)")),
+                Some(t) => {
+                    text::optional("text", t, limits::AIR_TEXT).map_err(|e| f.invalid(e.0))?
+                }
+            },
+        },
+        K::Unmask => Command::Unmask {
+            question: f.id("question")?,
+            rev: f.rev()?,
+            on: f.bool("on")?,
+        },
+        K::Graphic => Command::Graphic {
+            graphic: match f.m.get("graphic") {
+                None => return Err(f.invalid("`graphic` is missing (join, speaker, or null)")),
+                Some(Value::Null) => None,
+                Some(Value::String(g)) if g == "join" => Some(Graphic::Join),
+                Some(Value::String(g)) if g == "speaker" => Some(Graphic::Speaker {
+                    speaker: f.req_str("speaker")?.to_string(),
+                }),
+                Some(_) => return Err(f.invalid("`graphic` must be join, speaker or null")),
+            },
+        },
+        K::Timer => {
+            let action = TimerAction::parse(f.req_str("action")?)
+                .ok_or_else(|| f.invalid("`action` must be one of start, pause, reset"))?;
+            let (lo, hi) = TIMER_SECONDS;
+            let seconds = match f.m.get("seconds") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => Some(
+                    n.as_u64()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .filter(|n| (lo..=hi).contains(n))
+                        .ok_or_else(|| {
+                            f.invalid(format!(
+                                "`seconds` must be a whole number from {lo} to {hi}"
+                            ))
+                        })?,
+                ),
+                Some(_) => {
+                    return Err(f.invalid(format!(
+                        "`seconds` must be a whole number from {lo} to {hi}"
+                    )));
+                }
+            };
+            if seconds.is_some() && action == TimerAction::Pause {
+                return Err(f.invalid("`seconds` goes with start or reset, not pause"));
+            }
+            Command::Timer { action, seconds }
+        }
+        K::Message => Command::Message {
+            text: match f.opt_str("text")? {
+                None => return Err(f.invalid("`text` is missing (an empty string dismisses it)")),
+                Some(t) => {
+                    text::optional("text", t, limits::MESSAGE).map_err(|e| f.invalid(e.0))?
+                }
+            },
         },
         K::Session => {
             let status = match f.opt_str("status")? {
@@ -731,6 +794,46 @@ mod tests {
             ),
             (r#"{"type":"overlay"}"#, M, I, "visible"),
             (r#"{"type":"overlay","visible":"true"}"#, M, I, "visible"),
+            (
+                r#"{"type":"overlay","visible":true,"confirm":"yes"}"#,
+                M,
+                I,
+                "confirm",
+            ),
+            (r#"{"type":"air_text","question":"QID"}"#, M, I, "text"),
+            (
+                r#"{"type":"air_text","question":"QID","text":5}"#,
+                M,
+                I,
+                "text",
+            ),
+            (r#"{"type":"air_text","text":"x"}"#, M, I, "question"),
+            (r#"{"type":"unmask","question":"QID"}"#, M, I, "on"),
+            (r#"{"type":"graphic"}"#, M, I, "graphic"),
+            (r#"{"type":"graphic","graphic":"qr"}"#, M, I, "graphic"),
+            (r#"{"type":"graphic","graphic":"speaker"}"#, M, I, "speaker"),
+            (r#"{"type":"timer"}"#, M, I, "action"),
+            (r#"{"type":"timer","action":"stop"}"#, M, I, "action"),
+            (
+                r#"{"type":"timer","action":"reset","seconds":4}"#,
+                M,
+                I,
+                "seconds",
+            ),
+            (
+                r#"{"type":"timer","action":"reset","seconds":"60"}"#,
+                M,
+                I,
+                "seconds",
+            ),
+            (
+                r#"{"type":"timer","action":"pause","seconds":60}"#,
+                M,
+                I,
+                "seconds",
+            ),
+            (r#"{"type":"message"}"#, M, I, "text"),
+            (r#"{"type":"message","text":7}"#, M, I, "text"),
             (r#"{"type":"session"}"#, M, I, "at least one"),
             (r#"{"type":"session","status":"done"}"#, M, I, "status"),
             (r#"{"type":"session","status":1}"#, M, I, "status"),
@@ -1202,6 +1305,23 @@ mod tests {
             (r#"{"type":"choose","poll":"QID","option":1}"#, A),
             (r#"{"type":"choose","poll":"QID","option":0}"#, P),
             (r#"{"type":"unban","question":"QID","address":null}"#, M),
+            (r#"{"type":"overlay","visible":true,"confirm":true}"#, M),
+            (
+                r#"{"type":"air_text","question":"QID","text":"Jalan rusak"}"#,
+                M,
+            ),
+            (r#"{"type":"air_text","question":"QID","text":""}"#, M),
+            (r#"{"type":"unmask","question":"QID","on":true}"#, M),
+            (r#"{"type":"graphic","graphic":"join"}"#, M),
+            (
+                r#"{"type":"graphic","graphic":"speaker","speaker":"s1"}"#,
+                M,
+            ),
+            (r#"{"type":"graphic","graphic":null}"#, M),
+            (r#"{"type":"timer","action":"start"}"#, M),
+            (r#"{"type":"timer","action":"reset","seconds":120}"#, M),
+            (r#"{"type":"message","text":"1 menit lagi"}"#, M),
+            (r#"{"type":"message","text":""}"#, M),
         ];
         let mut kinds = std::collections::HashSet::new();
         for (frame, role) in ok {

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const CODE_ALPHABET: &str = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-const CSV_HEADER: &str = "id,created_at,updated_at,status,source,channel,name,outlet,to,text,original_text,reason,votes,merged_into";
+const CSV_HEADER: &str = "id,created_at,updated_at,status,source,channel,name,outlet,to,text,original_text,reason,votes,merged_into,air_text";
 
 async fn post_session(server: &TestServer, bearer: Option<&str>, body: &str) -> (u16, Value) {
     http_json("POST", &server.http("/api/sessions"), bearer, Some(body)).await

@@ -31,8 +31,39 @@ fn comparable(welcome: &Value) -> Value {
     let o = w.as_object_mut().unwrap();
     o.remove("epoch");
     o.remove("seq");
+    let code = o["session"]["code"].as_str().unwrap_or("").to_string();
     if let Some(s) = o.get_mut("session").and_then(Value::as_object_mut) {
         s.remove("links");
+        // How to join came after v1: the hub's own address, nothing from the journal.
+        let join = s.remove("join").expect("every welcome says how to join");
+        assert!(
+            join["url"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/j/{code}")),
+            "{join}"
+        );
+    }
+    // The console's and the phone page's settings and the stage came after v1 too.
+    if let Some(m) = o.remove("moderation") {
+        assert_eq!(m, json!({"reasons": []}));
+    }
+    if let Some(p) = o.remove("phone") {
+        assert_eq!(p, json!({"consent": null, "rules": null}));
+    }
+    if let Some(st) = o.remove("stage") {
+        assert_eq!(st["message"], Value::Null);
+        assert_eq!(st["timer"]["running"], false);
+    }
+    if let Some(ov) = o.get_mut("overlay").and_then(Value::as_object_mut) {
+        assert_eq!(
+            ov.remove("graphic"),
+            Some(Value::Null),
+            "no graphic in a v1 journal"
+        );
+        if let Some(q) = ov.get_mut("question").and_then(Value::as_object_mut) {
+            assert_eq!(q.remove("air_text"), Some(Value::Null));
+        }
     }
     if let Some(polls) = o.remove("polls") {
         assert_eq!(polls, json!([]), "a v1 journal has no polls");
@@ -48,6 +79,22 @@ fn comparable(welcome: &Value) -> Value {
             if let Some(banned) = q.remove("address_banned") {
                 // A v1 journal never recorded the network a question came from.
                 assert_eq!(banned, Value::Null, "address_banned of a v1 question");
+            }
+            // Moderators' view of the short air text and masking came after v1.
+            if let Some(air) = q.remove("air_text") {
+                assert_eq!(air, Value::Null, "air_text of a v1 question");
+            }
+            if let Some(unmasked) = q.remove("unmasked") {
+                assert_eq!(unmasked, false, "unmasked of a v1 question");
+            }
+            if let Some(masked) = q.remove("masked_text") {
+                assert_eq!(
+                    masked.is_string(),
+                    q["flags"]
+                        .as_array()
+                        .is_some_and(|f| f.contains(&json!("personal_data"))),
+                    "a v1 question flagged personal_data is masked in public views: {masked}"
+                );
             }
         }
     }
@@ -213,8 +260,13 @@ async fn the_v1_journal_holds_every_kind_of_event() {
             | Event::Poll { .. }
             | Event::PollDeleted { .. }
             | Event::Choice { .. }
-            | Event::PollOnAir { .. } => {
-                panic!("address bans and polls came after the v1 journal format: {e:?}")
+            | Event::PollOnAir { .. }
+            | Event::Graphic { .. }
+            | Event::Timer { .. }
+            | Event::Message { .. } => {
+                panic!(
+                    "address bans, polls, graphics and the stage came after the v1 journal format: {e:?}"
+                )
             }
         }
     }

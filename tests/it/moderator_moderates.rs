@@ -634,7 +634,7 @@ fn assert_overlay_question(q: &Value, id: &str) {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["id", "name", "outlet", "source", "text", "to"],
+        ["air_text", "id", "name", "outlet", "source", "text", "to"],
         "{q}"
     );
     assert_eq!(q["id"], json!(id));

@@ -34,9 +34,17 @@ async fn live_json(server: &TestServer, s: &Session, key: &str) -> (u16, Value) 
 }
 
 /// The row with nothing on air: the question's columns, then the poll's (docs/protocol.md, HTTP).
-fn empty_row() -> Value {
+fn empty_row(s: &Session) -> Value {
     let mut row =
         json!({"visible":false,"text":"","name":"","outlet":"","speaker":"","speaker_role":""});
+    row["air_text"] = json!("");
+    row["graphic"] = json!("");
+    row["strap_name"] = json!("");
+    row["strap_role"] = json!("");
+    row["join_code"] = json!(s.code);
+    row["join_url"] = json!(s.raw["links"]["audience"]);
+    row["join_sms"] = json!("");
+    row["join_whatsapp"] = json!("");
     row["poll_visible"] = json!(false);
     row["poll_question"] = json!("");
     for i in 1..=6 {
@@ -244,7 +252,7 @@ async fn live_on_another_question_turns_the_overlay_off() {
     assert_eq!(fresh.welcome["overlay"]["question"]["id"], json!(q2));
     let (st, body) = live_json(&server, &s, &s.overlay).await;
     assert_eq!(st, 200);
-    assert_eq!(body, empty_row());
+    assert_eq!(body, empty_row(&s));
 }
 
 #[tokio::test]
@@ -293,7 +301,7 @@ async fn the_overlay_goes_off_when_its_question_stops_being_live() {
         assert!(ev["question"].is_null(), "{cmd}: nothing live: {ev}");
         let (st, body) = live_json(&server, &s, &s.overlay).await;
         assert_eq!(st, 200);
-        assert_eq!(body, empty_row(), "{cmd}");
+        assert_eq!(body, empty_row(&s), "{cmd}");
     }
 }
 
@@ -339,7 +347,7 @@ async fn live_json_is_a_vmix_data_source() {
 
     let (st, body) = live_json(&server, &s, &s.overlay).await;
     assert_eq!(st, 200, "{body}");
-    assert_eq!(body, empty_row(), "nothing on air: empty strings");
+    assert_eq!(body, empty_row(&s), "nothing on air: empty strings");
 
     let mut m = Client::moderator(&server, &s).await;
     let mut p = Client::connect(
@@ -357,15 +365,16 @@ async fn live_json_is_a_vmix_data_source() {
     m.ok(json!({"type":"approve","question":q})).await;
     m.ok(json!({"type":"live","question":q})).await;
     let (_, body) = live_json(&server, &s, &s.overlay).await;
-    assert_eq!(body, empty_row(), "live but not on air: still empty");
+    assert_eq!(body, empty_row(&s), "live but not on air: still empty");
 
     m.ok(json!({"type":"overlay","visible":true})).await;
     let (st, body) = live_json(&server, &s, &s.overlay).await;
     assert_eq!(st, 200);
-    let mut want = empty_row();
+    let mut want = empty_row(&s);
     for (k, v) in [
         ("visible", json!(true)),
         ("text", json!("Berapa target PAD tahun ini?")),
+        ("air_text", json!("Berapa target PAD tahun ini?")),
         ("name", json!("Sari")),
         ("outlet", json!("Sumatera Ekspres")),
         ("speaker", speaker["name"].clone()),
@@ -380,9 +389,10 @@ async fn live_json_is_a_vmix_data_source() {
     m.ok(json!({"type":"live","question":q2})).await;
     m.ok(json!({"type":"overlay","visible":true})).await;
     let (_, body) = live_json(&server, &s, &s.overlay).await;
-    let mut want = empty_row();
+    let mut want = empty_row(&s);
     want[0]["visible"] = json!(true);
     want[0]["text"] = json!("Tanpa nama");
+    want[0]["air_text"] = json!("Tanpa nama");
     assert_eq!(body, want);
 
     for key in ["wrong-key", s.moderator.as_str(), s.screen.as_str(), ""] {

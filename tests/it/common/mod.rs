@@ -771,6 +771,9 @@ pub struct AckedAsk {
 pub struct ClientView {
     pub session: Value,
     pub overlay: Value,
+    /// The speaker screen's timer and message (moderator and screen); not compared: a running
+    /// timer's `remaining_ms` is as of each frame.
+    pub stage: Value,
     pub questions: BTreeMap<String, Value>,
     /// The epoch of the last welcome.
     pub epoch: String,
@@ -859,9 +862,13 @@ impl ClientView {
             self.seq = seq.unwrap_or(0);
             self.session = e["session"].clone();
             self.overlay = e.get("overlay").cloned().unwrap_or(Value::Null);
+            self.stage = e.get("stage").cloned().unwrap_or(Value::Null);
             return;
         }
-        if !matches!(ty, "question" | "removed" | "votes" | "overlay" | "session") {
+        if !matches!(
+            ty,
+            "question" | "removed" | "votes" | "overlay" | "session" | "stage"
+        ) {
             return;
         }
         if let Some(s) = seq {
@@ -895,9 +902,14 @@ impl ClientView {
                 }
             }
             "overlay" => {
-                self.overlay =
-                    json!({"visible": e["visible"], "question": e["question"], "poll": e["poll"]});
+                let mut o = e.clone();
+                if let Some(m) = o.as_object_mut() {
+                    m.remove("type");
+                    m.remove("seq");
+                }
+                self.overlay = o;
             }
+            "stage" => self.stage = e["stage"].clone(),
             "session" => self.session = e["session"].clone(),
             _ => {}
         }
