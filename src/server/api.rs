@@ -454,6 +454,35 @@ fn poll_columns(row: &mut Value, poll: Option<&view::PollView<'_>>) {
     }
 }
 
+/// `GET /api/join/{code}`: how the public joins a session, for the join slide: `{code, title,
+/// status, url, sms, whatsapp}`. Public: it holds nothing a phone with the code does not see.
+pub async fn join_info(
+    State(app): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let code = code.to_ascii_uppercase();
+    if !crate::hub::secrets::looks_like_code(&code) {
+        return Err(ApiError::not_found("no such session"));
+    }
+    let s = app
+        .hub
+        .session(&code)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such session"))?;
+    let (title, status) = s
+        .query(|v| (v.state.info.title.clone(), v.state.info.status))
+        .await?;
+    let body = json!({
+        "code": code,
+        "title": title,
+        "status": status,
+        "url": format!("{}/j/{code}", app.cfg.base_url()),
+        "sms": app.cfg.join.sms,
+        "whatsapp": app.cfg.join.whatsapp,
+    });
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+}
+
 /// `GET /healthz`: 200 when the store answers.
 pub async fn healthz(State(app): State<AppState>) -> Response {
     match app.hub.ping().await {

@@ -124,6 +124,28 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
     })
 }
 
+/// Makes the hub's series exist from the first second, so `/metrics` lists them (at 0) before
+/// the first event: a dashboard or an alert can tell "no phones" from "no data". Increments by
+/// nothing, so a second hub in the same process changes no count.
+fn register_metrics() {
+    metrics::gauge!("tanya_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    for role in crate::domain::Role::ALL {
+        metrics::gauge!("tanya_connections", "role" => role.as_str()).increment(0.0);
+    }
+    metrics::gauge!("tanya_sessions_running").increment(0.0);
+    for name in [
+        "tanya_socket_lagged_total",
+        "tanya_resyncs_total",
+        "tanya_slow_sockets_dropped_total",
+        "tanya_silent_sockets_dropped_total",
+    ] {
+        metrics::counter!(name).increment(0);
+    }
+    for why in ["max_connections", "new_devices", "unsent_per_address"] {
+        metrics::counter!("tanya_connections_refused_total", "why" => why).increment(0);
+    }
+}
+
 /// The router.
 pub fn router(app: AppState) -> Router {
     let pages = Router::new()
@@ -133,6 +155,8 @@ pub fn router(app: AppState) -> Router {
         .route("/screen/{id}", get(pages::screen))
         .route("/overlay/{id}", get(pages::overlay))
         .route("/admin", get(pages::admin))
+        .route("/join/{code}", get(pages::join))
+        .route("/api/join/{code}", get(api::join_info))
         .route("/assets/{*path}", get(pages::asset))
         .layer(CompressionLayer::new());
     // Answers that hold keys or questions are never kept by a browser or a proxy.
@@ -303,6 +327,15 @@ pub async fn serve_hub(
         phones: Arc::new(ConnCount::default()),
     };
     let local = listener.local_addr()?;
+    register_metrics();
+    if cfg.base_is_loopback() {
+        let base = cfg.base_url();
+        tracing::warn!(%base, "the public address is a loopback address");
+        eprintln!(
+            "warning: links and QR codes point to {base}, which phones cannot open: \
+             set public_url (TANYA_PUBLIC_URL) to an address they reach (docs/deploy.md)"
+        );
+    }
     tracing::info!(addr = %local, "listening");
     eprintln!("listening on http://{local}");
     let stopping = hub.clone();

@@ -69,6 +69,11 @@ pub async fn overlay(headers: HeaderMap) -> Response {
     serve("overlay/index.html", &headers)
 }
 
+/// `/join/{code}`: the join slide for the room's projector.
+pub async fn join(headers: HeaderMap) -> Response {
+    serve("join/index.html", &headers)
+}
+
 /// `/admin`: the admin page.
 pub async fn admin(headers: HeaderMap) -> Response {
     serve("admin/index.html", &headers)

@@ -218,10 +218,10 @@ test('labels for every control; aria-live tells me when my question is approved'
   });
 
   await card(mod, 'pending', text).locator('[data-act=approve]').click();
-  await page.waitForFunction(() => document.querySelector('#sr-status').textContent === 'Pertanyaan Anda: Ditayangkan');
-  assert.ok((await page.evaluate(() => window.__live)).includes('Pertanyaan Anda: Ditayangkan'));
+  await page.waitForFunction(() => document.querySelector('#sr-status').textContent === 'Pertanyaan Anda: Disetujui');
+  assert.ok((await page.evaluate(() => window.__live)).includes('Pertanyaan Anda: Disetujui'));
   // it is a live region in the accessibility tree (role status)
-  assert.match(await page.locator('body').ariaSnapshot(), /- status: "?Pertanyaan Anda: Ditayangkan"?/);
+  assert.match(await page.locator('body').ariaSnapshot(), /- status: "?Pertanyaan Anda: Disetujui"?/);
   await mod.close();
   assert.deepEqual([...problems, ...await cspViolations(page), ...await cspViolations(join)], []);
 });
@@ -246,7 +246,7 @@ test('Bahasa Indonesia by default, English by browser language and by the switch
     idPressed: document.querySelector('#lang-id').getAttribute('aria-pressed'),
     enPressed: document.querySelector('#lang-en').getAttribute('aria-pressed'),
   }));
-  const ID = { lang: 'id', send: 'Kirim pertanyaan', heading: 'Ajukan pertanyaan', conn: 'Tersambung', count: '0 dari 300 karakter', idPressed: 'true', enPressed: 'false' };
+  const ID = { lang: 'id', send: 'Kirim pertanyaan', heading: 'Ajukan pertanyaan', conn: 'Terhubung', count: '0 dari 300 karakter', idPressed: 'true', enPressed: 'false' };
   const EN = { lang: 'en', send: 'Send question', heading: 'Ask a question', conn: 'Connected', count: '0 of 300 characters', idPressed: 'false', enPressed: 'true' };
   assert.deepEqual(await strings(id), ID);
   assert.deepEqual(await strings(en), EN);

@@ -34,7 +34,7 @@ test('ask, approve, vote, live, take on air, clear, answered', async () => {
   await pending.waitFor();
   await pending.locator('[data-act=approve]').click();
   await card(mod, 'approved', text).waitFor();
-  await mine.locator('[data-field=status]', { hasText: 'Ditayangkan' }).waitFor();
+  await mine.locator('[data-field=status]', { hasText: 'Disetujui' }).waitFor();
 
   // phone B votes, everybody sees the count
   const itemB = b.locator('#questions li', { hasText: text });

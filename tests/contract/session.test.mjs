@@ -31,7 +31,7 @@ const CODE = /^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$/;
 const KEY = /^[A-Za-z0-9_-]{22,}$/; // >= 128 random bits, URL-safe
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]00:00)$/;
 const CSV_HEADER = ['id', 'created_at', 'updated_at', 'status', 'source', 'channel', 'name', 'outlet',
-  'to', 'text', 'original_text', 'reason', 'votes', 'merged_into'];
+  'to', 'text', 'original_text', 'reason', 'votes', 'merged_into', 'air_text'];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -248,7 +248,7 @@ test('one whole session through a real hub, as the contract describes it', { tim
       assert.deepEqual(w.session.speakers, S.sp);
       if (c.role === 'overlay') assert.ok(w.questions === undefined || (Array.isArray(w.questions) && w.questions.length === 0));
       else assert.deepEqual(w.questions, [], `${c.name}: no questions yet`);
-      if (['moderator', 'screen', 'overlay'].includes(c.role)) assert.deepEqual(w.overlay, { visible: false, question: null, poll: null }, `${c.name} overlay`);
+      if (['moderator', 'screen', 'overlay'].includes(c.role)) assert.deepEqual(w.overlay, { visible: false, question: null, poll: null, graphic: null }, `${c.name} overlay`);
       else assert.equal(w.overlay, undefined, `${c.name}: no overlay`);
       if (['audience', 'press'].includes(c.role)) {
         assert.equal(typeof w.you?.device, 'string', `${c.name} you.device`);

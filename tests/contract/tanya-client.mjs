@@ -7,9 +7,9 @@
 //   await c.waitFor((c) => c.questions.size > 0); // the view is kept current by events
 //   c.drop(); await c.connect();                  // resumes with `since` from the last applied frame
 //
-// The local view: `session`, `questions` (Map id -> question), `overlay`, `you`, and the resume
+// The local view: `session`, `questions` (Map id -> question), `overlay`, `stage`, `you`, and the resume
 // position `epoch`/`seq`. Events are applied as the contract says: `question` upserts by id,
-// `removed` deletes, `votes` sets counts, `overlay` and `session` replace. Unknown types and
+// `removed` deletes, `votes` sets counts, `overlay`, `stage` and `session` replace. Unknown types and
 // fields are ignored. Anything that breaks the contract's ordering (an event whose seq does not
 // increase, a resumed welcome whose seq is not since.seq, a reply to no pending ref) is recorded
 // in `anomalies` rather than thrown, so a test can assert on it.
@@ -17,7 +17,7 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 
-const EVENT_TYPES = new Set(['question', 'removed', 'votes', 'overlay', 'session']);
+const EVENT_TYPES = new Set(['question', 'removed', 'votes', 'overlay', 'session', 'stage']);
 
 export class TanyaError extends Error {
   constructor(reply) {
@@ -52,6 +52,7 @@ export class TanyaClient extends EventEmitter {
     this.session = null;
     this.questions = new Map();
     this.overlay = undefined;
+    this.stage = undefined;
     this.you = undefined;
     this.presence = null;
 
@@ -185,6 +186,7 @@ export class TanyaClient extends EventEmitter {
     this.seq = w.seq;
     this.session = w.session;
     if ('overlay' in w) this.overlay = w.overlay;
+    if ('stage' in w) this.stage = w.stage;
     if ('you' in w) {
       this.you = w.you;
       if (w.you && w.you.device) this.device = w.you.device;
@@ -210,7 +212,13 @@ export class TanyaClient extends EventEmitter {
           if (q) this.questions.set(id, { ...q, votes: n });
         }
         break;
-      case 'overlay': this.overlay = { visible: e.visible, question: e.question, poll: e.poll ?? null }; break;
+      case 'overlay': {
+        // The overlay view is the event without its `type` and `seq`.
+        const { type: _type, seq: _seq, ...view } = e;
+        this.overlay = view;
+        break;
+      }
+      case 'stage': this.stage = e.stage; break;
       case 'session': this.session = e.session; break;
     }
     this.seq = e.seq;

@@ -28,6 +28,7 @@ mod keys;
 mod liveness;
 mod moderator_moderates;
 mod moderator_page;
+mod onair;
 mod open_files;
 mod overlay;
 mod polls;

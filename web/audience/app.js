@@ -5,6 +5,10 @@ import { makeI18n } from '../shared/i18n.js';
 import STRINGS from './strings.js';
 
 const MAX = 300;
+/** Failed connection tries, with no welcome since the page opened, before the page says
+ *  that this network seems to block the connection (a proxy or firewall that refuses WebSockets). */
+const BLOCKED_AFTER = 3;
+const NOTICE_MS = 8000;
 const CODE_RE = /^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$/;
 const i18n = makeI18n(STRINGS);
 const t = i18n.t;
@@ -13,7 +17,12 @@ let client = null;
 let code = '';
 let sort = store.get('sort') === 'recent' ? 'recent' : 'popular';
 let lastStatus = new Map(); // my question id -> status (for announcements)
-let askMsg = null;          // {key, vars, kind}
+let askMsg = null;          // {text: () => string, kind}: re-rendered on a language switch
+let noticeMsg = null;       // () => string, the last error of a vote, withdraw or the like
+let noticeTimer = null;
+let everOnline = false;     // a welcome came since the page opened
+let failedTries = 0;        // failed tries since the page opened, while never online
+let office = { consent: null, rules: null }; // the office's own texts from the welcome
 
 function announce(text) {
   const el = $('#sr-status');
@@ -22,20 +31,41 @@ function announce(text) {
 }
 
 function setAskStatus(key, vars, kind = '') {
-  askMsg = key ? { key, vars, kind } : null;
+  setAskText(key ? () => t(key, vars) : null, kind);
+}
+function setAskText(text, kind = '') {
+  askMsg = text ? { text, kind } : null;
   renderAskStatus();
 }
 function renderAskStatus() {
   const el = $('#ask-status');
-  setText(el, askMsg ? t(askMsg.key, askMsg.vars) : '');
+  setText(el, askMsg ? askMsg.text() : '');
   el.dataset.kind = askMsg ? askMsg.kind : '';
 }
 
-function errorText(err) {
-  const code = err && err.code;
-  const key = `err.${code}`;
-  if (code && STRINGS.id[key]) return t(key, { message: err.message || '' });
-  return t('err.generic', { message: (err && (err.message || err.code)) || '?' });
+const hasKey = (key) => Object.prototype.hasOwnProperty.call(STRINGS.id, key);
+
+/** The text for an error reply (docs/protocol.md#errors) or a local failure (offline,
+ *  disconnected, timeout, stopped), in the page's language: `err.{ctx}.{code}`, else
+ *  `err.{code}`, else `err.unknown`. The hub's `message` is English and never shown. */
+function errorText(err, ctx) {
+  const code = err && typeof err.code === 'string' && /^[a-z_]+$/.test(err.code) ? err.code : '';
+  if (code && ctx && hasKey(`err.${ctx}.${code}`)) return t(`err.${ctx}.${code}`);
+  if (code && hasKey(`err.${code}`)) return t(`err.${code}`);
+  return t('err.unknown');
+}
+
+/** A short message at the bottom of the screen (errors of votes and withdrawals). */
+function showNotice(text) {
+  noticeMsg = text;
+  renderNotice();
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { noticeMsg = null; renderNotice(); }, NOTICE_MS);
+}
+function renderNotice() {
+  const el = $('#notice');
+  el.hidden = !noticeMsg;
+  setText(el, noticeMsg ? noticeMsg() : '');
 }
 
 // ---- join by code ---------------------------------------------------------
@@ -65,7 +95,8 @@ function startClient() {
   const key = pressKey();
   client = new TanyaClient({ role: key ? 'press' : 'audience', session: code, key });
   client.on('state', renderConn);
-  client.on('change', scheduleRender);
+  client.on('change', onChange);
+  client.on('welcome', onWelcome);
   client.on('fatal', onFatal);
   client.on('error', showError);
   client.start();
@@ -73,7 +104,41 @@ function startClient() {
   scheduleRender();
 }
 
-function showError(err) { setAskStatus('err.generic', { message: errorText(err) }, 'bad'); }
+function showError(err) { showNotice(() => errorText(err)); }
+
+function onChange(ev) {
+  // An ask the hub refused for now (rate_limited, internal): the client keeps it and retries.
+  if (ev && ev.type === 'outbox' && ev.retrying && ev.error) {
+    setAskStatus(ev.error.code === 'rate_limited' ? 'ask.retryRate' : 'ask.retryLater', null, 'warn');
+  }
+  scheduleRender();
+}
+
+/** Office texts: `phone: {consent, rules}` in the welcome, each a string or null (a hub
+ *  without the setting sends nothing: the defaults of strings.js stay). */
+function onWelcome(msg) {
+  if (!msg || typeof msg !== 'object' || !Object.prototype.hasOwnProperty.call(msg, 'phone')) return;
+  const p = msg.phone && typeof msg.phone === 'object' ? msg.phone : {};
+  const text = (v) => (typeof v === 'string' && v.trim() ? v.trim() : null);
+  office = { consent: text(p.consent), rules: text(p.rules) };
+  renderOfficeTexts();
+}
+
+function renderOfficeTexts() {
+  const consent = $('#consent');
+  setText(consent, office.consent || t('consent.default'));
+  consent.dataset.source = office.consent ? 'office' : 'default';
+  const rules = office.rules || t('rules.default');
+  // one rule per line; a leading "-", "*", "•" or "1." is the list's own bullet
+  const lines = rules.split(/\r?\n/).map((l) => l.trim().replace(/^(?:[-*•·]|\d{1,2}[.)])\s+/, '')).filter(Boolean);
+  const list = $('#rules-list');
+  const sig = JSON.stringify(lines);
+  if (list.dataset.sig !== sig) {
+    list.dataset.sig = sig;
+    list.replaceChildren(...lines.map((l) => h('li', null, l)));
+  }
+  $('#rules').dataset.source = office.rules ? 'office' : 'default';
+}
 
 function onFatal(f) {
   if (f.code === 4401 && client.role === 'press') {
@@ -94,7 +159,11 @@ function renderConn(s) {
   const el = $('#conn');
   el.dataset.state = s.state;
   setText($('#conn-label'), t(`conn.${s.state}`));
-  if (s.state === 'online') scheduleRender();
+  if (s.state === 'online') { everOnline = true; failedTries = 0; scheduleRender(); }
+  if (s.state === 'waiting' && !everOnline) failedTries = Math.max(failedTries, s.attempt || 0);
+  // Never connected after a few tries while the page itself loaded: something between the
+  // phone and the venue (a proxy, a firewall) refuses the live connection.
+  $('#blocked').hidden = everOnline || failedTries < BLOCKED_AFTER || s.state === 'offline' || s.state === 'stopped';
 }
 
 function renderPress() {
@@ -215,7 +284,7 @@ function updateOption(li, o) {
 }
 
 function onChoose(poll, option) {
-  client.choose(poll, option).catch((err) => setText($('#poll-note'), errorText(err)));
+  client.choose(poll, option).catch((err) => setText($('#poll-note'), errorText(err, 'poll')));
 }
 
 const cmpTime = (a, b) => String(a.created_at).localeCompare(String(b.created_at));
@@ -229,6 +298,7 @@ function createItem(q) {
       h('span', { class: 'badge mine-badge', hidden: true }),
       h('button', { type: 'button', class: 'vote', dataset: { act: 'vote' }, onclick: () => onVote(li.dataset.qid) },
         h('span', { class: 'vote-icon', attrs: { 'aria-hidden': 'true' } }, '▲'),
+        h('span', { class: 'vote-word' }),
         h('span', { class: 'vote-count', dataset: { votes: '' } }))));
   return li;
 }
@@ -246,6 +316,8 @@ function updateItem(li, q) {
   const on = client.view.votes.has(q.id);
   btn.setAttribute('aria-pressed', on ? 'true' : 'false');
   btn.setAttribute('aria-label', t(on ? 'vote.labelOn' : 'vote.label', { n: q.votes }));
+  btn.disabled = !!(client.view.session && client.view.session.status === 'closed'); // the hub refuses every vote then
+  setText($('.vote-word', li), t('vote.word'));
   setText($('.vote-count', li), q.votes);
   $('.vote-count', li).dataset.votes = String(q.votes);
 }
@@ -289,6 +361,7 @@ function updateMine(li, x) {
 }
 
 function renderSpeakers(speakers) {
+  renderStage(speakers);
   const field = $('#speaker-field');
   field.hidden = speakers.length === 0;
   const sel = $('#speaker');
@@ -297,8 +370,20 @@ function renderSpeakers(speakers) {
   sel.dataset.sig = want;
   const cur = sel.value;
   sel.replaceChildren(h('option', { value: '' }, t('ask.anyone')),
-    ...speakers.map((s) => h('option', { value: s.id }, `${s.name} (${s.role})`)));
+    // the name alone fits the closed list on a 320 px screen; roles are under "on stage today"
+    ...speakers.map((s) => h('option', { value: s.id }, s.name)));
   sel.value = speakers.some((s) => s.id === cur) ? cur : '';
+}
+
+/** Who is on stage today: every speaker of the session, name and role. */
+function renderStage(speakers) {
+  $('#stage').hidden = speakers.length === 0;
+  syncList($('#speakers'), speakers, (s) => s.id, () => h('li', { class: 'speaker' },
+    h('span', { class: 'sp-name' }), h('span', { class: 'sp-role' })), (li, s) => {
+    li.dataset.speakerId = s.id;
+    setText($('.sp-name', li), s.name);
+    setText($('.sp-role', li), s.role);
+  });
 }
 
 function validText() {
@@ -341,7 +426,7 @@ function onAsk(e) {
   renderCount();
   setAskStatus(online ? 'ask.sending' : 'ask.queued', null, online ? '' : 'warn');
   p.then(() => { setAskStatus('ask.sent', null, 'ok'); },
-    (err) => { setAskStatus('err.generic', { message: errorText(err) }, 'bad'); if (!$('#question-text').value) $('#question-text').value = cmd.text; renderCount(); scheduleRender(); });
+    (err) => { setAskText(() => errorText(err, 'ask'), 'bad'); if (!$('#question-text').value) $('#question-text').value = cmd.text; renderCount(); scheduleRender(); });
   scheduleRender();
 }
 
@@ -378,6 +463,8 @@ function setLang(l) {
   for (const b of $$('[data-lang]')) b.setAttribute('aria-pressed', b.dataset.lang === i18n.lang ? 'true' : 'false');
   if (client) { renderConn(client.state); $('#speaker').dataset.sig = ''; }
   renderAskStatus();
+  renderNotice();
+  renderOfficeTexts();
   scheduleRender();
 }
 
@@ -390,6 +477,7 @@ function setSort(s) {
 
 // ---- boot -----------------------------------------------------------------
 function boot() {
+  $('.lang').hidden = false; // hidden in the HTML: without a script the switch would do nothing
   for (const b of $$('[data-lang]')) b.addEventListener('click', () => setLang(b.dataset.lang));
   setLang(i18n.lang);
   code = pathId('/j/').replace(/\s+/g, '').toUpperCase();
@@ -408,6 +496,7 @@ function boot() {
   $('#ask-form').addEventListener('submit', onAsk);
   $('#press-form').addEventListener('submit', onPressCode);
   $('#press-leave').addEventListener('click', leavePress);
+  $('#blocked-retry').addEventListener('click', () => { if (client) client.reconnectNow(); });
   for (const b of $$('[data-sort]')) b.addEventListener('click', () => setSort(b.dataset.sort));
   setSort(sort);
   window.addEventListener('hashchange', () => { if (hashParams().get('p')) startClient(); });
