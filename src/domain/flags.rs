@@ -2,6 +2,8 @@
 
 use std::collections::HashSet;
 
+use super::personal;
+
 /// Flags a question's text. Built once at start from the configured word list.
 #[derive(Debug, Clone, Default)]
 pub struct Flagger {
@@ -37,26 +39,10 @@ impl Flagger {
     }
 }
 
-/// A phone number or an identity number (10+ digits, separators allowed) or an e-mail address.
+/// Any personal data found by [`personal::find`]: a phone number, a NIK, an e-mail address,
+/// a street address or RT/RW, a licence plate.
 fn has_personal_data(text: &str) -> bool {
-    let mut digits = 0;
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits += 1;
-            if digits >= 10 {
-                return true;
-            }
-        } else if !matches!(c, ' ' | '-' | '.' | '+' | '(' | ')') {
-            digits = 0;
-        }
-    }
-    text.split_whitespace().any(|w| {
-        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-        match w.split_once('@') {
-            Some((user, host)) => !user.is_empty() && host.contains('.') && !host.starts_with('.'),
-            None => false,
-        }
-    })
+    !personal::find(text).is_empty()
 }
 
 #[cfg(test)]
@@ -72,6 +58,11 @@ mod tests {
         assert_eq!(f.flags("NIK 1671012345678901"), vec!["personal_data"]);
         assert_eq!(f.flags("email budi@contoh.id ya"), vec!["personal_data"]);
         assert_eq!(f.flags("tahun 2024 ada 3 RT"), Vec::<String>::new());
+        assert_eq!(f.flags("rumah di Jl. Mawar No. 5"), vec!["personal_data"]);
+        assert_eq!(f.flags("warga RT 05 RW 03"), vec!["personal_data"]);
+        assert_eq!(f.flags("mobil BG 1234 AB parkir"), vec!["personal_data"]);
+        assert_eq!(f.flags("dana Rp 1.500.000.000"), Vec::<String>::new());
+        assert_eq!(f.flags("banjir di Kelurahan Sekip"), Vec::<String>::new());
         assert_eq!(
             f.flags("bangsat 081234567890"),
             vec!["profanity", "personal_data"]

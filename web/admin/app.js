@@ -1,93 +1,31 @@
 // Admin page /admin: token (sessionStorage), create a session, list sessions with links.
 import { h, $, $$, setText, copyText } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
+import STRINGS from './strings.js';
 
-const i18n = makeI18n({
-  id: {
-    title: 'Admin',
-    'token.heading': 'Token admin',
-    'token.hint': 'Dicetak oleh hub saat pertama kali dijalankan (baris “admin token: …”), atau TANYA_ADMIN_TOKEN. Disimpan hanya di tab ini.',
-    'token.label': 'Token',
-    'token.save': 'Gunakan',
-    'token.forget': 'Lupakan',
-    'create.heading': 'Sesi baru',
-    'create.title': 'Judul',
-    'create.speakers': 'Narasumber (opsional, maks. 20)',
-    'create.addSpeaker': '+ Tambah narasumber',
-    'create.submit': 'Buat sesi',
-    'create.done': 'Sesi dibuat: kode {code}.',
-    'create.needTitle': 'Judul wajib diisi (1–200 karakter).',
-    'create.needSpeaker': 'Setiap narasumber perlu nama dan jabatan.',
-    'speaker.name': 'Nama',
-    'speaker.role': 'Jabatan',
-    'speaker.remove': 'Hapus',
-    'list.heading': 'Sesi',
-    'list.refresh': 'Muat ulang',
-    'list.empty': 'Belum ada sesi (atau masukkan token dulu).',
-    'link.audience': 'Peserta',
-    'link.press': 'Pers',
-    'link.moderator': 'Moderator',
-    'link.screen': 'Layar',
-    'link.overlay': 'Overlay',
-    'link.copy': 'Salin',
-    'link.copied': 'Disalin',
-    'link.open': 'Buka',
-    'link.rotate': 'Kunci baru',
-    'link.rotateConfirm': 'Buat kunci baru untuk tautan {role} sesi ini? Tautan lama langsung tidak berlaku dan yang memakainya terputus.',
-    'status.open': 'terbuka', 'status.paused': 'dijeda', 'status.closed': 'ditutup',
-    'err.unauthorized': 'Token admin salah atau belum diisi.',
-    'err.network': 'Hub tidak dapat dihubungi.',
-    'err.generic': 'Gagal ({code}): {message}',
-  },
-  en: {
-    title: 'Admin',
-    'token.heading': 'Admin token',
-    'token.hint': 'Printed by the hub at its first start (the “admin token: …” line), or TANYA_ADMIN_TOKEN. Kept in this tab only.',
-    'token.label': 'Token',
-    'token.save': 'Use',
-    'token.forget': 'Forget',
-    'create.heading': 'New session',
-    'create.title': 'Title',
-    'create.speakers': 'Speakers (optional, at most 20)',
-    'create.addSpeaker': '+ Add speaker',
-    'create.submit': 'Create session',
-    'create.done': 'Session created: code {code}.',
-    'create.needTitle': 'A title is required (1–200 characters).',
-    'create.needSpeaker': 'Every speaker needs a name and a role.',
-    'speaker.name': 'Name',
-    'speaker.role': 'Role',
-    'speaker.remove': 'Remove',
-    'list.heading': 'Sessions',
-    'list.refresh': 'Reload',
-    'list.empty': 'No sessions yet (or enter the token first).',
-    'link.audience': 'Audience',
-    'link.press': 'Press',
-    'link.moderator': 'Moderator',
-    'link.screen': 'Screen',
-    'link.overlay': 'Overlay',
-    'link.copy': 'Copy',
-    'link.copied': 'Copied',
-    'link.open': 'Open',
-    'link.rotate': 'New key',
-    'link.rotateConfirm': 'Make a new key for this session’s {role} link? The old link stops working at once and whatever uses it disconnects.',
-    'status.open': 'open', 'status.paused': 'paused', 'status.closed': 'closed',
-    'err.unauthorized': 'Wrong or missing admin token.',
-    'err.network': 'Cannot reach the hub.',
-    'err.generic': 'Failed ({code}): {message}',
-  },
-});
+const i18n = makeI18n(STRINGS);
 const t = i18n.t;
 
 const TOKEN_KEY = 'tanya:admin-token';
 const getToken = () => { try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; } };
 const setToken = (v) => { try { if (v) sessionStorage.setItem(TOKEN_KEY, v); else sessionStorage.removeItem(TOKEN_KEY); } catch { /* ignore */ } };
 
+/** An HTTP status without a JSON error body, as the code the contract gives that status. */
+const STATUS_CODES = { 400: 'invalid', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'invalid', 413: 'invalid', 429: 'rate_limited', 500: 'internal', 503: 'unavailable' };
+
+/** Every code has its own words in both languages; the server's English `message` is only
+ *  shown in English, and only where it explains (`invalid` names the field). */
+function errorText(err) {
+  const code = STATUS_CODES[err.code] || err.code || 'internal';
+  const message = err.message || '';
+  return STRINGS.id[`err.${code}`] ? t(`err.${code}`, { message }) : t('err.generic', { code, message });
+}
+
 function showError(err) {
   const el = $('#admin-error');
   if (!err) { el.hidden = true; return; }
   el.hidden = false;
-  const code = err.code || 'internal';
-  setText(el, code === 'unauthorized' ? t('err.unauthorized') : code === 'network' ? t('err.network') : t('err.generic', { code, message: err.message || '' }));
+  setText(el, errorText(err));
 }
 
 async function api(method, path, body) {
@@ -104,7 +42,7 @@ async function api(method, path, body) {
   }
   let data = null;
   try { data = await res.json(); } catch { data = null; }
-  if (!res.ok) throw (data && data.error) || { code: res.status === 401 ? 'unauthorized' : String(res.status), message: res.statusText };
+  if (!res.ok) throw (data && data.error) || { code: String(res.status), message: res.statusText };
   return data;
 }
 
@@ -186,6 +124,7 @@ async function rotate(sessionId, kind) {
 }
 
 function renderSessions(list) {
+  renderPublicWarning(list);
   const ul = $('#sessions');
   $('#sessions-empty').hidden = list.length > 0;
   ul.replaceChildren(...list.map((item) => {
@@ -208,6 +147,25 @@ async function refresh() {
   } catch (err) {
     showError(err);
   }
+}
+
+// ---- the public address ------------------------------------------------------------
+/** A link on 127.x, localhost or [::1] opens on this computer only: phones cannot reach it. */
+function isLoopbackUrl(url) {
+  let host;
+  try { host = new URL(url).hostname.toLowerCase(); } catch { return false; }
+  host = host.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host)
+    || host === '::1' || host === '0:0:0:0:0:0:0:1';
+}
+
+/** Every session's links start with the hub's public address: a warning when it is loopback. */
+function renderPublicWarning(list) {
+  const link = list.map((item) => (item.links || {}).audience).find(Boolean) || '';
+  const el = $('#public-warning');
+  const on = isLoopbackUrl(link);
+  el.hidden = !on;
+  setText(el, on ? t('public.warning', { address: new URL(link).origin }) : '');
 }
 
 // ---- boot --------------------------------------------------------------------

@@ -3,7 +3,7 @@ import { TanyaClient, pageKey, storePageKey } from '../shared/client.js';
 import { h, $, $$, setText, syncList, pathId, copyText, textLength, clockTime } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
 import { buildLowerThird, fillLowerThird, airData } from '../overlay/lower-third.js';
-import STRINGS from './strings.js';
+import STRINGS, { DEFAULT_REJECT_REASONS } from './strings.js';
 
 const i18n = makeI18n(STRINGS);
 const t = i18n.t;
@@ -14,7 +14,10 @@ const key = pageKey('k');
 const client = new TanyaClient({ role: 'moderator', session: sessionId, key });
 
 const ui = {
-  filter: 'all',
+  filter: 'all',        // source filter: all, audience, press, operator
+  search: '',           // search box text
+  flagged: false,       // only questions with flags
+  speaker: '',          // '' every speaker, SPEAKER_NONE not addressed, else a speaker id
   selected: null,
   editing: new Map(),   // id -> rev when editing started
   rejecting: null,      // id with the reason field open
@@ -28,12 +31,12 @@ const byTime = (a, b) => String(a.created_at).localeCompare(String(b.created_at)
 const byUpdatedDesc = (a, b) => String(b.updated_at).localeCompare(String(a.updated_at));
 const byPosition = (a, b) => (a.position ?? Infinity) - (b.position ?? Infinity) || byTime(a, b);
 
+/** Every question of each column, whatever the filters show (the queue order, `n`, moves and
+ *  counts work on these); `shownLists` gives what the columns show. */
 function lists() {
   const all = client.questions();
-  const pendingAll = all.filter((q) => q.status === 'pending').sort(byTime);
   return {
-    pendingAll,
-    pending: pendingAll.filter((q) => ui.filter === 'all' || q.source === ui.filter),
+    pending: all.filter((q) => q.status === 'pending').sort(byTime),
     approved: all.filter((q) => q.status === 'approved').sort(byPosition),
     live: all.filter((q) => q.status === 'live'),
     answered: all.filter((q) => q.status === 'answered').sort(byUpdatedDesc),
@@ -51,11 +54,14 @@ function notice(text, kind = '') {
   noticeTimer = setTimeout(() => { el.hidden = true; }, kind === 'bad' ? 9000 : 4000);
 }
 
+/** The text of an error: every code has its own words in both languages; the hub's `message`
+ *  (English) is only ever shown in the English console. */
 function errorText(err) {
   const code = (err && err.code) || 'internal';
   const k = `err.${code}`;
-  if (STRINGS.id[k]) return t(k);
-  return t('err.generic', { code, message: (err && err.message) || '' });
+  const message = (err && err.message) || '';
+  if (STRINGS.id[k]) return t(k, { message });
+  return t('err.generic', { code, message });
 }
 
 function cmd(frame) {
@@ -86,6 +92,7 @@ function createCard(q) {
       h('span', { class: 'flags', dataset: { field: 'flags' } }),
       h('span', { class: 'badge banned', dataset: { field: 'banned' } }),
       h('span', { class: 'badge banned', dataset: { field: 'address-banned' } }),
+      h('span', { class: 'badge device', dataset: { field: 'device-count' }, hidden: true }),
       h('span', { class: 'grow' }),
       h('span', { class: 'votes', dataset: { field: 'votes' } }),
       h('time', { class: 'time', dataset: { field: 'time' } })),
@@ -101,6 +108,8 @@ function createCard(q) {
         h('span', { class: 'hint edit-count' }))),
     h('div', { class: 'rejector', hidden: true },
       h('input', { dataset: { field: 'reject-reason' }, maxLength: 200 }),
+      h('div', { class: 'reasons', dataset: { field: 'reasons' }, attrs: { role: 'group' } }),
+      h('p', { class: 'hint', dataset: { field: 'reject-hint' } }),
       h('div', { class: 'row' },
         h('button', { type: 'button', class: 'danger', dataset: { act: 'reject-confirm' } }),
         h('button', { type: 'button', dataset: { act: 'cancel' } }))),
@@ -131,6 +140,9 @@ function actionsFor(q) {
   const a = (ACTIONS[q.status] || [])
     .filter(([act]) => act !== 'assign' && (act !== 'merge-into' || merging))
     .map(([act, cls]) => [act, act === 'merge-into' ? 'act.mergeInto' : `act.${act}`, cls]);
+  // Beside "Reject": reject with a ready reason or a typed one (the key R).
+  const r = a.findIndex(([act]) => act === 'reject');
+  if (r >= 0) a.splice(r + 1, 0, ['reject-reason', 'act.rejectReason', 'danger subtle']);
   if (q.author && ['pending', 'rejected', 'approved'].includes(q.status)) {
     a.push(q.banned ? ['unban', 'act.unban'] : ['ban', 'act.ban', 'danger subtle']);
     // `address_banned` is null when the network the question came from is not known. Banning
@@ -143,7 +155,7 @@ function actionsFor(q) {
   return a;
 }
 
-const KEYS = { approve: 'a', reject: 'r', edit: 'e', live: 'l', answered: 'd', requeue: 'u', merge: 'm' };
+const KEYS = { approve: 'a', reject: 'r', 'reject-reason': 'R', edit: 'e', live: 'l', answered: 'd', requeue: 'u', merge: 'm' };
 
 function updateCard(el, q) {
   el.dataset.qid = q.id;
@@ -176,6 +188,7 @@ function updateCard(el, q) {
   const votes = $('[data-field=votes]', el);
   setText(votes, q.votes ? t('card.votes', { n: q.votes }) : '');
   votes.dataset.votes = String(q.votes || 0);
+  updateDeviceCount(el, q);
   setText($('[data-field=time]', el), clockTime(q.created_at, i18n.lang));
   $('[data-field=time]', el).dateTime = q.created_at || '';
   setText($('[data-field=text]', el), q.text);
@@ -213,8 +226,10 @@ function updateCard(el, q) {
     inp.setAttribute('aria-label', t('card.reasonPlaceholder'));
     setText($('[data-act=reject-confirm]', rej), t('act.rejectConfirm'));
     setText($('[data-act=cancel]', rej), t('act.cancel'));
+    resetReasonPick(rej);
     focusSoon(inp);
   } else if (!rejecting) rej.hidden = true;
+  if (rejecting) fillReasons(rej);
   // actions: rebuilt only when they change
   const acts = actionsFor(q);
   const sig = JSON.stringify([acts.map((x) => x[0]), q.to, speakers().map((s) => s.id + s.name), i18n.lang, q.status]);
@@ -274,16 +289,22 @@ function render() {
   const L = lists();
   if (ui.selected && !Q(ui.selected)) ui.selected = null;
   if (ui.mergeSource && !allows((Q(ui.mergeSource) || {}).status, 'merge')) endMerge();
+  countDevices();
+  const S = shownLists(L);
   for (const col of ['pending', 'approved', 'live', 'answered', 'rejected']) {
-    syncList($(`#col-${col}`), L[col], (q) => q.id, createCard, updateCard);
+    syncList($(`#col-${col}`), S[col], (q) => q.id, createCard, updateCard);
     const empty = $(`#empty-${col}`);
     if (empty) empty.hidden = L[col].length > 0;
   }
-  setText($('#n-pending'), ui.filter === 'all' ? L.pendingAll.length : `${L.pending.length}/${L.pendingAll.length}`);
-  setText($('#n-approved'), L.approved.length);
-  setText($('#n-answered'), L.answered.length);
-  setText($('#n-rejected'), L.rejected.length);
-  setText($('#count-pending'), L.pendingAll.length);
+  // a card the filters hide is not selected: the keys never act on what cannot be seen
+  if (ui.selected && !cardEl(ui.selected)) ui.selected = null;
+  const n = (col) => (S[col].length === L[col].length ? L[col].length : `${S[col].length}/${L[col].length}`);
+  setText($('#n-pending'), n('pending'));
+  setText($('#n-approved'), n('approved'));
+  setText($('#n-answered'), n('answered'));
+  setText($('#n-rejected'), n('rejected'));
+  renderFilterState(L, S);
+  setText($('#count-pending'), L.pending.length);
   setText($('#count-approved'), L.approved.length);
   setText($('#count-answered'), L.answered.length);
   setText($('#count-rejected'), L.rejected.length);
@@ -319,7 +340,9 @@ function renderOverlay(live) {
     lt.classList.toggle('on', !!q);
   }
   $('#overlay-take').disabled = !live || onAir;
-  $('#overlay-clear').disabled = !onAir;
+  $('#overlay-clear').disabled = !onAir && !o.graphic && !o.poll;
+  renderOnAirTools(live);
+  renderStage();
 }
 
 let ltEl = null;
@@ -427,6 +450,10 @@ function renderLinks(s) {
   const src = `/qr/${encodeURIComponent(s.code)}.svg`;
   if (qr.getAttribute('src') !== src) { qr.src = src; qr.alt = `QR ${s.code}`; }
   setText($('#join-code'), s.code);
+  // the join address comes from the hub's public address (`join.url`), never from this page's
+  const joinUrl = (s.join && s.join.url) || links.audience || '';
+  renderQrHint(joinUrl || `${origin}/j/${s.code}`);
+  renderPublicWarning(joinUrl);
 }
 
 function renderOpTo() {
@@ -484,7 +511,12 @@ function act(name, id, arg) {
   switch (name) {
     case 'approve': if (q) { moveSelectionAway(id); qcmd('approve', id); } break;
     case 'reject': if (q) { moveSelectionAway(id); qcmd('reject', id); } break;
-    case 'reject-reason': if (q) { ui.rejecting = id; schedule(); } break;
+    case 'reject-reason': if (q && allows(q.status, 'reject')) { ui.rejecting = id; schedule(); } break;
+    case 'reject-pick': if (q && arg) {
+      ui.rejecting = null;
+      moveSelectionAway(id);
+      qcmd('reject', id, { reason: arg });
+    } break;
     case 'reject-confirm': {
       const el = cardEl(id);
       const reason = el ? $('[data-field=reject-reason]', el).value.trim() : '';
@@ -554,19 +586,191 @@ function moveNow(id, delta) {
   return cmd({ type: 'move', question: id, after, rev: Q(id).rev }).catch(() => {});
 }
 
-/** A second `n` before the first is answered does nothing (not a false conflict, and never
- *  two questions in a row). */
+/** A second `n` before the first is answered, or within half a second of it, does nothing: a
+ *  double press or a bouncing key never takes the question just put live off the air (and is
+ *  not a false conflict). On a fast link the answer can come back before the second press. */
+const NEXT_GUARD_MS = 500;
 let goingLive = null;
+let wentLiveAt = -Infinity;
 function nextLive() {
-  if (goingLive) return;
+  if (goingLive || performance.now() - wentLiveAt < NEXT_GUARD_MS) return;
   const first = lists().approved[0];
-  if (first) goingLive = qcmd('live', first.id).finally(() => { goingLive = null; });
+  if (!first) return;
+  wentLiveAt = performance.now();
+  goingLive = qcmd('live', first.id).finally(() => { goingLive = null; });
 }
 
 function toggleOverlay() {
   const o = client.view.overlay;
   if (o && o.visible) cmd({ type: 'overlay', visible: false }).catch(() => {});
-  else if (lists().live.length) cmd({ type: 'overlay', visible: true }).catch(() => {});
+  else if (lists().live.length) takeOverlay();
+}
+
+// ---- on air: the take guard, the short air text, masking, graphics -----------------------
+const GUARDED = ['profanity', 'personal_data'];
+
+/** Takes the live question on air. A question flagged for profanity or personal data goes on
+ *  air only after the moderator confirms it in a dialog showing the flags and the text that
+ *  will air (masked); the hub refuses it otherwise (`unconfirmed`), also when the flag came
+ *  from an edit by another moderator meanwhile. */
+async function takeOverlay() {
+  const q = lists().live[0];
+  if (!q) return;
+  const flagged = (q.flags || []).filter((f) => GUARDED.includes(f));
+  if (flagged.length) {
+    if (await confirmTake(q, flagged)) cmd({ type: 'overlay', visible: true, confirm: true }).catch(() => {});
+    return;
+  }
+  try {
+    await client.send({ type: 'overlay', visible: true });
+  } catch (err) {
+    if (err.code === 'unconfirmed') {
+      const now = lists().live[0];
+      if (now && (await confirmTake(now, GUARDED))) cmd({ type: 'overlay', visible: true, confirm: true }).catch(() => {});
+    } else notice(errorText(err), 'bad');
+  }
+}
+
+function confirmTake(q, flags) {
+  const dlg = $('#take-dialog');
+  if (dlg.open) return Promise.resolve(false);
+  setText($('#take-body'), t('take.body', { flags: flags.map((f) => t(`flag.${f}`)).join(', ') }));
+  const o = client.view.overlay;
+  const shown = (o && o.question && o.question.id === q.id && (o.question.air_text || o.question.text))
+    || q.air_text || q.masked_text || q.text;
+  setText($('#take-text'), shown);
+  return new Promise((resolve) => {
+    dlg.returnValue = '';
+    dlg.addEventListener('close', () => resolve(dlg.returnValue === 'take'), { once: true });
+    dlg.showModal();
+    $('#take-cancel').focus();
+  });
+}
+
+let airFor = null;
+function renderOnAirTools(live) {
+  const input = $('#air-text');
+  if (!live) {
+    airFor = null;
+    input.value = '';
+  } else if (airFor !== `${live.id}:${live.rev}` && document.activeElement !== input) {
+    airFor = `${live.id}:${live.rev}`;
+    input.value = live.air_text || '';
+  }
+  for (const el of [input, $('#air-save')]) el.disabled = !live;
+  $('#air-clear').disabled = !live || !live.air_text;
+  const masked = live && live.masked_text;
+  $('#mask-row').hidden = !masked;
+  if (masked) {
+    setText($('#mask-state'), live.unmasked ? t('mask.unmasked') : t('mask.masked', { text: live.masked_text }));
+    setText($('#unmask-toggle'), live.unmasked ? t('mask.hide') : t('mask.show'));
+    $('#mask-row').dataset.unmasked = live.unmasked ? 'true' : 'false';
+  }
+  const sel = $('#graphic-speaker');
+  const list = speakers();
+  const sig = JSON.stringify(list.map((s) => [s.id, s.name]));
+  if (sel.dataset.sig !== sig) {
+    sel.dataset.sig = sig;
+    const keep = sel.value;
+    sel.replaceChildren(...list.map((s) => h('option', { value: s.id }, s.name)));
+    if (list.some((s) => s.id === keep)) sel.value = keep;
+  }
+  sel.disabled = !list.length;
+  $('#graphic-strap').disabled = !list.length;
+  const g = client.view.overlay && client.view.overlay.graphic;
+  const badge = $('#graphic-state');
+  badge.dataset.on = g ? 'true' : 'false';
+  setText(badge, !g ? t('graphic.none') : g.type === 'join' ? t('graphic.onJoin') : t('graphic.onStrap', { name: (g.speaker && g.speaker.name) || '' }));
+  $('#graphic-off').disabled = !g;
+}
+
+function saveAirText(e) {
+  e.preventDefault();
+  const live = lists().live[0];
+  if (!live) return;
+  qcmd('air_text', live.id, { text: $('#air-text').value.trim() }).then(() => { airFor = null; schedule(); });
+}
+
+function toggleUnmask() {
+  const live = lists().live[0];
+  if (!live) return;
+  if (!live.unmasked && !window.confirm(t('mask.confirm'))) return;
+  qcmd('unmask', live.id, { on: !live.unmasked });
+}
+
+// ---- the speaker screen: answer timer and backstage message ------------------------------
+/** Ready messages, in Indonesian whatever the console's language: the speakers read them. */
+const READY_MESSAGES = String(STRINGS.id['stage.ready']).split('|');
+let timerTick = null;
+function timerLeft() {
+  const st = client.view.stage;
+  if (!st || !st.timer) return null;
+  const tm = st.timer;
+  return tm.running ? tm.remaining_ms - (Date.now() - (client.view.stageAt || Date.now())) : tm.remaining_ms;
+}
+function mmss(ms) {
+  const neg = ms < 0;
+  const s = Math.ceil(Math.abs(ms) / 1000);
+  return `${neg ? '+' : ''}${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+function renderStage() {
+  const st = client.view.stage;
+  const running = !!(st && st.timer && st.timer.running);
+  const left = timerLeft();
+  const out = $('#timer-state');
+  out.dataset.running = running ? 'true' : 'false';
+  out.dataset.over = left !== null && left <= 0 ? 'true' : 'false';
+  setText(out, left === null ? '–' : mmss(left));
+  $('#timer-start').disabled = running;
+  $('#timer-pause').disabled = !running;
+  if (running && !timerTick) timerTick = setInterval(renderStage, 250);
+  if (!running && timerTick) { clearInterval(timerTick); timerTick = null; }
+  const msg = st && st.message;
+  setText($('#message-current'), msg ? t('stage.current', { text: msg }) : t('stage.none'));
+  $('#message-clear').disabled = !msg;
+}
+function timerCmd(action) {
+  const frame = { type: 'timer', action };
+  const secs = Number($('#timer-seconds').value);
+  const st = client.view.stage;
+  const current = st && st.timer ? Math.round(st.timer.duration_ms / 1000) : null;
+  // A changed length starts or resets the timer from that length.
+  if (action !== 'pause' && Number.isInteger(secs) && secs >= 5 && secs <= 3600 && secs !== current) frame.seconds = secs;
+  cmd(frame).catch(() => {});
+}
+function sendMessage(text) {
+  cmd({ type: 'message', text }).catch(() => {});
+}
+function setupStage() {
+  $('#timer-start').addEventListener('click', () => timerCmd('start'));
+  $('#timer-pause').addEventListener('click', () => timerCmd('pause'));
+  $('#timer-reset').addEventListener('click', () => timerCmd('reset'));
+  $('#message-ready').replaceChildren(...READY_MESSAGES.map((m) => {
+    const b = h('button', { type: 'button', dataset: { message: m } }, m);
+    b.addEventListener('click', () => sendMessage(m));
+    return b;
+  }));
+  $('#message-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const v = $('#message-text').value.trim();
+    if (!v) return;
+    sendMessage(v);
+    $('#message-text').value = '';
+  });
+  $('#message-clear').addEventListener('click', () => sendMessage(''));
+  $('#air-form').addEventListener('submit', saveAirText);
+  $('#air-clear').addEventListener('click', () => { $('#air-text').value = ''; saveAirText(new Event('submit')); });
+  $('#unmask-toggle').addEventListener('click', toggleUnmask);
+  $('#graphic-join').addEventListener('click', () => cmd({ type: 'graphic', graphic: 'join' }).catch(() => {}));
+  $('#graphic-strap').addEventListener('click', () => {
+    const speaker = $('#graphic-speaker').value;
+    if (speaker) cmd({ type: 'graphic', graphic: 'speaker', speaker }).catch(() => {});
+  });
+  $('#graphic-off').addEventListener('click', () => cmd({ type: 'graphic', graphic: null }).catch(() => {}));
+  client.on('welcome', () => {
+    const st = client.view.stage;
+    if (st && st.timer) $('#timer-seconds').value = String(Math.round(st.timer.duration_ms / 1000));
+  });
 }
 
 function startMerge(id) {
@@ -644,6 +848,8 @@ function typing(el) {
 
 function onKey(e) {
   const target = e.target;
+  // the close confirmation is modal: no shortcut acts behind it
+  if ($('#close-dialog').open || $('#take-dialog').open) return;
   // inside the editor / reason field
   if (target.matches && target.matches('[data-field=edit-text]')) {
     const id = target.closest('.card').dataset.qid;
@@ -655,6 +861,12 @@ function onKey(e) {
     const id = target.closest('.card').dataset.qid;
     if (e.key === 'Enter') { e.preventDefault(); act('reject-confirm', id); }
     else if (e.key === 'Escape') { e.preventDefault(); act('cancel', id); }
+    else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') { e.preventDefault(); pickReason(target.closest('.rejector'), e.key === 'ArrowDown' ? 1 : -1); }
+    return;
+  }
+  if (e.key === 'Escape' && target.closest && target.closest('.rejector')) {
+    e.preventDefault();
+    act('cancel', target.closest('.card').dataset.qid);
     return;
   }
   if (e.key === 'Escape') {
@@ -662,6 +874,7 @@ function onKey(e) {
     return;
   }
   if (typing(target) || e.ctrlKey || e.metaKey) return;
+  if (e.key === '/' && !e.altKey) { e.preventDefault(); focusSearch(); return; }
   if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
     if (ui.selected) { e.preventDefault(); moveInQueue(ui.selected, e.key === 'ArrowUp' ? -1 : 1); }
     return;
@@ -717,6 +930,251 @@ function updateOpCount() {
   $('#op-count').classList.toggle('over', n > MAX);
 }
 
+// ---- closing the session: asked first ----------------------------------------
+/** Open and pause at once; close only after the moderator confirms in a modal dialog (Cancel,
+ *  Esc or a click on "Batal" leave the session as it is). */
+async function setSessionStatus(status) {
+  const s = client.view.session;
+  if (status === 'closed' && (!s || s.status !== 'closed') && !(await confirmClose())) return;
+  cmd({ type: 'session', status }).catch(() => {});
+}
+
+function confirmClose() {
+  const dlg = $('#close-dialog');
+  if (dlg.open) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    dlg.returnValue = '';
+    dlg.addEventListener('close', () => resolve(dlg.returnValue === 'close'), { once: true });
+    dlg.showModal();
+    $('#close-cancel').focus();
+  });
+}
+
+// ---- rejection reasons ---------------------------------------------------------
+/** The office's own reasons from the moderator's welcome (`moderation.reasons`), or null. A
+ *  resumed welcome without the field keeps what the full welcome said. */
+let configuredReasons = null;
+function takeModeration(msg) {
+  if (!msg) return;
+  const m = 'moderation' in msg ? msg.moderation : msg.session && msg.session.moderation;
+  if (m !== undefined) configuredReasons = readReasons(m);
+  else if (!msg.resumed) configuredReasons = null;
+  schedule();
+}
+
+function readReasons(m) {
+  if (!m || !Array.isArray(m.reasons)) return null;
+  const seen = new Set();
+  const out = [];
+  for (const r of m.reasons) {
+    if (typeof r !== 'string') continue;
+    const text = r.trim();
+    const n = textLength(text);
+    if (!n || n > 200 || seen.has(text)) continue;
+    seen.add(text);
+    out.push(text);
+  }
+  return out.length ? out : null;
+}
+
+/** [{text, gloss}]: `text` is what the asker reads; `gloss` its English meaning, shown in the
+ *  English console beside the ready reasons of the built-in list. */
+function rejectReasons() {
+  if (configuredReasons) return configuredReasons.map((text) => ({ text, gloss: '' }));
+  return DEFAULT_REJECT_REASONS.map(([text, en]) => ({ text, gloss: i18n.lang === 'en' ? en : '' }));
+}
+
+function fillReasons(rej) {
+  const box = $('[data-field=reasons]', rej);
+  const list = rejectReasons();
+  const sig = JSON.stringify([i18n.lang, list]);
+  if (box.dataset.sig === sig) return;
+  box.dataset.sig = sig;
+  box.setAttribute('aria-label', t('reject.ready'));
+  box.replaceChildren(...list.map(({ text, gloss }) => h('button', {
+    type: 'button', class: 'reason-pick', dataset: { act: 'reject-pick', reason: text }, attrs: { 'aria-pressed': 'false' },
+  }, text, gloss ? h('span', { class: 'gloss' }, ` · ${gloss}`) : null)));
+  setText($('[data-field=reject-hint]', rej), t('reject.hint'));
+  resetReasonPick(rej);
+}
+
+/** No ready reason picked; `clearOwn` also forgets the typed text kept while stepping. */
+function resetReasonPick(rej, clearOwn = true) {
+  if (!rej) return;
+  for (const b of $$('[data-act=reject-pick]', rej)) b.setAttribute('aria-pressed', 'false');
+  if (clearOwn) delete rej.dataset.own;
+}
+
+/** ↓/↑ in the reason field step through the ready reasons and back to what was typed. */
+function pickReason(rej, delta) {
+  const picks = $$('[data-act=reject-pick]', rej);
+  if (!picks.length) return;
+  const inp = $('[data-field=reject-reason]', rej);
+  let i = picks.findIndex((b) => b.getAttribute('aria-pressed') === 'true');
+  if (i < 0) rej.dataset.own = inp.value;
+  i += delta;
+  if (i < -1) i = picks.length - 1;
+  if (i >= picks.length) i = -1;
+  picks.forEach((b, j) => b.setAttribute('aria-pressed', j === i ? 'true' : 'false'));
+  inp.value = i < 0 ? (rej.dataset.own || '') : picks[i].dataset.reason;
+  inp.setSelectionRange(inp.value.length, inp.value.length);
+}
+
+// ---- search and filters ------------------------------------------------------------
+const SPEAKER_NONE = '-';
+/** Lower case without accents, so "perizinan" finds "Perizinan" and "cafe" finds "café". */
+const fold = (s) => String(s || '').normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+
+function filtering() {
+  return ui.filter !== 'all' || ui.flagged || ui.speaker !== '' || ui.search.trim() !== '';
+}
+
+function questionFilter() {
+  const terms = fold(ui.search).split(/\s+/).filter(Boolean);
+  return (q) => {
+    if (ui.filter !== 'all' && q.source !== ui.filter) return false;
+    if (ui.flagged && !(Array.isArray(q.flags) && q.flags.length)) return false;
+    if (ui.speaker === SPEAKER_NONE ? !!q.to : ui.speaker !== '' && q.to !== ui.speaker) return false;
+    if (terms.length) {
+      const hay = fold([q.text, q.original_text, q.name, q.outlet].filter(Boolean).join('\n'));
+      if (!terms.every((w) => hay.includes(w))) return false;
+    }
+    return true;
+  };
+}
+
+/** What each column shows. The filters never hide the question being answered, nor a card the
+ *  moderator is editing, rejecting or merging. */
+function shownLists(L) {
+  if (!filtering()) return L;
+  const ok = questionFilter();
+  const keep = (q) => q.status === 'live' || ui.editing.has(q.id) || ui.rejecting === q.id || ui.mergeSource === q.id || ok(q);
+  return {
+    pending: L.pending.filter(keep),
+    approved: L.approved.filter(keep),
+    live: L.live,
+    answered: L.answered.filter(keep),
+    rejected: L.rejected.filter(keep),
+  };
+}
+
+function renderFilterState(L, S) {
+  renderFilterSpeakers();
+  const hidden = ['pending', 'approved', 'answered', 'rejected'].reduce((n, col) => n + L[col].length - S[col].length, 0);
+  setText($('#filter-status'), hidden ? t('filter.hidden', { n: hidden }) : '');
+  $('#filter-clear').hidden = !filtering();
+  $('#filter-flagged').setAttribute('aria-pressed', ui.flagged ? 'true' : 'false');
+  for (const x of $$('[data-filter]')) x.setAttribute('aria-pressed', x.dataset.filter === ui.filter ? 'true' : 'false');
+  $('#filters').classList.toggle('active', filtering());
+}
+
+function renderFilterSpeakers() {
+  const sel = $('#filter-speaker');
+  const list = speakers();
+  const sig = JSON.stringify([i18n.lang, list]);
+  if (sel.dataset.sig !== sig) {
+    sel.dataset.sig = sig;
+    sel.replaceChildren(h('option', { value: '' }, t('filter.speakerAll')),
+      ...list.map((s) => h('option', { value: s.id }, s.name)),
+      h('option', { value: SPEAKER_NONE }, t('filter.speakerNone')));
+  }
+  sel.hidden = list.length === 0;
+  if (ui.speaker !== '' && ui.speaker !== SPEAKER_NONE && !list.some((s) => s.id === ui.speaker)) ui.speaker = '';
+  if (sel.value !== ui.speaker) sel.value = ui.speaker;
+}
+
+function focusSearch() {
+  const box = $('#search');
+  box.focus();
+  box.select();
+}
+
+function clearFilters() {
+  ui.filter = 'all';
+  ui.flagged = false;
+  ui.speaker = '';
+  ui.search = '';
+  $('#search').value = '';
+  schedule();
+}
+
+function setupFilters() {
+  const box = $('#search');
+  box.addEventListener('input', () => { ui.search = box.value; schedule(); });
+  // Esc empties the box; on an empty box it goes back to the questions. Enter selects the first
+  // question found, so j/k and the other keys carry on from there.
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      if (box.value) { box.value = ''; ui.search = ''; schedule(); } else backToBoard();
+    } else if (e.key === 'Enter') {
+      e.preventDefault();
+      render();
+      const first = visibleCards()[0];
+      if (first) select(first.dataset.qid); else box.blur();
+    }
+  });
+  for (const b of $$('[data-filter]')) b.addEventListener('click', () => { ui.filter = b.dataset.filter; schedule(); });
+  $('#filter-flagged').addEventListener('click', () => { ui.flagged = !ui.flagged; schedule(); });
+  $('#filter-speaker').addEventListener('change', (e) => { ui.speaker = e.target.value; schedule(); });
+  $('#filter-clear').addEventListener('click', () => { clearFilters(); focusSearch(); });
+}
+
+function backToBoard() {
+  $('#search').blur();
+  if (ui.selected && cardEl(ui.selected)) select(ui.selected);
+}
+
+// ---- questions per device ------------------------------------------------------------
+/** How many questions each device (`author`) asked in this session, every status counted. */
+let deviceCounts = new Map();
+function countDevices() {
+  const m = new Map();
+  for (const q of client.view.questions.values()) if (q.author) m.set(q.author, (m.get(q.author) || 0) + 1);
+  deviceCounts = m;
+}
+
+function updateDeviceCount(el, q) {
+  const badge = $('[data-field=device-count]', el);
+  const n = (q.author && deviceCounts.get(q.author)) || 0;
+  badge.hidden = n < 2;
+  badge.dataset.count = String(n);
+  setText(badge, n < 2 ? '' : t('card.deviceCount', { n }));
+}
+
+// ---- the join hint and the public address ---------------------------------------------
+/** The address people type when they cannot scan: the audience link without `/j/CODE`. */
+function joinAddress(audienceLink) {
+  try {
+    const u = new URL(audienceLink);
+    const base = `${u.host}${u.pathname.replace(/\/j\/[^/]*$/, '')}`;
+    return base.replace(/\/$/, '');
+  } catch { return ''; }
+}
+
+/** The QR code carries the session, so scanning it is enough; the code is typed only by those
+ *  who open the address by hand. */
+function renderQrHint(audienceLink) {
+  setText($('#qr-hint'), t('links.audienceHint', { address: joinAddress(audienceLink) || location.host }));
+}
+
+/** A link on 127.x, localhost or [::1] opens on this computer only: phones cannot reach it. */
+function isLoopbackUrl(url) {
+  let host;
+  try { host = new URL(url).hostname.toLowerCase(); } catch { return false; }
+  host = host.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host)
+    || host === '::1' || host === '0:0:0:0:0:0:0:1';
+}
+
+function renderPublicWarning(audienceLink) {
+  const el = $('#public-warning');
+  const on = isLoopbackUrl(audienceLink);
+  el.hidden = !on;
+  setText(el, on ? t('public.warning', { address: new URL(audienceLink).origin }) : '');
+}
+
 // ---- boot ----------------------------------------------------------------------
 function setLang(l) {
   i18n.set(l);
@@ -724,6 +1182,7 @@ function setLang(l) {
   previewSig = '';
   if (ui.mergeSource) startMerge(ui.mergeSource);
   for (const row of $$('.card .actions')) row.dataset.sig = '';
+  $('#filter-speaker').dataset.sig = '';
   renderConn(client.state);
   schedule();
 }
@@ -740,30 +1199,28 @@ function boot() {
   board.addEventListener('click', (e) => {
     const btn = e.target.closest('button[data-act]');
     const card = e.target.closest('.card');
-    if (btn && card) { act(btn.dataset.act, card.dataset.qid); return; }
+    if (btn && card) { act(btn.dataset.act, card.dataset.qid, btn.dataset.reason); return; }
     if (card && !e.target.closest('select, textarea, input, a')) select(card.dataset.qid);
   });
   board.addEventListener('change', (e) => {
     const sel = e.target.closest('select[data-act=assign]');
     if (sel) act('assign', sel.closest('.card').dataset.qid, sel.value);
   });
-  board.addEventListener('input', (e) => { if (e.target.matches('[data-field=edit-text]')) updateEditCount(e.target); });
+  board.addEventListener('input', (e) => {
+    if (e.target.matches('[data-field=edit-text]')) updateEditCount(e.target);
+    if (e.target.matches('[data-field=reject-reason]')) resetReasonPick(e.target.closest('.rejector'), false);
+  });
   board.addEventListener('focusin', (e) => {
     const card = e.target.closest('.card');
     if (card && ui.selected !== card.dataset.qid) select(card.dataset.qid, { focus: false });
   });
   document.addEventListener('keydown', onKey);
   setupDrop();
-  for (const b of $$('[data-filter]')) {
-    b.addEventListener('click', () => {
-      ui.filter = b.dataset.filter;
-      for (const x of $$('[data-filter]')) x.setAttribute('aria-pressed', x === b ? 'true' : 'false');
-      schedule();
-    });
-  }
-  for (const b of $$('.bar-group [data-status]')) b.addEventListener('click', () => cmd({ type: 'session', status: b.dataset.status }).catch(() => {}));
+  setupFilters();
+  for (const b of $$('.bar-group [data-status]')) b.addEventListener('click', () => setSessionStatus(b.dataset.status));
   $('#next-btn').addEventListener('click', nextLive);
-  $('#overlay-take').addEventListener('click', () => cmd({ type: 'overlay', visible: true }).catch(() => {}));
+  $('#overlay-take').addEventListener('click', takeOverlay);
+  setupStage();
   $('#overlay-clear').addEventListener('click', () => cmd({ type: 'overlay', visible: false }).catch(() => {}));
   $('#merge-cancel').addEventListener('click', endMerge);
   $('#op-form').addEventListener('submit', onOperator);
@@ -791,6 +1248,7 @@ function boot() {
   }
 
   client.on('state', renderConn);
+  client.on('welcome', takeModeration);
   client.on('change', schedule);
   client.on('error', (err) => notice(errorText(err), 'bad'));
   client.on('fatal', (f) => {

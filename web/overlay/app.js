@@ -1,15 +1,19 @@
-// Broadcast overlay /overlay/{id}#k=KEY: a 1920x1080 transparent page with one
-// lower third, animated in on take and out on clear. Query parameters:
+// Broadcast overlay /overlay/{id}#k=KEY: a transparent page (1920x1080, or any size: the
+// graphics are scaled to it, see fitStage) with one graphic on air at a time, animated in and
+// out: the lower third (the question being answered), a poll's result, the "how to ask" call
+// to action or a speaker's name strap. Query parameters:
 //   pos=bottom-left|bottom-center|bottom-right|top-left|top-center|top-right
 //   bg, fg, accent = CSS colours (%23003366), scale=1.2 (type scale),
 //   safe=5 (title-safe margin in % of the picture), font=local font family,
-//   demo=1 (show a sample, no hub), checker=1 (checkerboard behind, to see edges),
+//   demo=1|join|speaker (show a sample lower third, call to action or strap, no hub),
+//   checker=1 (checkerboard behind, to see edges),
 //   debug=1 (show connection state; never on air).
 // Also a CasparCG / SPX-GC template: play(), stop(), next(), update(data).
 import { TanyaClient, pageKey } from '../shared/client.js';
 import { pathId } from '../shared/dom.js';
 import { buildLowerThird, fillLowerThird, airData, fitText } from './lower-third.js';
 import { buildPollGraphic, fillPoll, showPoll } from './poll-graphic.js';
+import { buildCallToAction, fillCallToAction, buildStrap, fillStrap, showGraphic } from './graphics.js';
 
 const params = new URLSearchParams(location.search);
 const stage = document.getElementById('stage');
@@ -17,6 +21,10 @@ const lt = buildLowerThird();
 stage.appendChild(lt);
 const pg = buildPollGraphic();
 stage.appendChild(pg);
+const cta = buildCallToAction();
+stage.appendChild(cta);
+const strap = buildStrap();
+stage.appendChild(strap);
 
 // ---- look ------------------------------------------------------------------
 const POS = ['bottom-left', 'bottom-center', 'bottom-right', 'top-left', 'top-center', 'top-right'];
@@ -30,17 +38,22 @@ for (const [param, prop] of [['bg', '--lt-bg'], ['fg', '--lt-fg'], ['accent', '-
 const scale = Number(params.get('scale'));
 if (scale >= 0.5 && scale <= 3) stage.style.setProperty('--lt-scale', String(scale));
 const safe = Number(params.get('safe'));
-if (safe >= 0 && safe <= 20 && params.has('safe')) {
-  stage.style.setProperty('--safe-x', `${(1920 * safe) / 100}px`);
-  stage.style.setProperty('--safe-y', `${(1080 * safe) / 100}px`);
-}
+if (safe >= 0 && safe <= 20 && params.has('safe')) stage.style.setProperty('--safe', String(safe));
 const font = params.get('font');
 if (font && /^[\w \-]{1,60}$/.test(font)) stage.style.setProperty('--lt-font', `"${font}", system-ui, sans-serif`);
 if (params.get('checker') === '1') document.body.classList.add('checker');
 
+/** The stage covers the whole page: 1920 logical pixels across a 16:9 picture (1920x1080 at
+ *  1080p and 720p), taller for a squarer one (1920x1536 for SD 720x576, 1920x1280 for 720x480),
+ *  so title-safe and the minimum text sizes are those of the picture on air. */
 function fitStage() {
-  const s = Math.min(window.innerWidth / 1920, window.innerHeight / 1080) || 1;
+  const w = window.innerWidth || 1920;
+  const h = window.innerHeight || 1080;
+  const s = Math.min(w / 1920, h / 1080) || 1;
   stage.style.setProperty('--stage-scale', String(s));
+  stage.style.setProperty('--stage-w', String(w / s));
+  stage.style.setProperty('--stage-h', String(h / s));
+  fitText(lt);
 }
 fitStage();
 window.addEventListener('resize', fitStage);
@@ -77,6 +90,39 @@ function refreshText() {
   if (visible && !data.text) setVisible(false);
 }
 
+// ---- the call to action and the name strap -----------------------------------
+let hubGraphic = null;  // the graphic the hub has on air, as the overlay view gives it
+let hubJoin = null;     // how the public asks: {code, url, sms, whatsapp}, from the session view
+let graphicOn = null;   // on air now: {type:'join', join} | {type:'speaker', name, role} | null
+let graphicByTemplate = false; // graphicOn came from a template caller's update()
+
+/** Puts one graphic on air (filled first) and the other off, or neither. */
+function setGraphic(g, byTemplate = false) {
+  graphicByTemplate = !!g && byTemplate;
+  if (g && g.type === 'join') fillCallToAction(cta, g.join);
+  if (g && g.type === 'speaker') fillStrap(strap, g);
+  showGraphic(cta, !!g && g.type === 'join');
+  showGraphic(strap, !!g && g.type === 'speaker');
+  graphicOn = g;
+  document.body.dataset.graphic = g ? g.type : '';
+}
+
+/** How to ask, from the session view (`code`, `join`). */
+function joinOf(session) {
+  if (!session) return null;
+  const j = session.join || {};
+  return { code: session.code || '', url: j.url || '', sms: j.sms || '', whatsapp: j.whatsapp || '' };
+}
+
+/** The hub's graphic in the form setGraphic takes (a strap without a name: none). */
+function hubGraphicNow() {
+  const g = hubGraphic;
+  if (!g) return null;
+  if (g.type === 'join' && hubJoin) return { type: 'join', join: hubJoin };
+  if (g.type === 'speaker' && g.speaker && g.speaker.name) return { type: 'speaker', name: g.speaker.name, role: g.speaker.role || '' };
+  return null;
+}
+
 // ---- hub -----------------------------------------------------------------
 const id = pathId('/overlay/');
 const key = pageKey('k', { query: true });
@@ -88,7 +134,7 @@ if (debug) debug.hidden = false;
 function renderPollOnAir(o) {
   const onAir = o.poll ? (client.view.polls.get(o.poll.id) || o.poll) : null;
   if (onAir) fillPoll(pg, onAir);
-  if (manualPoll) return; // a template caller owns the graphic while it has a poll
+  if (manualPoll || manualGraphic) return; // a template caller owns the graphics
   showPoll(pg, !!onAir && !manual);
   document.body.dataset.poll = onAir ? 'true' : 'false';
 }
@@ -101,18 +147,40 @@ function onHub() {
   const data = airData(o.question, speakers);
   const wasVisible = hub.visible;
   hub = { visible: !!o.visible && !!o.question, data };
-  if (manual) return; // a template caller owns the content while it has data
+  renderGraphicOnAir(v.session);
+  if (manual || manualGraphic) return; // a template caller owns the content while it has data
   if (hub.visible && !wasVisible) setVisible(true, data);
   else if (!hub.visible && wasVisible) setVisible(false);
   else if (hub.visible) refreshText();
   else if (visible && !hub.visible) setVisible(false);
 }
 
-if (params.get('demo') === '1') {
+/** The call to action or the strap as the hub has them; the call to action is kept filled while
+ *  off air, so its QR code is loaded before the take. */
+function renderGraphicOnAir(session) {
+  const join = joinOf(session);
+  const joinChanged = JSON.stringify(join) !== JSON.stringify(hubJoin);
+  hubJoin = join;
+  if (manual || manualPoll || manualGraphic) return; // a template caller owns the graphics
+  const g = hubGraphicNow();
+  if (graphicByTemplate || JSON.stringify(g) !== JSON.stringify(graphicOn)) setGraphic(g);
+  else if (joinChanged && hubJoin && !graphicOn) fillCallToAction(cta, hubJoin);
+}
+
+const DEMO_JOIN = { code: 'K7M2QX', url: 'https://tanya.example.go.id/j/K7M2QX', sms: '0812 3456 7890', whatsapp: '0812 3456 7890' };
+if (params.get('demo') === 'join') {
+  requestAnimationFrame(() => setGraphic({ type: 'join', join: DEMO_JOIN }));
+} else if (params.get('demo') === 'speaker') {
+  requestAnimationFrame(() => setGraphic({ type: 'speaker', name: 'Drs Ratu Dewa MSi', role: 'Sekretaris Daerah' }));
+} else if (params.get('demo') === '1') {
   hub = { visible: true, data: { text: 'Kapan izin usaha kecil bisa diurus sepenuhnya secara daring, tanpa harus datang ke kantor dinas?', name: 'Siti Rahma', outlet: 'Radio Sonora Palembang', speaker: 'Drs Ratu Dewa MSi', speaker_role: 'Sekretaris Daerah' } };
   requestAnimationFrame(() => setVisible(true, hub.data));
 } else if (id && key) {
   client = new TanyaClient({ role: 'overlay', session: id, key });
+  // The graphic on air, from the frames themselves (welcome and `overlay` events): the client's
+  // view keeps only `visible`, `question` and `poll` of an `overlay` event.
+  client.on('welcome', (m) => { if (m.overlay) hubGraphic = m.overlay.graphic || null; });
+  client.on('overlay', (m) => { hubGraphic = m.graphic || null; });
   client.on('change', onHub);
   client.on('state', (s) => { document.body.dataset.conn = s.state; if (debug) debug.textContent = `tanya overlay: ${s.state}${s.code ? ` (${s.code})` : ''}`; });
   client.on('fatal', (f) => console.error('tanya overlay: stopped', f.code, f.reason));
@@ -123,7 +191,7 @@ if (params.get('demo') === '1') {
 
 // ---- CasparCG / SPX-GC template API ----------------------------------------
 const FIELD = {
-  text: 'text', f0: 'text', question: 'text', q: 'text',
+  text: 'text', f0: 'text', question: 'text', q: 'text', air_text: 'air_text',
   name: 'name', f1: 'name',
   outlet: 'outlet', f2: 'outlet',
   speaker: 'speaker', f3: 'speaker',
@@ -150,15 +218,43 @@ function templateFields(raw) {
   return obj || {};
 }
 
+/** The lower third from a caller's fields (`text`/`f0`, `name`/`f1`, `outlet`/`f2`,
+ *  `speaker`/`f3`, `speaker_role`/`f4`, or the columns of live.json); the text on air is
+ *  `air_text` when given (live.json's short version for air), else `text`. Null when empty. */
 export function parseTemplateData(raw) {
   const obj = templateFields(raw);
-  const out = { text: '', name: '', outlet: '', speaker: '', speaker_role: '' };
+  const out = { text: '', air_text: '', name: '', outlet: '', speaker: '', speaker_role: '' };
   let any = false;
   for (const [k, v] of Object.entries(obj || {})) {
     const f = FIELD[k];
     if (f && typeof v !== 'object') { out[f] = String(v ?? ''); if (out[f]) any = true; }
   }
+  if (out.air_text.trim()) out.text = out.air_text;
+  delete out.air_text;
   return any ? out : null;
+}
+
+/** The call to action or the name strap from a caller, in live.json's columns: `graphic`
+ *  (`join` or `speaker`), `join_code`, `join_url`, `join_sms`, `join_whatsapp`, `strap_name`,
+ *  `strap_role`. Without a `graphic` field, `strap_name` means a strap, and a join code or
+ *  address with no question or poll means the call to action. Null for neither. */
+export function parseTemplateGraphic(raw) {
+  const obj = templateFields(raw);
+  const str = (k) => (typeof obj[k] === 'string' || typeof obj[k] === 'number' ? String(obj[k]).trim() : '');
+  let type = str('graphic').toLowerCase();
+  if (!('graphic' in obj)) {
+    if (str('strap_name')) type = 'speaker';
+    else if ((str('join_code') || str('join_url')) && !parseTemplateData(obj) && !parseTemplatePoll(obj)) type = 'join';
+  }
+  if (type === 'speaker') {
+    const name = str('strap_name');
+    return name ? { type, name, role: str('strap_role') } : null;
+  }
+  if (type === 'join') {
+    const join = { code: str('join_code'), url: str('join_url'), sms: str('join_sms'), whatsapp: str('join_whatsapp') };
+    return join.code || join.url ? { type, join } : null;
+  }
+  return null;
 }
 
 /** A poll from a caller, in `live.json`'s columns (`poll_question`, `poll_option1`..`6`,
@@ -175,29 +271,53 @@ export function parseTemplatePoll(raw) {
   return question && options.length >= 2 ? { id: '', question, options } : null;
 }
 
-let manualPoll = null;   // a poll from update(), shown by play() instead of the lower third
+let manualPoll = null;     // a poll from update(), shown by play() instead of the lower third
+let manualGraphic = null;  // a call to action or strap from update(), shown by play()
+
+function pollOff() { showPoll(pg, false); document.body.dataset.poll = 'false'; }
 
 const template = {
   update(raw) {
+    const hadData = !!(manual || manualPoll || manualGraphic);
     manual = parseTemplateData(raw);
     manualPoll = parseTemplatePoll(raw);
+    manualGraphic = parseTemplateGraphic(raw);
+    if (manualGraphic) { manual = null; manualPoll = null; }
     if (manualPoll) { manual = null; fillPoll(pg, manualPoll); }
+    // a graphic of the caller's on air takes the new data in place
+    if (manualGraphic && graphicOn && graphicByTemplate) setGraphic(manualGraphic, true);
     if (visible) refreshText();
+    // empty data: the hub's graphics again
+    if (hadData && !manual && !manualPoll && !manualGraphic && client) onHub();
   },
   play() {
-    if (manualPoll) { setVisible(false); showPoll(pg, true); document.body.dataset.poll = 'true'; return; }
+    if (manualGraphic) { setVisible(false); pollOff(); setGraphic(manualGraphic, true); return; }
+    if (manualPoll) { setGraphic(null); setVisible(false); showPoll(pg, true); document.body.dataset.poll = 'true'; return; }
+    if (manual) setGraphic(null); // the caller's question: one graphic at a time
     setVisible(true);
   },
   stop() {
     setVisible(false);
-    if (manualPoll || !client) { showPoll(pg, false); document.body.dataset.poll = 'false'; }
+    if (manualPoll || manualGraphic || !client) { pollOff(); setGraphic(null); }
   },
   next() {
     // show the newest data: out and in again
+    if (manualGraphic) {
+      if (!graphicOn) return setGraphic(manualGraphic, true);
+      setGraphic(null);
+      setTimeout(() => { if (manualGraphic) setGraphic(manualGraphic, true); }, 350);
+      return;
+    }
     if (!visible) return setVisible(true);
     setVisible(false);
     setTimeout(() => setVisible(true), 350);
   },
 };
 window.__tanyaTemplate.attach(template);
-window.tanyaOverlay = { get client() { return client; }, get visible() { return visible; }, parseTemplateData, parseTemplatePoll, refit: () => fitText(lt) };
+window.tanyaOverlay = {
+  get client() { return client; },
+  get visible() { return visible; },
+  get graphic() { return graphicOn; },
+  parseTemplateData, parseTemplatePoll, parseTemplateGraphic,
+  refit: () => fitText(lt),
+};

@@ -2,12 +2,13 @@
 // moderator console's preview, so the preview is exactly what airs.
 import { h, setText } from '../shared/dom.js';
 
-/** Fields that reach the air. Nothing else of a question is ever shown. */
+/** Fields that reach the air. Nothing else of a question is ever shown. The text on air is the
+ *  moderator's short version (`air_text`) when there is one, else the question's text. */
 export function airData(question, speakers) {
   if (!question) return { text: '', name: '', outlet: '', speaker: '', speaker_role: '' };
   const sp = question.to ? (speakers || []).find((s) => s.id === question.to) : null;
   return {
-    text: question.text || '',
+    text: question.air_text || question.text || '',
     name: question.name || '',
     outlet: question.outlet || '',
     speaker: sp ? sp.name : '',
@@ -48,13 +49,19 @@ export function fillLowerThird(el, d, { arrow = '→ ' } = {}) {
   fitText(el);
 }
 
-/** Shrink the question's type until it fits its box (never cut). */
+/** Lowers the question's type for a long text until it fits its three lines, never below the
+ *  minimum size (lower-third.css, `--min-text`); a text still too long at the minimum ends in an
+ *  ellipsis at the third line. */
 export function fitText(el) {
   const p = el.querySelector('.lt-text');
   if (!p) return;
-  const steps = [1, 0.9, 0.8, 0.72, 0.64, 0.56, 0.5, 0.44, 0.38];
+  const steps = [1, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45, 0.4];
+  let last = NaN;
   for (const f of steps) {
     p.style.setProperty('--fit', String(f));
     if (p.scrollHeight <= p.clientHeight + 1) return;
+    const size = parseFloat(getComputedStyle(p).fontSize);
+    if (size === last) return; // at the minimum: it cannot get smaller
+    last = size;
   }
 }

@@ -27,7 +27,7 @@
   };
   // SPX-GC reads this definition from the template page.
   window.SPXGCTemplateDefinition = {
-    description: 'Tanya: live question lower third',
+    description: 'Tanya: live question lower third, poll result, call to action and name strap',
     playserver: 'OVERLAY',
     playchannel: '1',
     playlayer: '7',
@@ -48,7 +48,18 @@
       { field: 'poll_count2', ftype: 'textfield', title: 'Poll count 2', value: '' },
       { field: 'poll_option3', ftype: 'textfield', title: 'Poll option 3', value: '' },
       { field: 'poll_count3', ftype: 'textfield', title: 'Poll count 3', value: '' },
-      { field: 'f99', ftype: 'instruction', value: 'Leave the fields empty to show the question or poll the moderator takes on air (add #k=OVERLAY_KEY to the template URL). A poll (question and at least two options, in the columns of live.json) is drawn as the poll graphic.' }
+      { field: 'graphic', ftype: 'dropdown', title: 'Graphic', value: '', items: [
+        { text: 'Question or poll (fields above)', value: '' },
+        { text: 'How to ask (call to action)', value: 'join' },
+        { text: 'Speaker name strap', value: 'speaker' }
+      ] },
+      { field: 'strap_name', ftype: 'textfield', title: 'Strap: speaker name', value: '' },
+      { field: 'strap_role', ftype: 'textfield', title: 'Strap: speaker role', value: '' },
+      { field: 'join_code', ftype: 'textfield', title: 'How to ask: join code', value: '' },
+      { field: 'join_url', ftype: 'textfield', title: 'How to ask: join address', value: '' },
+      { field: 'join_sms', ftype: 'textfield', title: 'How to ask: SMS number', value: '' },
+      { field: 'join_whatsapp', ftype: 'textfield', title: 'How to ask: WhatsApp number', value: '' },
+      { field: 'f99', ftype: 'instruction', value: 'Leave the fields empty to show what the moderator takes on air (add #k=OVERLAY_KEY to the template URL). A poll (question and at least two options, in the columns of live.json) is drawn as the poll graphic; Graphic = how to ask draws the call to action (QR code of the join code, address, code, SMS/WhatsApp), Graphic = speaker name strap draws the strap. The columns are those of live.json, so a row of it can be passed as is.' }
     ]
   };
 })();

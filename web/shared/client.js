@@ -246,6 +246,8 @@ export class TanyaClient {
     }
     if (msg.session) v.session = msg.session;
     if ('overlay' in msg) v.overlay = msg.overlay;
+    v.stage = msg.stage || null;
+    v.stageAt = Date.now();
     if (msg.you) {
       v.you = msg.you;
       v.votes = new Set(msg.you.votes || []);
@@ -285,11 +287,17 @@ export class TanyaClient {
         }
         break;
       case 'overlay':
-        v.overlay = { visible: !!msg.visible, question: msg.question || null, poll: msg.poll || null };
+        v.overlay = { visible: !!msg.visible, question: msg.question || null, poll: msg.poll || null, graphic: msg.graphic || null };
         if (msg.poll) v.polls.set(msg.poll.id, { ...(v.polls.get(msg.poll.id) || {}), ...msg.poll });
         break;
       case 'session':
         if (msg.session) v.session = { ...v.session, ...msg.session };
+        break;
+      case 'stage':
+        // The answer timer and the backstage message; `stageAt` is when it arrived (a running
+        // timer counts down from there).
+        v.stage = msg.stage || null;
+        v.stageAt = Date.now();
         break;
       case 'poll': {
         // Events carry no `choice`: keep this device's own.
