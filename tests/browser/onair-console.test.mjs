@@ -160,3 +160,50 @@ test('the speaker screen: the console starts, pauses and resets the timer and se
   await screen.waitForFunction(() => !document.querySelector('#message-text')?.textContent || document.querySelector('#message')?.hidden);
   assert.deepEqual(problems, []);
 });
+
+test('personal data is masked on the overlay, the speaker screen and other phones, and shown to its author and moderators', async () => {
+  const s = await createSession('Console: masking on every page');
+  const problems = [];
+  const mod = await page({ viewport: DESK, locale: 'id-ID' }, problems);
+  await mod.goto(s.links.moderator);
+  await online(mod);
+  const author = await page({ viewport: { width: 360, height: 640 }, locale: 'id-ID' }, problems);
+  const other = await page({ viewport: { width: 360, height: 640 }, locale: 'id-ID' }, problems);
+  const screen = await page({ viewport: { width: 1920, height: 1080 }, locale: 'id-ID' }, problems);
+  const overlay = await page({ viewport: { width: 1920, height: 1080 } }, problems);
+  await Promise.all([author.goto(s.links.audience), other.goto(s.links.audience), screen.goto(s.links.screen), overlay.goto(s.links.overlay)]);
+  await Promise.all([author, other, screen].map(online));
+
+  const text = 'Sampah menumpuk di depan rumah saya, Jl. Merdeka No. 12, hubungi 0812-3456-7890';
+  await author.fill('#question-text', text);
+  await author.click('#ask-btn');
+  const pending = card(mod, 'pending', 'Sampah menumpuk');
+  await pending.waitFor();
+  await pending.locator('[data-act=approve]').click();
+  await card(mod, 'approved', 'Sampah menumpuk').locator('[data-act=live]').click();
+  await card(mod, 'live', 'Sampah menumpuk').waitFor();
+  await mod.click('#overlay-take');
+  await mod.click('#take-confirm');
+  await mod.waitForSelector('#overlay-state[data-visible=true]');
+
+  const onOverlay = await overlay.waitForFunction(() => {
+    const el = document.querySelector('#lower-third.on #lt-text');
+    return el && el.textContent.includes('Sampah menumpuk') && el.textContent;
+  }, null, { timeout: 5000 }).then((h) => h.jsonValue());
+  const onScreen = await screen.waitForFunction(() => {
+    const el = document.querySelector('#live-text');
+    return el && el.textContent.includes('Sampah menumpuk') && el.textContent;
+  }, null, { timeout: 5000 }).then((h) => h.jsonValue());
+  const onOther = await other.waitForFunction(() => {
+    const el = document.querySelector('#live-text');
+    return el && el.textContent.includes('Sampah menumpuk') && el.textContent;
+  }, null, { timeout: 5000 }).then((h) => h.jsonValue());
+  for (const [where, shown] of [['overlay', onOverlay], ['speaker screen', onScreen], ['another phone', onOther]]) {
+    assert.ok(shown.includes('•••'), `${where}: ${shown}`);
+    for (const secret of ['3456', '7890', 'Merdeka No. 12']) assert.ok(!shown.includes(secret), `${where} shows ${secret}: ${shown}`);
+  }
+  // the author and the moderator see it as written
+  await author.waitForFunction((t) => Array.from(document.querySelectorAll('#my-questions li')).some((li) => li.textContent.includes(t)), text);
+  assert.ok((await card(mod, 'live', 'Sampah menumpuk').textContent()).includes('0812-3456-7890'));
+  assert.deepEqual(problems, []);
+});
