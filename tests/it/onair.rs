@@ -16,6 +16,19 @@ fn holds_secret(frame: &Value) -> Option<&'static str> {
     SECRETS.into_iter().find(|x| s.contains(x))
 }
 
+/// `live.json` of the session, which must answer 200.
+async fn live_json(server: &TestServer, s: &Session) -> String {
+    let (st, _, body) = http(
+        "GET",
+        &server.http(&format!("/api/sessions/{}/live.json?k={}", s.id, s.overlay)),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    body
+}
+
 async fn press(server: &TestServer, s: &Session) -> Client {
     Client::connect(
         server,
@@ -170,14 +183,7 @@ async fn personal_data_reaches_no_public_frame_unless_a_moderator_unmasks_it() {
         let c = Client::connect(&server, hello.clone()).await;
         assert_eq!(holds_secret(&c.welcome), None, "{hello}: {}", c.welcome);
     }
-    let (st, _, body) = http(
-        "GET",
-        &server.http(&format!("/api/sessions/{}/live.json?k={}", s.id, s.overlay)),
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(st, 200);
+    let body = live_json(&server, &s).await;
     assert!(!SECRETS.iter().any(|x| body.contains(x)), "{body}");
     assert!(body.contains("Air PDAM mati seminggu"), "{body}");
 
@@ -216,14 +222,7 @@ async fn the_call_to_action_and_the_name_strap_reach_the_overlay_one_at_a_time()
         o["graphic"],
         json!({"type":"speaker","speaker":{"id":"s2","name":"Ir Rina","role":"Kepala Dinas"}})
     );
-    let (st, _, body) = http(
-        "GET",
-        &server.http(&format!("/api/sessions/{}/live.json?k={}", s.id, s.overlay)),
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(st, 200);
+    let body = live_json(&server, &s).await;
     let row: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(row[0]["graphic"], "speaker");
     assert_eq!(row[0]["strap_name"], "Ir Rina");

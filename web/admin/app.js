@@ -1,5 +1,5 @@
 // Admin page /admin: token (sessionStorage), create a session, list sessions with links.
-import { h, $, $$, setText, copyText } from '../shared/dom.js';
+import { h, $, $$, setText, copyText, isLoopbackUrl } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
 import STRINGS from './strings.js';
 
@@ -150,15 +150,6 @@ async function refresh() {
 }
 
 // ---- the public address ------------------------------------------------------------
-/** A link on 127.x, localhost or [::1] opens on this computer only: phones cannot reach it. */
-function isLoopbackUrl(url) {
-  let host;
-  try { host = new URL(url).hostname.toLowerCase(); } catch { return false; }
-  host = host.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host)
-    || host === '::1' || host === '0:0:0:0:0:0:0:1';
-}
-
 /** Every session's links start with the hub's public address: a warning when it is loopback. */
 function renderPublicWarning(list) {
   const link = list.map((item) => (item.links || {}).audience).find(Boolean) || '';

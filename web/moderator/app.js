@@ -1,6 +1,6 @@
 // Moderator console /m/{id}#k=KEY.
 import { TanyaClient, pageKey, storePageKey } from '../shared/client.js';
-import { h, $, $$, setText, syncList, pathId, copyText, textLength, clockTime } from '../shared/dom.js';
+import { h, $, $$, setText, syncList, pathId, copyText, textLength, clockTime, isLoopbackUrl } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
 import { buildLowerThird, fillLowerThird, airData } from '../overlay/lower-third.js';
 import STRINGS, { DEFAULT_REJECT_REASONS } from './strings.js';
@@ -1157,15 +1157,6 @@ function joinAddress(audienceLink) {
  *  who open the address by hand. */
 function renderQrHint(audienceLink) {
   setText($('#qr-hint'), t('links.audienceHint', { address: joinAddress(audienceLink) || location.host }));
-}
-
-/** A link on 127.x, localhost or [::1] opens on this computer only: phones cannot reach it. */
-function isLoopbackUrl(url) {
-  let host;
-  try { host = new URL(url).hostname.toLowerCase(); } catch { return false; }
-  host = host.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host)
-    || host === '::1' || host === '0:0:0:0:0:0:0:1';
 }
 
 function renderPublicWarning(audienceLink) {

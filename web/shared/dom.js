@@ -117,3 +117,12 @@ export function textLength(s) {
   for (const _ of t) n++; // iterates code points
   return n;
 }
+
+/** A link on 127.x, localhost or [::1] opens on this computer only: phones cannot reach it. */
+export function isLoopbackUrl(url) {
+  let host;
+  try { host = new URL(url).hostname.toLowerCase(); } catch { return false; }
+  host = host.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host)
+    || host === '::1' || host === '0:0:0:0:0:0:0:1';
+}
