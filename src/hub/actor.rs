@@ -19,7 +19,7 @@ use super::frames::{self, Links};
 use super::join::{Joined, Refusal};
 use super::{JoinRequest, Registration, Shared};
 use crate::domain::view::{self, AuthorIds, QuestionViewKind};
-use crate::domain::{Command, Ctx, Event, Net, Rejection, Role, SessionState, Who};
+use crate::domain::{Command, Ctx, Event, Net, Rejection, Role, SessionState, Status, Who};
 use crate::store::{SessionRecord, StoreError};
 
 /// What a query sees inside the actor.
@@ -556,20 +556,22 @@ impl Actor {
         {
             return Some(refuse(Rejection::rate_limited(cmd.kind(), ms)));
         }
-        // Only a question change, an overlay event or new speakers can change what the overlay
-        // shows: votes, choices and bans (the hot path) skip the comparison.
+        // Only a change of the live question (or of which one is live), an overlay event or new
+        // speakers can change what the overlay shows: votes, choices, bans and changes of other
+        // questions (the hot path) skip the comparison.
+        let live = self.state.live().map(|q| q.id);
         let overlay_before = decision
             .events
             .iter()
-            .any(|e| {
-                matches!(
-                    e,
-                    Event::Put { .. }
-                        | Event::Overlay { .. }
-                        | Event::PollOnAir { .. }
-                        | Event::Graphic { .. }
-                        | Event::Session { .. }
-                )
+            .any(|e| match e {
+                Event::Put { question } => {
+                    question.status == Status::Live || Some(question.id) == live
+                }
+                Event::Overlay { .. }
+                | Event::PollOnAir { .. }
+                | Event::Graphic { .. }
+                | Event::Session { .. } => true,
+                _ => false,
             })
             .then(|| frames::encode(&view::overlay(&self.state)));
         let mut frames = Vec::new();
