@@ -27,23 +27,36 @@ function liveEntry(mod, text) {
   return mod.evaluate(async (text) => {
     const c = window.tanya.client;
     const ok = await c.send({ type: 'enter', ref: crypto.randomUUID(), text, channel: 'phone' });
-    const a = await c.send({ type: 'approve', question: ok.question.id, rev: ok.question.rev });
-    void a;
+    await c.send({ type: 'approve', question: ok.question.id, rev: ok.question.rev });
     const q = c.view.questions.get(ok.question.id);
     await c.send({ type: 'live', question: q.id, rev: q.rev });
     return q.id;
   }, text);
 }
 
+/** A new session and its console, connected, in Indonesian. */
+async function openConsole(title, problems) {
+  const s = await createSession(title);
+  const mod = await page({ viewport: DESK, locale: 'id-ID' }, problems);
+  await mod.goto(s.links.moderator);
+  await online(mod);
+  return { s, mod };
+}
+
+/** The text of `sel` on `p` once it holds `part`. */
+function shownText(p, sel, part) {
+  return p.waitForFunction(([sel, part]) => {
+    const el = document.querySelector(sel);
+    return el && el.textContent.includes(part) && el.textContent;
+  }, [sel, part], { timeout: 5000 }).then((h) => h.jsonValue());
+}
+
 const overlayView = (mod) => mod.evaluate(() => JSON.parse(JSON.stringify(window.tanya.client.view.overlay)));
 const waitView = (mod, fn, arg) => mod.waitForFunction(fn, arg, { timeout: 5000 });
 
 test('a flagged question: the take asks first, shows the masked text; cancel keeps it off air', async () => {
-  const s = await createSession('Console: take guard');
   const problems = [];
-  const mod = await page({ viewport: DESK, locale: 'id-ID' }, problems);
-  await mod.goto(s.links.moderator);
-  await online(mod);
+  const { mod } = await openConsole('Console: take guard', problems);
   const text = 'Air PDAM mati seminggu, hubungi saya 0812-3456-7890';
   await liveEntry(mod, text);
   await card(mod, 'live', 'Air PDAM mati seminggu').waitFor();
@@ -82,11 +95,8 @@ test('a flagged question: the take asks first, shows the masked text; cancel kee
 });
 
 test('short text for air, showing personal data on purpose, the call to action and the name strap', async () => {
-  const s = await createSession('Console: air text and graphics');
   const problems = [];
-  const mod = await page({ viewport: DESK, locale: 'id-ID' }, problems);
-  await mod.goto(s.links.moderator);
-  await online(mod);
+  const { mod } = await openConsole('Console: air text and graphics', problems);
   const text = 'Jalan di depan rumah saya rusak parah sudah tiga bulan, telepon 0812-3456-7890 kalau perlu';
   await liveEntry(mod, text);
   await card(mod, 'live', 'Jalan di depan rumah').waitFor();
@@ -124,11 +134,8 @@ test('short text for air, showing personal data on purpose, the call to action a
 });
 
 test('the speaker screen: the console starts, pauses and resets the timer and sends and clears messages', async () => {
-  const s = await createSession('Console: stage');
   const problems = [];
-  const mod = await page({ viewport: DESK, locale: 'id-ID' }, problems);
-  await mod.goto(s.links.moderator);
-  await online(mod);
+  const { s, mod } = await openConsole('Console: stage', problems);
   const screen = await page({ viewport: { width: 1920, height: 1080 }, locale: 'id-ID' }, problems);
   await screen.goto(s.links.screen);
   await online(screen);
@@ -162,11 +169,8 @@ test('the speaker screen: the console starts, pauses and resets the timer and se
 });
 
 test('personal data is masked on the overlay, the speaker screen and other phones, and shown to its author and moderators', async () => {
-  const s = await createSession('Console: masking on every page');
   const problems = [];
-  const mod = await page({ viewport: DESK, locale: 'id-ID' }, problems);
-  await mod.goto(s.links.moderator);
-  await online(mod);
+  const { s, mod } = await openConsole('Console: masking on every page', problems);
   const author = await page({ viewport: { width: 360, height: 640 }, locale: 'id-ID' }, problems);
   const other = await page({ viewport: { width: 360, height: 640 }, locale: 'id-ID' }, problems);
   const screen = await page({ viewport: { width: 1920, height: 1080 }, locale: 'id-ID' }, problems);
@@ -186,18 +190,9 @@ test('personal data is masked on the overlay, the speaker screen and other phone
   await mod.click('#take-confirm');
   await mod.waitForSelector('#overlay-state[data-visible=true]');
 
-  const onOverlay = await overlay.waitForFunction(() => {
-    const el = document.querySelector('#lower-third.on #lt-text');
-    return el && el.textContent.includes('Sampah menumpuk') && el.textContent;
-  }, null, { timeout: 5000 }).then((h) => h.jsonValue());
-  const onScreen = await screen.waitForFunction(() => {
-    const el = document.querySelector('#live-text');
-    return el && el.textContent.includes('Sampah menumpuk') && el.textContent;
-  }, null, { timeout: 5000 }).then((h) => h.jsonValue());
-  const onOther = await other.waitForFunction(() => {
-    const el = document.querySelector('#live-text');
-    return el && el.textContent.includes('Sampah menumpuk') && el.textContent;
-  }, null, { timeout: 5000 }).then((h) => h.jsonValue());
+  const onOverlay = await shownText(overlay, '#lower-third.on #lt-text', 'Sampah menumpuk');
+  const onScreen = await shownText(screen, '#live-text', 'Sampah menumpuk');
+  const onOther = await shownText(other, '#live-text', 'Sampah menumpuk');
   for (const [where, shown] of [['overlay', onOverlay], ['speaker screen', onScreen], ['another phone', onOther]]) {
     assert.ok(shown.includes('•••'), `${where}: ${shown}`);
     for (const secret of ['3456', '7890', 'Merdeka No. 12']) assert.ok(!shown.includes(secret), `${where} shows ${secret}: ${shown}`);
