@@ -111,7 +111,7 @@ test('short text for air, showing personal data on purpose, the call to action a
 
   // masked for the public; shown on purpose after a confirmation; masked again
   await mod.waitForSelector('#mask-row:not([hidden])');
-  assert.match(await mod.textContent('#mask-state'), /disamarkan/);
+  assert.match(await shownText(mod, '#mask-state', 'disamarkan'), /disamarkan/);
   await mod.click('#unmask-toggle');
   await waitView(mod, () => (window.tanya.client.view.overlay.question?.text || '').includes('0812-3456-7890'));
   await mod.waitForSelector('#mask-row[data-unmasked=true]');
@@ -121,15 +121,15 @@ test('short text for air, showing personal data on purpose, the call to action a
   // the call to action, then a speaker's strap, then off
   await mod.click('#graphic-join');
   await waitView(mod, () => window.tanya.client.view.overlay.graphic?.type === 'join');
-  assert.equal(await mod.getAttribute('#graphic-state', 'data-on'), 'true');
-  assert.match(await mod.textContent('#graphic-state'), /cara bertanya/);
+  await mod.waitForSelector('#graphic-state[data-on=true]');
+  assert.match(await shownText(mod, '#graphic-state', 'cara bertanya'), /cara bertanya/);
   await mod.selectOption('#graphic-speaker', { label: 'Ir. Budi Santoso' });
   await mod.click('#graphic-strap');
   await waitView(mod, () => window.tanya.client.view.overlay.graphic?.speaker?.name === 'Ir. Budi Santoso');
-  assert.match(await mod.textContent('#graphic-state'), /Ir\. Budi Santoso/);
+  assert.match(await shownText(mod, '#graphic-state', 'Ir. Budi Santoso'), /Ir\. Budi Santoso/);
   await mod.click('#graphic-off');
   await waitView(mod, () => window.tanya.client.view.overlay.graphic === null);
-  assert.equal(await mod.getAttribute('#graphic-state', 'data-on'), 'false');
+  await mod.waitForSelector('#graphic-state[data-on=false]');
   assert.deepEqual(problems, []);
 });
 
@@ -140,7 +140,7 @@ test('the speaker screen: the console starts, pauses and resets the timer and se
   await screen.goto(s.links.screen);
   await online(screen);
 
-  assert.equal(await mod.textContent('#timer-state'), '3:00');
+  assert.equal(await shownText(mod, '#timer-state', '3:00'), '3:00');
   await mod.fill('#timer-seconds', '60');
   await mod.click('#timer-start');
   await waitView(mod, () => window.tanya.client.view.stage?.timer?.running === true);
@@ -151,7 +151,7 @@ test('the speaker screen: the console starts, pauses and resets the timer and se
   assert.match(shown, /^0:5\d$/, `the console counts down too: ${shown}`);
   await mod.click('#timer-pause');
   await waitView(mod, () => window.tanya.client.view.stage?.timer?.running === false);
-  assert.equal(await mod.isDisabled('#timer-pause'), true);
+  await mod.waitForSelector('#timer-pause:disabled');
   await mod.click('#timer-reset');
   await waitView(mod, () => window.tanya.client.view.stage?.timer?.remaining_ms === 60000);
 
@@ -161,7 +161,7 @@ test('the speaker screen: the console starts, pauses and resets the timer and se
   await mod.fill('#message-text', 'Bapak Wali Kota, satu pertanyaan lagi');
   await mod.press('#message-text', 'Enter');
   await screen.waitForFunction(() => document.querySelector('#message-text')?.textContent === 'Bapak Wali Kota, satu pertanyaan lagi');
-  assert.match(await mod.textContent('#message-current'), /satu pertanyaan lagi/);
+  assert.match(await shownText(mod, '#message-current', 'satu pertanyaan lagi'), /satu pertanyaan lagi/);
   await mod.click('#message-clear');
   await waitView(mod, () => window.tanya.client.view.stage?.message === null);
   await screen.waitForFunction(() => !document.querySelector('#message-text')?.textContent || document.querySelector('#message')?.hidden);
