@@ -64,6 +64,42 @@ pub struct Config {
     pub moderation: Moderation,
     /// The speaker screen.
     pub stage: Stage,
+    /// The office's time zone (IANA name): export times, due dates, the report.
+    pub time_zone: String,
+    /// The follow-up of cases after the hour.
+    pub followup: FollowupSettings,
+}
+
+/// The follow-up's settings (docs/followup.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FollowupSettings {
+    /// Days from forwarding to the default due date.
+    pub due_days: u32,
+    /// Days after a case is resolved or declined until its contact is erased.
+    pub retention_days: u32,
+    /// Tracking lookups per minute per address.
+    pub lookups_per_minute: u32,
+    /// The topics; empty: the built-in list.
+    pub topics: Vec<String>,
+    /// A JSON file of places `[{kecamatan, kelurahan: [..]}]`; unset: Palembang's.
+    pub places_file: Option<String>,
+    /// How often a session journals how many sockets of each role are joined (the report's
+    /// peaks), milliseconds.
+    pub presence_every_ms: u64,
+}
+
+impl Default for FollowupSettings {
+    fn default() -> Self {
+        Self {
+            due_days: 14,
+            retention_days: 180,
+            lookups_per_minute: 20,
+            topics: vec![],
+            places_file: None,
+            presence_every_ms: 60_000,
+        }
+    }
 }
 
 /// The office's own words on the phone page; unset: the page's own, in the reader's language.
@@ -193,6 +229,8 @@ impl Default for Config {
             join: JoinSettings::default(),
             moderation: Moderation::default(),
             stage: Stage::default(),
+            time_zone: "Asia/Jakarta".into(),
+            followup: FollowupSettings::default(),
         }
     }
 }
@@ -338,6 +376,29 @@ impl Config {
         }
         if let Some(v) = get("TANYA_TIMER_SECONDS") {
             self.stage.timer_seconds = parse("TANYA_TIMER_SECONDS", &v)?;
+        }
+        if let Some(v) = get("TANYA_TIME_ZONE") {
+            self.time_zone = v;
+        }
+        if let Some(v) = get("TANYA_DUE_DAYS") {
+            self.followup.due_days = parse("TANYA_DUE_DAYS", &v)?;
+        }
+        if let Some(v) = get("TANYA_RETENTION_DAYS") {
+            self.followup.retention_days = parse("TANYA_RETENTION_DAYS", &v)?;
+        }
+        if let Some(v) = get("TANYA_LOOKUPS_PER_MINUTE") {
+            self.followup.lookups_per_minute = parse("TANYA_LOOKUPS_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = get("TANYA_TOPICS") {
+            self.followup.topics = v
+                .split('|')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        if let Some(v) = get("TANYA_PLACES_FILE") {
+            self.followup.places_file = Some(v);
         }
         if let Some(v) = get("TANYA_METRICS_ALLOW") {
             self.metrics_allow = list(&v)
@@ -503,7 +564,69 @@ impl Config {
                 format!("must be from {lo} to {hi} seconds"),
             ));
         }
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(bad(
+                "time_zone",
+                format!(
+                    "\"{}\" is not a time zone name such as Asia/Jakarta",
+                    self.time_zone
+                ),
+            ));
+        }
+        let f = &self.followup;
+        if !(1..=365).contains(&f.due_days) {
+            return Err(bad("followup.due_days", "must be from 1 to 365 days"));
+        }
+        if !(1..=3650).contains(&f.retention_days) {
+            return Err(bad(
+                "followup.retention_days",
+                "must be from 1 to 3650 days",
+            ));
+        }
+        if f.presence_every_ms < 100 {
+            return Err(bad("followup.presence_every_ms", "must be at least 100"));
+        }
+        if !(1..=600).contains(&f.lookups_per_minute) {
+            return Err(bad("followup.lookups_per_minute", "must be from 1 to 600"));
+        }
+        if f.topics.len() > 40 || f.topics.iter().any(|t| t.chars().count() > 60) {
+            return Err(bad(
+                "followup.topics",
+                "at most 40 topics of at most 60 characters",
+            ));
+        }
+        self.followup_options()?;
         Ok(())
+    }
+
+    /// The office's time zone (checked by `validate`; UTC+7 Jakarta if it was not).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::Asia::Jakarta)
+    }
+
+    /// Today's date in the office's time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now().with_timezone(&self.tz()).date_naive()
+    }
+
+    /// The place and topic lists: `followup.places_file` (else Palembang's) and
+    /// `followup.topics` (else the built-in list).
+    pub fn followup_options(&self) -> Result<crate::domain::followup::Options, ConfigError> {
+        let mut o = crate::domain::followup::Options::default();
+        if let Some(path) = &self.followup.places_file {
+            let raw = std::fs::read_to_string(path)
+                .map_err(|e| bad("followup.places_file", format!("{path}: {e}")))?;
+            o.places = serde_json::from_str(&raw).map_err(|e| {
+                bad(
+                    "followup.places_file",
+                    format!("{path}: not a list of {{kecamatan, kelurahan: [..]}}: {e}"),
+                )
+            })?;
+        }
+        if !self.followup.topics.is_empty() {
+            o.topics = self.followup.topics.clone();
+        }
+        Ok(o)
     }
 
     /// Whether the base of links is a loopback address: phones cannot open such links.
@@ -572,6 +695,16 @@ fn host_name(authority: &str) -> String {
         a.split(':').next().unwrap_or("")
     };
     name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Midnight of `day` in `tz`, epoch milliseconds (the earliest instant of that day there).
+pub fn start_of_day(tz: chrono_tz::Tz, day: chrono::NaiveDate) -> i64 {
+    use chrono::TimeZone;
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    tz.from_local_datetime(&midnight).earliest().map_or_else(
+        || midnight.and_utc().timestamp_millis(),
+        |t| t.timestamp_millis(),
+    )
 }
 
 #[cfg(test)]

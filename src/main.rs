@@ -32,6 +32,17 @@ enum Cmd {
         #[command(subcommand)]
         cmd: SessionCmd,
     },
+    /// Erase every citizen's contact of questions asked before a date (docs/followup.md,
+    /// "Retention"). Run it with the hub stopped, or use POST /api/purge on a running hub.
+    Purge {
+        /// The first day kept, `YYYY-MM-DD` (office time): contacts of questions asked before it
+        /// are erased.
+        #[arg(long)]
+        before: String,
+        /// Settings file (default: config/tanya.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// The admin token.
     Admin {
         #[command(subcommand)]
@@ -210,6 +221,21 @@ async fn main() -> anyhow::Result<()> {
                 eprintln!("  admin      {base}/admin");
             }
             tanya::server::serve(cfg, listener, shutdown_signal()).await?;
+            Ok(())
+        }
+        Cmd::Purge { before, config } => {
+            let cfg = Arc::new(load(config.as_deref()));
+            let Ok(day) = chrono::NaiveDate::parse_from_str(before.trim(), "%Y-%m-%d") else {
+                eprintln!("tanya: --before {before:?} is not a date like 2026-06-01");
+                std::process::exit(2);
+            };
+            let store = tanya::store::open(&cfg.database).await?;
+            let hub = tanya::hub::Hub::new(cfg.clone(), store).await?;
+            let n = hub
+                .purge(tanya::config::start_of_day(cfg.tz(), day))
+                .await?;
+            hub.shutdown(std::time::Duration::from_secs(5)).await;
+            println!("erased {n} contacts of questions asked before {day}");
             Ok(())
         }
         Cmd::Admin {

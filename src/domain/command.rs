@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::event::Event;
+use super::followup::{By, CaseAction, Place};
 use super::net::Net;
 use super::poll::PollAction;
 use super::question::{Channel, Question};
@@ -28,6 +29,8 @@ pub enum Command {
         outlet: Option<String>,
         /// The speaker id the question is for.
         to: Option<String>,
+        /// Contact, place and topic for the follow-up.
+        followup: NewFollowup,
     },
     /// The author takes back its pending question.
     Withdraw {
@@ -130,6 +133,8 @@ pub enum Command {
         channel: Channel,
         /// The speaker id the question is for.
         to: Option<String>,
+        /// Contact, place and topic for the follow-up.
+        followup: NewFollowup,
     },
     /// The lower third on or off air.
     Overlay {
@@ -204,6 +209,15 @@ pub enum Command {
         /// The option's index (0-based).
         option: u8,
     },
+    /// A case action on a question (`forward`, `resolve`, ...).
+    Case {
+        /// The question.
+        question: Uuid,
+        /// The action and its fields.
+        action: CaseAction,
+        /// Who: the moderator, with the name its console gave (the hub fills it).
+        by: By,
+    },
     /// A new key for a role (`moderator`, `screen`, `overlay` or `press`): the hub makes and
     /// stores it and closes that role's other sockets; the domain only says who may.
     RotateKey {
@@ -242,6 +256,7 @@ impl Command {
             Self::RotateKey { .. } => K::RotateKey,
             Self::Poll(_) => K::Poll,
             Self::Choose { .. } => K::Choose,
+            Self::Case { .. } => K::Case,
         }
     }
 }
@@ -299,11 +314,13 @@ pub enum CommandKind {
     Poll,
     /// `choose`: a device's choice in the open poll.
     Choose,
+    /// `case`: a follow-up action on a question's case.
+    Case,
 }
 
 impl CommandKind {
     /// Every command type, in the order of the contract's table.
-    pub const ALL: [CommandKind; 25] = [
+    pub const ALL: [CommandKind; 26] = [
         Self::Ask,
         Self::Withdraw,
         Self::Vote,
@@ -329,6 +346,7 @@ impl CommandKind {
         Self::Graphic,
         Self::Timer,
         Self::Message,
+        Self::Case,
     ];
 
     /// The wire name.
@@ -359,6 +377,7 @@ impl CommandKind {
             Self::Graphic => "graphic",
             Self::Timer => "timer",
             Self::Message => "message",
+            Self::Case => "case",
         }
     }
 
@@ -394,7 +413,8 @@ impl CommandKind {
             | Self::Unmask
             | Self::Graphic
             | Self::Timer
-            | Self::Message => &[Role::Moderator],
+            | Self::Message
+            | Self::Case => &[Role::Moderator],
         }
     }
 
@@ -523,6 +543,18 @@ impl From<FieldError> for Rejection {
     fn from(e: FieldError) -> Self {
         Rejection::invalid(e.0)
     }
+}
+
+/// The follow-up fields of a new question, checked by the parser (contact) and by `decide`
+/// (place and topic, against the lists).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewFollowup {
+    /// The citizen's private contact.
+    pub contact: Option<String>,
+    /// Where, as sent.
+    pub place: Option<Place>,
+    /// What about, as sent.
+    pub topic: Option<String>,
 }
 
 /// Which per-device quota a command counts against.

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use uuid::Uuid;
 
-use super::command::{Command, Ctx, Decision, ErrorCode, Quota, Rejection};
+use super::command::{Command, Ctx, Decision, ErrorCode, NewFollowup, Quota, Rejection};
 use super::event::Event;
 use super::question::{Channel, DeviceId, Question, Source, Status, Transition};
 use super::role::Who;
@@ -30,12 +30,14 @@ impl SessionState {
                 name,
                 outlet,
                 to,
+                followup,
             } => {
                 let fields = NewFields {
                     client_ref,
                     text,
                     name,
                     to,
+                    followup,
                 };
                 self.ask(who, fields, outlet, ctx)
             }
@@ -45,12 +47,14 @@ impl SessionState {
                 name,
                 channel,
                 to,
+                followup,
             } => {
                 let fields = NewFields {
                     client_ref,
                     text,
                     name,
                     to,
+                    followup,
                 };
                 self.enter(fields, *channel, ctx)
             }
@@ -148,6 +152,11 @@ impl SessionState {
                 }
                 Ok(d)
             }
+            C::Case {
+                question,
+                action,
+                by,
+            } => self.decide_case(by, *question, action, ctx.now),
             C::Choose { poll, option } => {
                 self.check_not_closed()?;
                 self.polls.decide_choose(who, *poll, *option)
@@ -175,6 +184,7 @@ impl SessionState {
             return self.retry(*id, new.text);
         }
         self.check_to(new.to.as_deref())?;
+        let followup = self.check_followup(new.followup)?;
         self.check_open_for_asks()?;
         if self.banned.contains(&device) {
             return Err(Rejection::new(
@@ -195,6 +205,7 @@ impl SessionState {
         };
         Ok(self.create(
             new,
+            followup,
             source,
             None,
             outlet,
@@ -211,8 +222,18 @@ impl SessionState {
             return self.retry(*id, new.text);
         }
         self.check_to(new.to.as_deref())?;
+        let followup = self.check_followup(new.followup)?;
         self.check_not_closed()?;
-        Ok(self.create(new, Source::Operator, Some(channel), None, None, ctx, None))
+        Ok(self.create(
+            new,
+            followup,
+            Source::Operator,
+            Some(channel),
+            None,
+            None,
+            ctx,
+            None,
+        ))
     }
 
     /// `withdraw`: only the asking device, only while pending.
@@ -613,9 +634,22 @@ impl SessionState {
 
     /// The decision creating a pending question (`ask`, `enter`).
     #[allow(clippy::too_many_arguments)]
+    /// Checks a new question's place and topic against the lists (the contact was checked by
+    /// the parser).
+    fn check_followup(&self, f: &NewFollowup) -> Result<NewFollowup, Rejection> {
+        let o = &self.followup.options;
+        Ok(NewFollowup {
+            contact: f.contact.clone(),
+            place: f.place.as_ref().map(|p| o.place(p)).transpose()?,
+            topic: f.topic.as_deref().map(|t| o.topic(t)).transpose()?,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn create(
         &self,
         new: NewFields<'_>,
+        followup: NewFollowup,
         source: Source,
         channel: Option<Channel>,
         outlet: Option<String>,
@@ -642,12 +676,18 @@ impl SessionState {
             net: author.and(ctx.from),
             air_text: None,
             unmasked: false,
+            contact: followup.contact,
+            place: followup.place,
+            topic: followup.topic,
             client_ref: new.client_ref.to_string(),
             created_at: ctx.now,
             updated_at: ctx.now,
         };
         Decision {
-            events: vec![Event::Put { question: q }],
+            events: vec![Event::Put {
+                question: q,
+                done: None,
+            }],
             question: Some(ctx.new_id),
             quota,
             ..Decision::default()
@@ -813,6 +853,7 @@ struct NewFields<'a> {
     text: &'a str,
     name: &'a Option<String>,
     to: &'a Option<String>,
+    followup: &'a NewFollowup,
 }
 
 fn check_rev(q: &Question, rev: Option<u64>) -> Result<(), Rejection> {
@@ -849,7 +890,10 @@ fn put(q: &Question, now: i64, f: impl FnOnce(&mut Question)) -> Event {
     f(&mut n);
     n.rev = q.rev + 1;
     n.updated_at = now;
-    Event::Put { question: n }
+    Event::Put {
+        question: n,
+        done: None,
+    }
 }
 
 fn one(e: Event) -> Decision {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::followup::{Case, Done};
 use super::net::Net;
 use super::poll::Poll;
 use super::question::{DeviceId, Question};
@@ -20,6 +21,9 @@ pub enum Event {
     Put {
         /// The question's whole record after the change.
         question: Question,
+        /// A staff change: the command and who sent it (the question's history).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        done: Option<Done>,
     },
     /// A device set or cleared its vote on a question.
     Vote {
@@ -93,6 +97,28 @@ pub enum Event {
         /// The message, or none.
         text: Option<String>,
     },
+    /// A question's case changed: its whole new record, with its history.
+    Case {
+        /// The question.
+        question: Uuid,
+        /// The case after the change.
+        case: Case,
+    },
+    /// A question's contact was erased (retention or purge). The store also removes it from
+    /// the question's earlier journal rows, in the same transaction.
+    Erase {
+        /// The question.
+        question: Uuid,
+        /// Epoch milliseconds.
+        at: i64,
+    },
+    /// How many sockets of each role were joined (journaled every minute while any is).
+    Presence {
+        /// Epoch milliseconds.
+        at: i64,
+        /// The counts.
+        counts: PresenceCounts,
+    },
     /// A network (an IPv4 address or an IPv6 /64) was banned from asking, or unbanned.
     BanNet {
         /// The network the question named in `ban` or `unban` was asked from.
@@ -100,4 +126,43 @@ pub enum Event {
         /// `true`: banned; `false`: unbanned.
         banned: bool,
     },
+}
+
+/// Sockets joined per role.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceCounts {
+    /// Audience phones.
+    pub audience: usize,
+    /// Moderator consoles.
+    pub moderator: usize,
+    /// Overlays.
+    pub overlay: usize,
+    /// Press phones.
+    pub press: usize,
+    /// Speaker screens.
+    pub screen: usize,
+}
+
+impl PresenceCounts {
+    /// From counts in [`Role::ALL`](super::Role::ALL) order.
+    pub fn from_roles(n: [usize; 5]) -> Self {
+        Self {
+            audience: n[0],
+            press: n[1],
+            moderator: n[2],
+            screen: n[3],
+            overlay: n[4],
+        }
+    }
+
+    /// The larger of each count.
+    pub fn max(self, o: Self) -> Self {
+        Self {
+            audience: self.audience.max(o.audience),
+            moderator: self.moderator.max(o.moderator),
+            overlay: self.overlay.max(o.overlay),
+            press: self.press.max(o.press),
+            screen: self.screen.max(o.screen),
+        }
+    }
 }

@@ -5,12 +5,13 @@
 //! answers), [`question`] (statuses and transitions), [`event`] (what is journaled),
 //! [`session`] (the state and `apply`), `decide.rs` (the rules, one method per command),
 //! [`view`] (what each role sees), [`text`], [`flags`] and [`personal`] (personal data, masked
-//! in public views), [`stage`] (the overlay's graphics, the speaker screen's timer and messages).
+//! in public views), [`followup`] (cases after the hour, tracking codes, contacts), [`stage`] (the overlay's graphics, the speaker screen's timer and messages).
 
 pub mod command;
 mod decide;
 pub mod event;
 pub mod flags;
+pub mod followup;
 pub mod net;
 pub mod personal;
 pub mod poll;
@@ -18,6 +19,7 @@ pub mod question;
 pub mod role;
 pub mod session;
 pub mod stage;
+pub mod tally;
 pub mod text;
 pub mod view;
 

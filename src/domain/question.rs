@@ -204,6 +204,16 @@ pub struct Question {
     /// masked everywhere public otherwise).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unmasked: bool,
+    /// The citizen's private way back (a phone number or an e-mail address): seen only by
+    /// moderators, the office and the agency the case goes to; erased after retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// Where the complaint is (from the place list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<super::followup::Place>,
+    /// What it is about (from the topic list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
     /// The idempotency key the question was created with (`ask`/`enter` `ref`).
     #[serde(rename = "ref")]
     pub client_ref: String,

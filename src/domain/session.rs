@@ -9,8 +9,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::event::Event;
+use super::event::{Event, PresenceCounts};
 use super::flags::Flagger;
+use super::followup::{Case, Done, Followup};
 use super::net::Net;
 use super::personal;
 use super::poll::{PollChange, Polls};
@@ -158,6 +159,8 @@ pub enum Applied {
     BanNet(Net),
     /// A poll was created, changed status, was deleted, or its counts changed.
     Poll(PollChange),
+    /// A question's case changed, or its contact was erased: moderators get the question again.
+    Case(Uuid),
     /// Nothing changed (a repeated vote, say).
     Nothing,
 }
@@ -205,6 +208,14 @@ pub struct SessionState {
     pub(super) message: Option<String>,
     /// The timer's length before the moderator sets one (the hub's setting).
     pub timer_default_ms: u64,
+    /// Each question's case, once something happened to it (else it is `received`).
+    pub(super) cases: HashMap<Uuid, Case>,
+    /// The staff's changes of each question: when, what and who (its history).
+    pub(super) done: HashMap<Uuid, Vec<(i64, Done, Status)>>,
+    /// The most sockets joined per role, from the journaled presence.
+    pub(super) peak: PresenceCounts,
+    /// The place and topic lists (the hub's settings).
+    pub followup: Followup,
 }
 
 /// A question's texts with personal data masked, where masking changed them.
@@ -252,6 +263,10 @@ impl SessionState {
             timer: None,
             message: None,
             timer_default_ms: TIMER_DEFAULT_MS,
+            cases: HashMap::new(),
+            done: HashMap::new(),
+            peak: PresenceCounts::default(),
+            followup: Followup::default(),
         }
     }
 
@@ -366,6 +381,11 @@ impl SessionState {
         }
     }
 
+    /// The most sockets joined per role, as journaled.
+    pub fn peak(&self) -> PresenceCounts {
+        self.peak
+    }
+
     /// The live question.
     pub fn live(&self) -> Option<&Question> {
         self.live.and_then(|id| self.questions.get(&id))
@@ -400,8 +420,15 @@ impl SessionState {
     /// Applies one event. Never fails: events are facts.
     pub fn apply(&mut self, event: &Event) -> Applied {
         match event {
-            Event::Put { question } => {
+            Event::Put { question, done } => {
                 let id = question.id;
+                if let Some(d) = done {
+                    self.done.entry(id).or_default().push((
+                        question.updated_at,
+                        d.clone(),
+                        question.status,
+                    ));
+                }
                 if let Some(p) = question.position {
                     self.max_position = self.max_position.max(p);
                 }
@@ -517,6 +544,21 @@ impl SessionState {
                 Some(c) => Applied::Poll(c),
                 None => Applied::Nothing,
             },
+            Event::Case { question, case } => {
+                self.cases.insert(*question, case.clone());
+                Applied::Case(*question)
+            }
+            Event::Erase { question, .. } => match self.questions.get_mut(question) {
+                Some(q) if q.contact.is_some() => {
+                    q.contact = None;
+                    Applied::Case(*question)
+                }
+                _ => Applied::Nothing,
+            },
+            Event::Presence { counts, .. } => {
+                self.peak = self.peak.max(*counts);
+                Applied::Nothing
+            }
             Event::BanNet { net, banned } => {
                 if *banned {
                     self.banned_nets.insert(*net);

@@ -88,6 +88,7 @@ fn ask(r: &str, text: &str) -> Command {
         name: None,
         outlet: None,
         to: None,
+        followup: Default::default(),
     }
 }
 fn enter(r: &str, text: &str) -> Command {
@@ -97,6 +98,7 @@ fn enter(r: &str, text: &str) -> Command {
         name: None,
         channel: Channel::Sms,
         to: None,
+        followup: Default::default(),
     }
 }
 fn withdraw(q: Uuid) -> Command {
@@ -239,6 +241,7 @@ fn named_question(cmd: &Command) -> Option<Uuid> {
         | C::Graphic { .. }
         | C::Timer { .. }
         | C::Message { .. }
+        | C::Case { .. }
         | C::Choose { .. } => None,
     }
 }
@@ -271,6 +274,7 @@ fn with_rev(cmd: &Command, r: u64) -> Command {
         | C::Graphic { .. }
         | C::Timer { .. }
         | C::Message { .. }
+        | C::Case { .. }
         | C::Choose { .. } => {
             panic!("{cmd:?} names no question")
         }
@@ -937,6 +941,11 @@ fn one_of_each_kind(q: Uuid) -> Vec<Command> {
         Command::Message {
             text: Some("1 menit lagi".into()),
         },
+        Command::Case {
+            question: q,
+            action: super::followup::CaseAction::Publish { public: true },
+            by: super::followup::By::moderator(None),
+        },
     ]
 }
 
@@ -1044,6 +1053,7 @@ fn only_press_keeps_an_outlet() {
         name: None,
         outlet: Some("Sumatera Ekspres".into()),
         to: None,
+        followup: Default::default(),
     };
     let d = h.ok(audience(AUTHOR), &with_outlet("o1"));
     let a = h.q(d.question.expect("a question")).clone();
@@ -1407,6 +1417,7 @@ fn ask_creates_a_pending_question() {
         name: Some("Budi".into()),
         outlet: Some("Sumeks".into()),
         to: Some("s1".into()),
+        followup: Default::default(),
     };
     let d = h.ok(audience(AUTHOR), &cmd);
     assert_eq!(d.quota, Some(Quota::Ask));
@@ -1516,6 +1527,7 @@ fn enter_is_idempotent_per_ref() {
         name: Some("Pak RT".into()),
         channel: Channel::Whatsapp,
         to: Some("s2".into()),
+        followup: Default::default(),
     };
     let d = h.m(&cmd);
     assert_eq!(d.quota, None);
@@ -1559,6 +1571,7 @@ fn to_naming_no_speaker_is_invalid() {
         name: None,
         outlet: None,
         to: Some("s7".into()),
+        followup: Default::default(),
     };
     assert_eq!(h.err(audience(AUTHOR), &bad_ask).code, ErrorCode::Invalid);
     let bad_enter = Command::Enter {
@@ -1567,6 +1580,7 @@ fn to_naming_no_speaker_is_invalid() {
         name: None,
         channel: Channel::Radio,
         to: Some("Drs Ratu Dewa MSi".into()),
+        followup: Default::default(),
     };
     assert_eq!(
         h.m_err(&bad_enter).code,
@@ -1885,7 +1899,7 @@ fn move_repeatedly_between_the_same_neighbours_renumbers() {
         assert_strictly_increasing(&h.positions());
         // One event per question whose position changed, each a +1 rev.
         for e in &d.events {
-            let Event::Put { question } = e else {
+            let Event::Put { question, .. } = e else {
                 panic!("move journals only puts: {e:?}")
             };
             let old = revs_before
@@ -2434,6 +2448,7 @@ mod props {
                         name: None,
                         outlet: Some("Sumeks".into()),
                         to: self.to(to),
+                        followup: Default::default(),
                     },
                 ),
                 Op::Withdraw { dev, q, rev } => {
@@ -2564,6 +2579,7 @@ mod props {
                         name: None,
                         channel: Channel::Phone,
                         to: self.to(to),
+                        followup: Default::default(),
                     },
                 ),
                 Op::Overlay { visible } => (
@@ -2646,7 +2662,7 @@ mod props {
             if let Ok(d) = result {
                 for e in &d.events {
                     let before = match e {
-                        Event::Put { question } => {
+                        Event::Put { question, .. } => {
                             let before = self.state.question(question.id).cloned();
                             let expected = before.as_ref().map_or(1, |b| b.rev + 1);
                             assert_eq!(question.rev, expected, "put of {cmd:?} must be rev + 1");
@@ -2656,7 +2672,7 @@ mod props {
                         _ => None,
                     };
                     let applied = self.state.apply(e);
-                    if let Event::Put { question } = e {
+                    if let Event::Put { question, .. } = e {
                         assert_eq!(
                             applied,
                             Applied::Question {
@@ -2678,7 +2694,7 @@ mod props {
             let put: HashSet<Uuid> = events
                 .iter()
                 .filter_map(|e| match e {
-                    Event::Put { question } => Some(question.id),
+                    Event::Put { question, .. } => Some(question.id),
                     _ => None,
                 })
                 .collect();
@@ -3026,6 +3042,7 @@ fn a_retried_ask_succeeds_after_its_speaker_was_removed() {
         name: None,
         outlet: None,
         to: Some("s1".into()),
+        followup: Default::default(),
     };
     let first = h.ok(audience(AUTHOR), &cmd).question;
     h.m(&Command::Session {
@@ -3043,6 +3060,7 @@ fn a_retried_ask_succeeds_after_its_speaker_was_removed() {
         name: None,
         outlet: None,
         to: Some("s1".into()),
+        followup: Default::default(),
     };
     assert_eq!(h.err(audience(AUTHOR), &fresh).code, ErrorCode::Invalid);
 }
@@ -3205,6 +3223,7 @@ fn personal_data_is_masked_in_every_public_view_and_shown_to_moderators_and_the_
             name: Some("Budi 081234567890".into()),
             outlet: None,
             to: None,
+            followup: Default::default(),
         },
     );
     let id = named.question.expect("asked");

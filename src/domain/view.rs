@@ -5,6 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::followup::{Case, CaseStatus, Place, tracking_code};
 use super::poll::{Poll, PollResults, PollStatus};
 use super::question::{Channel, DeviceId, Question, Source, Status};
 use super::session::{SessionState, Speaker};
@@ -69,8 +70,14 @@ pub struct QuestionView<'a> {
     /// Moderators: whether the asking device is banned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub banned: Option<bool>,
+    /// Moderators: the question's case: `{agency, due, public, status}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<CaseView<'a>>,
     /// How an operator entry reached the staff (`phone`, `sms`, ...); `null` for the rest.
     pub channel: Option<Channel>,
+    /// Moderators: the citizen's private contact, or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Option<&'a str>>,
     /// When it was asked: RFC 3339 UTC with milliseconds.
     pub created_at: String,
     /// The author: whether a moderator edited the text.
@@ -94,6 +101,9 @@ pub struct QuestionView<'a> {
     pub original_text: Option<Option<&'a str>>,
     /// The press outlet; `null` for audience and operator entries.
     pub outlet: Option<&'a str>,
+    /// Moderators: where (`{kecamatan, kelurahan}`), or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<Option<&'a Place>>,
     /// Place in the approved queue (ascending = top), kept after it; `null` if never approved.
     pub position: Option<f64>,
     /// The author and moderators: the reason of a rejection.
@@ -109,6 +119,12 @@ pub struct QuestionView<'a> {
     pub text: &'a str,
     /// The speaker id it is addressed to (may name a speaker since removed), or `null`.
     pub to: Option<&'a str>,
+    /// Moderators: what it is about, or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<Option<&'a str>>,
+    /// The author and moderators: the citizen's tracking code (`K7Q-M3X-R9T`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<String>,
     /// Moderators: whether a moderator shows its personal data to the public.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unmasked: Option<bool>,
@@ -159,12 +175,18 @@ pub fn question<'a>(
         air_text: None,
         masked_text: None,
         unmasked: None,
+        case: None,
+        contact: None,
+        place: None,
+        topic: None,
+        tracking: None,
     };
     match kind {
         QuestionViewKind::Public => {}
         QuestionViewKind::Author => {
             v.reason = Some(q.reason.as_deref());
             v.edited = Some(q.original_text.is_some());
+            v.tracking = Some(tracking_code(q.id));
         }
         QuestionViewKind::Moderator => {
             v.reason = Some(q.reason.as_deref());
@@ -176,9 +198,45 @@ pub fn question<'a>(
             v.air_text = Some(q.air_text.as_deref());
             v.masked_text = Some(state.masked(q).and_then(|m| m.text.as_deref()));
             v.unmasked = Some(q.unmasked);
+            v.tracking = Some(tracking_code(q.id));
+            v.contact = Some(q.contact.as_deref());
+            v.place = Some(q.place.as_ref());
+            v.topic = Some(q.topic.as_deref());
+            v.case = Some(case_view(state.case(q.id)));
         }
     }
     v
+}
+
+/// A question's case as moderators see it on every card.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct CaseView<'a> {
+    /// The agency's id, or `null`.
+    pub agency: Option<&'a str>,
+    /// The due date `YYYY-MM-DD`, or `null`.
+    pub due: Option<String>,
+    /// On the public board.
+    pub public: bool,
+    /// `received`, `forwarded`, `in_progress`, `resolved`, `declined` or `reopened`.
+    pub status: CaseStatus,
+}
+
+/// The case view of a question's case (`received` when nothing happened to it yet).
+pub fn case_view(c: Option<&Case>) -> CaseView<'_> {
+    match c {
+        None => CaseView {
+            agency: None,
+            due: None,
+            public: false,
+            status: CaseStatus::Received,
+        },
+        Some(c) => CaseView {
+            agency: c.agency.as_deref(),
+            due: c.due.map(|d| d.to_string()),
+            public: c.public,
+            status: c.status,
+        },
+    }
 }
 
 /// The live question as the overlay sees it: the public view's text and name (personal data

@@ -15,9 +15,11 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::fanout::{Close, Fanout, Out, PerView};
+use super::followup::Request;
 use super::frames::{self, Links};
 use super::join::{Joined, Refusal};
 use super::{JoinRequest, Registration, Shared};
+use crate::domain::followup::{By, Done};
 use crate::domain::view::{self, AuthorIds, QuestionViewKind};
 use crate::domain::{Command, Ctx, Event, Net, Rejection, Role, SessionState, Status, Who};
 use crate::store::{SessionRecord, StoreError};
@@ -39,6 +41,8 @@ pub type QueryFn = Box<dyn FnOnce(&View<'_>) + Send>;
 pub enum Mail {
     /// A command from a joined socket.
     Command(Submitted),
+    /// A follow-up request from HTTP (a case action, an erasure), batched like a command.
+    Request(Request),
     /// Everything else.
     Control(Control),
 }
@@ -145,6 +149,8 @@ pub(super) struct Uncommitted {
     pub frames: Vec<PerView>,
     /// Its reply, sent after the frames.
     pub reply: Reply,
+    /// For a request from HTTP: where the outcome goes instead of a socket.
+    pub http: Option<oneshot::Sender<Result<(), Rejection>>>,
 }
 
 /// The answer to one command.
@@ -202,7 +208,7 @@ pub struct Actor {
     _registration: Registration,
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
@@ -259,6 +265,11 @@ impl Actor {
         let cancel = self.shared.tasks.cancel_token().clone();
         let idle_limit = Duration::from_millis(self.shared.cfg.limits.session_idle_ms);
         let mut idle_since: Option<Instant> = None;
+        // Presence goes into the journal every `followup.presence_every_ms` (a minute) while
+        // anyone is joined: the report's peak per role.
+        let every = Duration::from_millis(self.shared.cfg.followup.presence_every_ms);
+        let mut journal_tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        journal_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut buf = Vec::with_capacity(BATCH);
         let idle = loop {
             tokio::select! {
@@ -291,6 +302,7 @@ impl Actor {
                         break true;
                     }
                 }
+                _ = journal_tick.tick() => self.journal_presence().await,
                 _ = cancel.cancelled() => break false,
             }
         };
@@ -330,6 +342,7 @@ impl Actor {
                         done.push(d);
                     }
                 }
+                Mail::Request(r) => done.push(self.request(r, &mut events)),
                 Mail::Control(Control::RotateKey { role, reply }) => {
                     self.commit(&mut events, &mut done).await;
                     let r = self.rotate_key(role, None).await;
@@ -455,17 +468,24 @@ impl Actor {
     /// Commits the batch in one transaction, then publishes its frames and replies in order.
     /// When the commit fails, nothing of the batch is published, every command that would have
     /// been `ok` is answered `internal`, and the state is rebuilt from the journal.
-    async fn commit(&mut self, events: &mut Vec<Event>, done: &mut Vec<Uncommitted>) {
+    pub(super) async fn commit(&mut self, events: &mut Vec<Event>, done: &mut Vec<Uncommitted>) {
         if !events.is_empty() {
             let info = events
                 .iter()
                 .any(|e| matches!(e, Event::Session { .. }))
                 .then(|| self.state.info.clone());
+            let cases = self.case_rows(events);
             let t = Instant::now();
             let r = self
                 .shared
                 .store
-                .append(self.record.info.id, self.journal_len, events, info.as_ref())
+                .append(
+                    self.record.info.id,
+                    self.journal_len,
+                    events,
+                    info.as_ref(),
+                    &cases,
+                )
                 .await;
             metrics::histogram!("tanya_commit_seconds").record(t.elapsed().as_secs_f64());
             match r {
@@ -494,7 +514,15 @@ impl Actor {
             for f in d.frames {
                 self.fanout.publish(f);
             }
-            self.fanout.send(d.reply.conn, Out::Frame(d.reply.frame()));
+            match d.http {
+                Some(tx) => {
+                    let _ = tx.send(match d.reply.outcome {
+                        Outcome::Ok(_) => Ok(()),
+                        Outcome::Refused(r) => Err(r),
+                    });
+                }
+                None => self.fanout.send(d.reply.conn, Out::Frame(d.reply.frame())),
+            }
         }
         if published > 0 {
             metrics::histogram!("tanya_fanout_seconds").record(t.elapsed().as_secs_f64());
@@ -523,9 +551,16 @@ impl Actor {
         let Submitted {
             conn,
             client_ref,
-            cmd,
+            mut cmd,
         } = c;
-        let (who, addr) = self.fanout.get(conn).map(|c| (c.who, c.addr))?;
+        let (who, addr, name) = self
+            .fanout
+            .get(conn)
+            .map(|c| (c.who, c.addr, c.name.as_deref().map(str::to_string)))?;
+        if let Command::Case { by, action, .. } = &mut cmd {
+            by.name = name.clone();
+            self.fill_due(action);
+        }
         let kind = cmd.kind().as_str();
         let refuse = |r: Rejection| {
             metrics::counter!("tanya_commands_total", "type" => kind, "outcome" => r.code.as_str())
@@ -537,6 +572,7 @@ impl Actor {
                     client_ref: client_ref.clone(),
                     outcome: Outcome::Refused(r),
                 },
+                http: None,
             }
         };
         let ctx = Ctx {
@@ -544,10 +580,21 @@ impl Actor {
             new_id: Uuid::new_v4(),
             from: Some(Net::of(addr)),
         };
-        let decision = match self.state.decide(&who, &cmd, ctx) {
+        let mut decision = match self.state.decide(&who, &cmd, ctx) {
             Ok(d) => d,
             Err(r) => return Some(refuse(r)),
         };
+        if who == Who::MODERATOR {
+            // Who did what: the question's history.
+            for e in &mut decision.events {
+                if let Event::Put { done, .. } = e {
+                    *done = Some(Done {
+                        act: kind.to_string(),
+                        by: By::moderator(name.clone()),
+                    });
+                }
+            }
+        }
         if let (Some(q), Some(device)) = (decision.quota, who.device())
             && let Err(ms) = self
                 .shared
@@ -564,7 +611,7 @@ impl Actor {
             .events
             .iter()
             .any(|e| match e {
-                Event::Put { question } => {
+                Event::Put { question, .. } => {
                     question.status == Status::Live || Some(question.id) == live
                 }
                 Event::Overlay { .. }
@@ -601,6 +648,7 @@ impl Actor {
             client_ref.as_deref(),
             question.map(|q| view::question(&self.state, q, view_kind, &self.authors)),
         );
+        ok.tracking = question.map(|q| crate::domain::followup::tracking_code(q.id));
         let viewer = match who.device() {
             Some(d) => view::PollViewer::Device(d),
             None => view::PollViewer::Staff,
@@ -619,6 +667,7 @@ impl Actor {
                 client_ref,
                 outcome: Outcome::Ok(ok),
             },
+            http: None,
         })
     }
 }

@@ -113,6 +113,8 @@ pub struct Conn {
     pub tx: OutTx,
     /// Set when the queue overflowed: the socket gets nothing until it asks for a resync.
     pub lagged: Arc<AtomicBool>,
+    /// A moderator's name from its `hello`, recorded with its changes.
+    pub name: Option<Box<str>>,
 }
 
 /// One published event, as each view sees it (`None`: not for that view).
@@ -474,6 +476,7 @@ mod tests {
             addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
             tx,
             lagged: Arc::new(AtomicBool::new(false)),
+            name: None,
         };
         (c, rx)
     }

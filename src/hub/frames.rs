@@ -129,6 +129,9 @@ pub struct You {
 /// resumed at the client's `seq` (the missed events follow).
 #[derive(Debug, Serialize)]
 pub struct Welcome<'a> {
+    /// Moderators: the agencies cases can be forwarded to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agencies: Option<Vec<AgencyInfo>>,
     /// The session's current history; the client sends it back in `since`.
     pub epoch: &'a str,
     /// Moderators: the console's settings.
@@ -167,6 +170,7 @@ impl<'a> Welcome<'a> {
     /// A welcome; the optional parts are set by the caller.
     pub fn new(epoch: &'a str, role: Role, seq: u64, session: SessionBody<'a>) -> Self {
         Self {
+            agencies: None,
             epoch,
             moderation: None,
             overlay: None,
@@ -182,6 +186,17 @@ impl<'a> Welcome<'a> {
             you: None,
         }
     }
+}
+
+/// An agency as moderators see it: `{id, name, short}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgencyInfo {
+    /// The agency's id (`pupr`), in its link and in a case's `agency`.
+    pub id: String,
+    /// Its full name.
+    pub name: String,
+    /// Its short name, for cards and the board.
+    pub short: String,
 }
 
 /// `question`: a question was created or changed, in the receiving view.
@@ -422,6 +437,9 @@ pub struct Ok<'a> {
     pub question: Option<QuestionView<'a>>,
     /// The command's `ref`; `null` when it had none.
     pub r#ref: Option<&'a str>,
+    /// `ask` and `enter`: the question's tracking code (`K7Q-M3X-R9T`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<String>,
     r#type: &'static str,
 }
 
@@ -432,6 +450,7 @@ impl<'a> Ok<'a> {
             poll: None,
             question,
             r#ref: client_ref,
+            tracking: None,
             r#type: "ok",
         }
     }
@@ -521,6 +540,9 @@ mod tests {
             client_ref: "e1".into(),
             created_at: 1_700_000_000_000,
             updated_at: 1_700_000_001_500,
+            contact: None,
+            place: None,
+            topic: None,
         }
     }
 
@@ -554,12 +576,12 @@ mod tests {
         let author = view::question(&state, &q, QuestionViewKind::Author, &authors);
         assert_eq!(
             text(encode(&QuestionFrame::new(8, author))),
-            r#"{"question":{"channel":"radio","created_at":"2023-11-14T22:13:20.000Z","edited":true,"id":"11112222-3333-4444-5555-666677778888","merged_into":null,"name":"Sari","outlet":null,"position":2.5,"reason":null,"rev":3,"source":"operator","status":"live","text":"Kapan jalan diperbaiki?","to":"s1","updated_at":"2023-11-14T22:13:21.500Z","votes":0},"seq":8,"type":"question"}"#
+            r#"{"question":{"channel":"radio","created_at":"2023-11-14T22:13:20.000Z","edited":true,"id":"11112222-3333-4444-5555-666677778888","merged_into":null,"name":"Sari","outlet":null,"position":2.5,"reason":null,"rev":3,"source":"operator","status":"live","text":"Kapan jalan diperbaiki?","to":"s1","tracking":"FW2-WH4-NHP","updated_at":"2023-11-14T22:13:21.500Z","votes":0},"seq":8,"type":"question"}"#
         );
         let moderator = view::question(&state, &q, QuestionViewKind::Moderator, &authors);
         assert_eq!(
             text(encode(&QuestionFrame::new(9, moderator))),
-            r#"{"question":{"address_banned":null,"air_text":null,"author":null,"banned":false,"channel":"radio","created_at":"2023-11-14T22:13:20.000Z","flags":["personal_data"],"id":"11112222-3333-4444-5555-666677778888","masked_text":null,"merged_into":null,"name":"Sari","original_text":"kapan jalan diperbaiki","outlet":null,"position":2.5,"reason":null,"rev":3,"source":"operator","status":"live","text":"Kapan jalan diperbaiki?","to":"s1","unmasked":false,"updated_at":"2023-11-14T22:13:21.500Z","votes":0},"seq":9,"type":"question"}"#
+            r#"{"question":{"address_banned":null,"air_text":null,"author":null,"banned":false,"case":{"agency":null,"due":null,"public":false,"status":"received"},"channel":"radio","contact":null,"created_at":"2023-11-14T22:13:20.000Z","flags":["personal_data"],"id":"11112222-3333-4444-5555-666677778888","masked_text":null,"merged_into":null,"name":"Sari","original_text":"kapan jalan diperbaiki","outlet":null,"place":null,"position":2.5,"reason":null,"rev":3,"source":"operator","status":"live","text":"Kapan jalan diperbaiki?","to":"s1","topic":null,"tracking":"FW2-WH4-NHP","unmasked":false,"updated_at":"2023-11-14T22:13:21.500Z","votes":0},"seq":9,"type":"question"}"#
         );
         assert_eq!(
             text(encode(&Removed::new(10, Q))),
@@ -583,7 +605,10 @@ mod tests {
         let mut q = question();
         q.text = "Kapan jalan diperbaiki? Hubungi 0812-3456-7890".into();
         q.air_text = Some("Jalan rusak".into());
-        state.apply(&crate::domain::Event::Put { question: q });
+        state.apply(&crate::domain::Event::Put {
+            question: q,
+            done: None,
+        });
         state.apply(&crate::domain::Event::Overlay { visible: true });
         let join = Join {
             sms: None,

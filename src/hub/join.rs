@@ -85,6 +85,7 @@ impl Actor {
                 addr: req.addr,
                 tx: req.tx,
                 lagged: req.lagged,
+                name: req.name.map(String::into_boxed_str),
             },
         );
         Ok(Joined { who })

@@ -7,6 +7,7 @@
 
 pub mod actor;
 pub mod fanout;
+pub mod followup;
 pub mod frames;
 pub mod join;
 pub mod publish;
@@ -89,6 +90,10 @@ pub struct Shared {
     pub phone: frames::PhoneTexts,
     /// The console's settings, for moderator welcomes.
     pub moderation: frames::Moderation,
+    /// The agencies cases are forwarded to.
+    pub agencies: followup::Agencies,
+    /// The place and topic lists.
+    pub options: Arc<crate::domain::followup::Options>,
 }
 
 /// A running session: its actor's mailbox.
@@ -180,6 +185,10 @@ impl Hub {
             None => Flagger::from_list(include_str!("../../config/profanity.txt")),
         };
         let quotas = quota::Quotas::new(&cfg.limits);
+        let options = Arc::new(
+            cfg.followup_options()
+                .map_err(|e| HubError::Invalid(e.to_string()))?,
+        );
         let hub = Arc::new(Self {
             shared: Arc::new(Shared {
                 signer: DeviceSigner::new(secret.as_bytes()),
@@ -193,6 +202,8 @@ impl Hub {
                 moderation: frames::Moderation {
                     reasons: cfg.moderation.reject_reasons.clone(),
                 },
+                agencies: followup::Agencies::default(),
+                options,
                 cfg,
                 store,
             }),
@@ -201,11 +212,33 @@ impl Hub {
             next_conn: AtomicU64::new(1),
             next_generation: AtomicU64::new(1),
         });
+        hub.load_agencies().await?;
         let sweep = hub.shared.clone();
         hub.shared
             .tasks
             .spawn_every(std::time::Duration::from_secs(60), move || {
                 sweep.quotas.retain_recent()
+            });
+        // Retention: contacts of cases closed long enough ago are erased, checked hourly (the
+        // first check a minute after start).
+        let weak = Arc::downgrade(&hub);
+        let busy = Arc::new(AtomicBool::new(false));
+        let mut minutes = 0u64;
+        hub.shared
+            .tasks
+            .spawn_every(std::time::Duration::from_secs(60), move || {
+                minutes += 1;
+                if minutes % 60 != 1 || busy.swap(true, Ordering::AcqRel) {
+                    return;
+                }
+                let Some(hub) = weak.upgrade() else { return };
+                let busy = busy.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = hub.retention().await {
+                        tracing::error!(error = %e, "retention failed");
+                    }
+                    busy.store(false, Ordering::Release);
+                });
             });
         Ok(hub)
     }
@@ -343,8 +376,11 @@ impl Hub {
     async fn start(&self, rec: SessionRecord) -> Result<SessionHandle, HubError> {
         let events = self.shared.store.load_events(rec.info.id).await?;
         let journal_len = events.len() as u64;
-        let state = SessionState::replay(rec.info.clone(), self.shared.flagger.clone(), &events);
+        let mut state =
+            SessionState::replay(rec.info.clone(), self.shared.flagger.clone(), &events);
         drop(events);
+        state.followup.options = self.shared.options.clone();
+        self.backfill_cases(rec.info.id, &state).await?;
         let authors = AuthorIds::new(self.shared.signer.author_salt(rec.info.id));
         let (tx, rx) = mpsc::channel(self.shared.cfg.limits.session_queue);
         let id = rec.info.id;
@@ -495,6 +531,8 @@ pub struct JoinRequest {
     pub tx: fanout::OutTx,
     /// Set when the socket's queue overflows.
     pub lagged: Arc<AtomicBool>,
+    /// A moderator's name (`hello` `name`).
+    pub name: Option<String>,
 }
 
 /// The links of a session, from the hub's public base URL.

@@ -102,6 +102,7 @@ impl Actor {
                     ..PerView::default()
                 });
             }
+            Applied::Case(id) => self.moderator_frames(&[id], out),
             Applied::BanNet(net) => {
                 let ids: Vec<Uuid> = self.state.questions_from(net).map(|q| q.id).collect();
                 self.moderator_frames(&ids, out);
@@ -284,7 +285,21 @@ impl Actor {
             w.stage = Some(view::stage(&self.state, now));
         }
         match role {
-            Role::Moderator => w.moderation = Some(&self.shared.moderation),
+            Role::Moderator => {
+                w.moderation = Some(&self.shared.moderation);
+                w.agencies = Some(
+                    self.shared
+                        .agencies
+                        .all()
+                        .into_iter()
+                        .map(|a| frames::AgencyInfo {
+                            id: a.id,
+                            name: a.name,
+                            short: a.short,
+                        })
+                        .collect(),
+                );
+            }
             Role::Audience | Role::Press => w.phone = Some(&self.shared.phone),
             _ => {}
         }

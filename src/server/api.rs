@@ -37,7 +37,7 @@ impl ApiError {
     fn invalid(m: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid", m)
     }
-    fn unauthorized() -> Self {
+    pub(crate) fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -87,7 +87,7 @@ impl IntoResponse for ApiError {
 }
 
 /// The token of `Authorization: Bearer TOKEN`, when there is one.
-fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -213,6 +213,10 @@ pub struct ExportQuery {
     format: Option<String>,
     /// CSV: `questions` (the default) or `polls` (one row per option).
     table: Option<String>,
+    /// CSV: `office` for the office's table (docs/followup.md); absent: the raw table.
+    layout: Option<String>,
+    /// The office's CSV: `semicolon` (the default) or `comma`.
+    sep: Option<String>,
 }
 
 async fn running(app: &AppState, id: &str) -> Result<crate::hub::SessionHandle, ApiError> {
@@ -225,23 +229,45 @@ async fn running(app: &AppState, id: &str) -> Result<crate::hub::SessionHandle, 
         .ok_or_else(|| ApiError::not_found("no such session"))
 }
 
-/// `GET /api/sessions/{id}/export?format=json|csv`: admin token or the session's moderator key.
+/// `GET /api/sessions/{id}/export?format=json|csv|xlsx[&layout=office][&sep=comma]`: admin
+/// token or the session's moderator key; contacts only with the admin token (office layout).
 pub async fn export(
-    SessionStaff(s): SessionStaff,
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
+    let (s, admin) = super::followup::staff_session(&app, &headers, &id).await?;
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(_) => return Err(ApiError::invalid("`format` must be json or csv")),
+        Some("xlsx") => return office_export(&app, &s, admin, true, None).await,
+        Some(_) => return Err(ApiError::invalid("`format` must be json, csv or xlsx")),
     };
+    match q.layout.as_deref() {
+        None | Some("raw") => {
+            if q.sep.is_some() {
+                return Err(ApiError::invalid("`sep` goes with layout=office"));
+            }
+        }
+        Some("office") if csv => {
+            let sep = match q.sep.as_deref() {
+                None | Some("semicolon") => b';',
+                Some("comma") => b',',
+                Some(_) => return Err(ApiError::invalid("`sep` must be semicolon or comma")),
+            };
+            return office_export(&app, &s, admin, false, Some(sep)).await;
+        }
+        Some("office") => return Err(ApiError::invalid("`layout` is for format=csv")),
+        Some(_) => return Err(ApiError::invalid("`layout` must be office or raw")),
+    }
     let poll_table = match q.table.as_deref() {
         None | Some("questions") => false,
         Some("polls") if csv => true,
         Some("polls") => return Err(ApiError::invalid("`table` is for format=csv only")),
         Some(_) => return Err(ApiError::invalid("`table` must be questions or polls")),
     };
-    let (session, questions, polls) = s
+    let (session, mut questions, polls) = s
         .query(move |v| {
             let qs: Vec<Value> = v
                 .state
@@ -259,6 +285,14 @@ pub async fn export(
             (json!(SessionBody::new(&v.state.info, None)), qs, polls)
         })
         .await?;
+    if !admin {
+        // Contacts leave in an export only for the office (docs/followup.md).
+        for q in &mut questions {
+            if let Some(o) = q.as_object_mut() {
+                o.remove("contact");
+            }
+        }
+    }
     if !csv {
         return Ok(
             Json(json!({"session": session, "questions": questions, "polls": polls}))
@@ -291,6 +325,42 @@ pub async fn export(
         rows.push(cols.iter().map(|c| cell(&q[*c])).collect());
     }
     csv_response(&format!("tanya-{code}.csv"), &rows)
+}
+
+/// The office's export of a session as XLSX or as CSV with `sep`.
+async fn office_export(
+    app: &AppState,
+    s: &crate::hub::SessionHandle,
+    admin: bool,
+    xlsx: bool,
+    sep: Option<u8>,
+) -> Result<Response, ApiError> {
+    use super::office;
+    let agencies = app.hub.agencies();
+    let tz = app.cfg.tz();
+    let (rows, code, title) = s
+        .query(move |v| {
+            (
+                office::rows(v.state, &agencies, tz, admin),
+                v.state.info.code.clone(),
+                v.state.info.title.clone(),
+            )
+        })
+        .await?;
+    if xlsx {
+        let bytes = office::xlsx(&rows, &title).map_err(office::failed)?;
+        return Ok(office::download(
+            bytes,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            &format!("tanya-{code}.xlsx"),
+        ));
+    }
+    let bytes = office::csv(&rows, sep.unwrap_or(b';')).map_err(office::failed)?;
+    Ok(office::download(
+        bytes,
+        "text/csv; charset=utf-8",
+        &format!("tanya-{code}-office.csv"),
+    ))
 }
 
 /// A JSON value as a CSV cell: text made spreadsheet-safe, `null` empty.

@@ -5,6 +5,8 @@ pub mod accept;
 pub mod admin;
 pub mod api;
 pub mod client;
+pub mod followup;
+pub mod office;
 pub mod pages;
 pub mod protocol;
 pub mod ws;
@@ -73,6 +75,8 @@ pub struct AppState {
     pub conns: Arc<ConnCount>,
     /// Open audience and press sockets, against `max_connections`.
     pub phones: Arc<ConnCount>,
+    /// Tracking lookups per address (`followup.lookups_per_minute`).
+    pub lookups: Arc<followup::Lookups>,
 }
 
 impl AppState {
@@ -156,6 +160,12 @@ pub fn router(app: AppState) -> Router {
         .route("/overlay/{id}", get(pages::overlay))
         .route("/admin", get(pages::admin))
         .route("/join/{code}", get(pages::join))
+        .route("/lacak", get(pages::track))
+        .route("/lacak/{code}", get(pages::track))
+        .route("/a/{agency}", get(pages::agency))
+        .route("/tindak-lanjut", get(pages::board))
+        .route("/r/{id}", get(pages::report))
+        .route("/api/followup/options", get(followup::options))
         .route("/api/join/{code}", get(api::join_info))
         .route("/assets/{*path}", get(pages::asset))
         .layer(CompressionLayer::new());
@@ -171,6 +181,32 @@ pub fn router(app: AppState) -> Router {
             axum::routing::post(api::rotate_key),
         )
         .route("/api/sessions/{id}/live.json", get(api::live_json))
+        .route("/api/sessions/{id}/report", get(followup::report))
+        .route(
+            "/api/sessions/{id}/questions/{question}/history",
+            get(followup::history),
+        )
+        .route("/api/track/{code}", get(followup::track))
+        .route(
+            "/api/agencies",
+            get(followup::list_agencies).post(followup::create_agency),
+        )
+        .route(
+            "/api/agencies/{id}/key",
+            axum::routing::post(followup::rotate_agency_key),
+        )
+        .route("/api/agency/{id}/cases", get(followup::agency_cases))
+        .route(
+            "/api/agency/{id}/cases/{question}",
+            axum::routing::post(followup::agency_act),
+        )
+        .route("/api/cases", get(followup::cases))
+        .route(
+            "/api/cases/{question}",
+            axum::routing::post(followup::office_act),
+        )
+        .route("/api/purge", axum::routing::post(followup::purge))
+        .route("/api/board", get(followup::board))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -325,6 +361,7 @@ pub async fn serve_hub(
         admin: Arc::new(admin_token),
         conns: Arc::new(ConnCount::default()),
         phones: Arc::new(ConnCount::default()),
+        lookups: followup::lookups(cfg.followup.lookups_per_minute),
     };
     let local = listener.local_addr()?;
     register_metrics();

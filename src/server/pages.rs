@@ -74,6 +74,26 @@ pub async fn join(headers: HeaderMap) -> Response {
     serve("join/index.html", &headers)
 }
 
+/// `/lacak` and `/lacak/{code}`: the citizen's tracking page.
+pub async fn track(headers: HeaderMap) -> Response {
+    serve("track/index.html", &headers)
+}
+
+/// `/a/{agency}`: an agency's inbox.
+pub async fn agency(headers: HeaderMap) -> Response {
+    serve("agency/index.html", &headers)
+}
+
+/// `/tindak-lanjut`: the public follow-up board.
+pub async fn board(headers: HeaderMap) -> Response {
+    serve("board/index.html", &headers)
+}
+
+/// `/r/{id}`: a session's printable report.
+pub async fn report(headers: HeaderMap) -> Response {
+    serve("report/index.html", &headers)
+}
+
 /// `/admin`: the admin page.
 pub async fn admin(headers: HeaderMap) -> Response {
     serve("admin/index.html", &headers)

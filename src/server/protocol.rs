@@ -8,10 +8,12 @@ use axum::extract::ws::Utf8Bytes;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::domain::command::NewFollowup;
+use crate::domain::followup::{self, By, CaseAction, Place};
 use crate::domain::poll::{NewPoll, PollAction, PollResults};
 use crate::domain::session::{validate_speakers, validate_title};
 use crate::domain::stage::{Graphic, TIMER_SECONDS, TimerAction};
-use crate::domain::text::{self, limits};
+use crate::domain::text::{self, FieldError, limits};
 use crate::domain::{
     Channel, Command, CommandKind, ErrorCode, Rejection, Role, SessionStatus, SpeakerInput,
 };
@@ -62,6 +64,8 @@ pub struct Hello {
     pub device: Option<String>,
     /// Where a resuming client left off; `None` asks for a full welcome.
     pub since: Option<Since>,
+    /// Moderators: the person's name, recorded with each change they make (who did what).
+    pub name: Option<String>,
 }
 
 /// A parsed client frame.
@@ -165,6 +169,53 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The follow-up fields of `ask` and `enter`: `contact`, `place` {kecamatan, kelurahan?},
+    /// `topic`; all optional (place and topic are checked against the lists by `decide`).
+    fn followup(&self) -> Result<NewFollowup, WireError> {
+        let contact = match self.opt_str("contact")? {
+            None => None,
+            Some(c) => followup::validate_contact(c).map_err(|e| self.invalid(e.0))?,
+        };
+        let place = match self.m.get("place") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(p)) => {
+                let get = |k: &str| -> Result<Option<String>, WireError> {
+                    match p.get(k) {
+                        None | Some(Value::Null) => Ok(None),
+                        Some(Value::String(s)) if s.chars().count() <= 100 => {
+                            Ok(Some(text::normalize(s)).filter(|s| !s.is_empty()))
+                        }
+                        Some(Value::String(_)) => {
+                            Err(self.invalid(format!("`place.{k}` is longer than 100 characters")))
+                        }
+                        Some(_) => Err(self.invalid(format!("`place.{k}` must be a string"))),
+                    }
+                };
+                let kecamatan = get("kecamatan")?
+                    .ok_or_else(|| self.invalid("`place.kecamatan` is missing"))?;
+                Some(Place {
+                    kecamatan,
+                    kelurahan: get("kelurahan")?,
+                })
+            }
+            Some(_) => {
+                return Err(self.invalid("`place` must be an object {kecamatan, kelurahan}"));
+            }
+        };
+        let topic = match self.opt_str("topic")? {
+            None => None,
+            Some(t) if t.chars().count() > 60 => {
+                return Err(self.invalid("`topic` is longer than 60 characters"));
+            }
+            Some(t) => Some(text::normalize(t)).filter(|t| !t.is_empty()),
+        };
+        Ok(NewFollowup {
+            contact,
+            place,
+            topic,
+        })
+    }
+
     fn to(&self, required: bool) -> Result<Option<String>, WireError> {
         if required && !self.m.contains_key("to") {
             return Err(self.invalid("`to` is missing (a speaker id, or null)"));
@@ -253,12 +304,18 @@ fn parse_hello(f: &Fields<'_>) -> Result<Hello, WireError> {
         }
         Some(_) => return Err(f.invalid("`since` must be an object {epoch, seq}")),
     };
+    let name = if role == Role::Moderator {
+        f.opt_text("name", limits::NAME)?
+    } else {
+        None
+    };
     Ok(Hello {
         role,
         session: session.to_string(),
         key,
         device,
         since,
+        name,
     })
 }
 
@@ -280,6 +337,7 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
                 None
             },
             to: f.to(false)?,
+            followup: f.followup()?,
         },
         K::Withdraw => Command::Withdraw {
             question: f.id("question")?,
@@ -345,6 +403,30 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
                 name,
                 channel,
                 to: f.to(false)?,
+                followup: f.followup()?,
+            }
+        }
+        K::Case => {
+            let question = f.id("question")?;
+            let action = f.req_str("action")?;
+            let action = CaseAction::parse(
+                action,
+                |k| {
+                    Ok(f.opt_str(k)
+                        .map_err(|e| FieldError(e.rejection.message))?
+                        .map(str::to_string))
+                },
+                |k| match f.m.get(k) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::Bool(b)) => Ok(Some(*b)),
+                    Some(_) => Err(FieldError(format!("`{k}` must be true or false"))),
+                },
+            )
+            .map_err(|e| f.invalid(e.0))?;
+            Command::Case {
+                question,
+                action,
+                by: By::moderator(None),
             }
         }
         K::Overlay => Command::Overlay {
@@ -598,7 +680,8 @@ mod tests {
                     text: "Halo".into(),
                     name: None,
                     outlet: None,
-                    to: None
+                    to: None,
+                    followup: Default::default(),
                 },
             }
         );
@@ -1322,6 +1405,22 @@ mod tests {
             (r#"{"type":"timer","action":"reset","seconds":120}"#, M),
             (r#"{"type":"message","text":"1 menit lagi"}"#, M),
             (r#"{"type":"message","text":""}"#, M),
+            (
+                r#"{"type":"case","question":"QID","action":"forward","agency":"pupr","due":"2026-12-20","note":"Mohon dicek"}"#,
+                M,
+            ),
+            (
+                r#"{"type":"case","question":"QID","action":"publish","public":true}"#,
+                M,
+            ),
+            (
+                r#"{"type":"ask","ref":"r","text":"Jalan rusak","contact":"0812 3456 7890","place":{"kecamatan":"Sako","kelurahan":"Sako"},"topic":"jalan"}"#,
+                A,
+            ),
+            (
+                r#"{"type":"enter","ref":"e","text":"Banjir","channel":"sms","contact":"budi@contoh.id","place":{"kecamatan":"Sako"},"topic":"banjir"}"#,
+                M,
+            ),
         ];
         let mut kinds = std::collections::HashSet::new();
         for (frame, role) in ok {

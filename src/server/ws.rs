@@ -457,6 +457,7 @@ async fn join_session(
         addr: client,
         tx: tx.clone(),
         lagged: lagged.clone(),
+        name: hello.name.clone(),
     };
     session.join(req).await?;
     tracing::debug!(conn, role = role.as_str(), addr = %client, "client address");

@@ -52,6 +52,63 @@ pub struct SessionRecord {
     pub keys: Keys,
 }
 
+/// One question's row in the case projection (`cases` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRow {
+    /// The question.
+    pub question: Uuid,
+    /// Its session.
+    pub session: Uuid,
+    /// Its tracking code (`K7Q-M3X-R9T`).
+    pub tracking: String,
+    /// The case's status (wire name).
+    pub status: String,
+    /// The agency it is forwarded to.
+    pub agency: Option<String>,
+    /// The due date `YYYY-MM-DD`.
+    pub due: Option<String>,
+    /// When the case was resolved or declined, epoch milliseconds.
+    pub closed_at: Option<i64>,
+    /// Whether the question still has a contact.
+    pub has_contact: bool,
+    /// On the public board.
+    pub public: bool,
+    /// When the question was asked, epoch milliseconds.
+    pub created_at: i64,
+    /// Of the last change, epoch milliseconds.
+    pub updated_at: i64,
+    /// The question and its case, JSON (`followup::CaseDoc`).
+    pub body: String,
+}
+
+/// Which case rows to read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseFilter {
+    /// Only this session's.
+    pub session: Option<Uuid>,
+    /// Only those forwarded to this agency.
+    pub agency: Option<String>,
+    /// Only the one with this tracking code.
+    pub tracking: Option<String>,
+    /// Only this question's.
+    pub question: Option<Uuid>,
+}
+
+/// An agency (OPD) cases are forwarded to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agency {
+    /// Its id (`pupr`): in its link and in cases.
+    pub id: String,
+    /// Its full name.
+    pub name: String,
+    /// Its short name.
+    pub short: String,
+    /// Its key (`/a/{id}#k=KEY`, `Authorization: Bearer KEY`).
+    pub key: String,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+}
+
 /// The journal and the session registry.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -64,14 +121,39 @@ pub trait Store: Send + Sync + 'static {
     /// A session's journal, in order.
     async fn load_events(&self, session: Uuid) -> Result<Vec<Event>, StoreError>;
     /// Appends events at journal positions `first_seq..` in one transaction, durably; with
-    /// `info`, also updates the session's row (a `session` event among them).
+    /// `info`, also updates the session's row (a `session` event among them); writes the case
+    /// rows of the questions the events changed; and for every `erase` event removes the
+    /// question's contact from its earlier journal rows.
     async fn append(
         &self,
         session: Uuid,
         first_seq: u64,
         events: &[Event],
         info: Option<&SessionInfo>,
+        cases: &[CaseRow],
     ) -> Result<(), StoreError>;
+    /// Writes case rows outside of an append (rebuilding a session's projection).
+    async fn put_cases(&self, cases: &[CaseRow]) -> Result<(), StoreError>;
+    /// How many case rows a session has.
+    async fn case_count(&self, session: Uuid) -> Result<u64, StoreError>;
+    /// Case rows matching the filter, newest question first.
+    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError>;
+    /// Questions that still have a contact and whose case closed before `closed_before`, or
+    /// that were asked before `asked_before` (epoch milliseconds): (session, question).
+    async fn contacts_to_erase(
+        &self,
+        closed_before: Option<i64>,
+        asked_before: Option<i64>,
+    ) -> Result<Vec<(Uuid, Uuid)>, StoreError>;
+    /// Moves what erasures overwrote out of the write-ahead log into the file and empties the
+    /// log, so an erased value is in neither.
+    async fn compact(&self) -> Result<(), StoreError>;
+    /// Every agency, by name.
+    async fn agencies(&self) -> Result<Vec<Agency>, StoreError>;
+    /// Stores a new agency; `Duplicate` when its id is taken.
+    async fn create_agency(&self, agency: &Agency) -> Result<(), StoreError>;
+    /// Replaces an agency's name, short name and key.
+    async fn update_agency(&self, agency: &Agency) -> Result<(), StoreError>;
     /// Replaces a session's keys, durably (a key rotation).
     async fn set_keys(&self, session: Uuid, keys: &Keys) -> Result<(), StoreError>;
     /// Returns the setting `key`, storing `value` first when it is absent.

@@ -9,7 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use uuid::Uuid;
 
-use super::{Keys, SessionRecord, Store, StoreError};
+use super::{Agency, CaseFilter, CaseRow, Keys, SessionRecord, Store, StoreError};
 use crate::domain::{Event, SessionInfo};
 
 /// Rows per multi-row journal INSERT.
@@ -109,6 +109,62 @@ fn record(row: &sqlx::sqlite::SqliteRow) -> Result<SessionRecord, StoreError> {
     })
 }
 
+fn uuid(s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn case_row(r: &sqlx::sqlite::SqliteRow) -> Result<CaseRow, StoreError> {
+    let q: String = r.try_get("question_id")?;
+    let s: String = r.try_get("session_id")?;
+    Ok(CaseRow {
+        question: uuid(&q)?,
+        session: uuid(&s)?,
+        tracking: r.try_get("tracking")?,
+        status: r.try_get("status")?,
+        agency: r.try_get("agency")?,
+        due: r.try_get("due")?,
+        closed_at: r.try_get("closed_at")?,
+        has_contact: r.try_get::<i64, _>("has_contact")? != 0,
+        public: r.try_get::<i64, _>("public")? != 0,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        body: r.try_get("body")?,
+    })
+}
+
+/// Inserts or replaces case rows, in the caller's transaction.
+async fn upsert_cases(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    cases: &[CaseRow],
+) -> Result<(), StoreError> {
+    for c in cases {
+        sqlx::query(
+            "INSERT INTO cases (question_id, session_id, tracking, status, agency, due, \
+             closed_at, has_contact, public, created_at, updated_at, body) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(question_id) DO UPDATE SET \
+             tracking = excluded.tracking, status = excluded.status, agency = excluded.agency, \
+             due = excluded.due, closed_at = excluded.closed_at, \
+             has_contact = excluded.has_contact, public = excluded.public, \
+             updated_at = excluded.updated_at, body = excluded.body",
+        )
+        .bind(c.question.to_string())
+        .bind(c.session.to_string())
+        .bind(&c.tracking)
+        .bind(&c.status)
+        .bind(c.agency.as_deref())
+        .bind(c.due.as_deref())
+        .bind(c.closed_at)
+        .bind(i64::from(c.has_contact))
+        .bind(i64::from(c.public))
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .bind(&c.body)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 fn status_str(info: &SessionInfo) -> String {
     serde_json::to_value(info.status)
         .ok()
@@ -186,6 +242,7 @@ impl Store for SqliteStore {
         first_seq: u64,
         events: &[Event],
         info: Option<&SessionInfo>,
+        cases: &[CaseRow],
     ) -> Result<(), StoreError> {
         let sid = session.to_string();
         let mut tx = self.pool.begin().await?;
@@ -214,7 +271,135 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        for e in events {
+            if let Event::Erase { question, .. } = e {
+                // The contact leaves every earlier row of the question: the value is then in
+                // no row of the journal (secure_delete zeroes what the old rows held).
+                sqlx::query(
+                    "UPDATE events SET body = json_remove(body, '$.question.contact') \
+                     WHERE session_id = ? AND json_extract(body, '$.e') = 'put' \
+                     AND json_extract(body, '$.question.id') = ? \
+                     AND json_extract(body, '$.question.contact') IS NOT NULL",
+                )
+                .bind(&sid)
+                .bind(question.to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        upsert_cases(&mut tx, cases).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn put_cases(&self, cases: &[CaseRow]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        upsert_cases(&mut tx, cases).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn case_count(&self, session: Uuid) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE session_id = ?")
+            .bind(session.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM cases WHERE (?1 IS NULL OR session_id = ?1) \
+             AND (?2 IS NULL OR agency = ?2) AND (?3 IS NULL OR tracking = ?3) \
+             AND (?4 IS NULL OR question_id = ?4) ORDER BY created_at DESC, question_id",
+        )
+        .bind(filter.session.map(|s| s.to_string()))
+        .bind(filter.agency.as_deref())
+        .bind(filter.tracking.as_deref())
+        .bind(filter.question.map(|q| q.to_string()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(case_row).collect()
+    }
+
+    async fn contacts_to_erase(
+        &self,
+        closed_before: Option<i64>,
+        asked_before: Option<i64>,
+    ) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT session_id, question_id FROM cases WHERE has_contact = 1 AND \
+             ((?1 IS NOT NULL AND closed_at IS NOT NULL AND closed_at < ?1) \
+              OR (?2 IS NOT NULL AND created_at < ?2)) ORDER BY session_id",
+        )
+        .bind(closed_before)
+        .bind(asked_before)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let s: String = r.try_get("session_id")?;
+                let q: String = r.try_get("question_id")?;
+                Ok((uuid(&s)?, uuid(&q)?))
+            })
+            .collect()
+    }
+
+    async fn compact(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM agencies ORDER BY name, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Agency {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    short: r.try_get("short")?,
+                    key: r.try_get("key")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_agency(&self, a: &Agency) -> Result<(), StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO agencies (id, name, short, key, created_at) VALUES (?,?,?,?,?)",
+        )
+        .bind(&a.id)
+        .bind(&a.name)
+        .bind(&a.short)
+        .bind(&a.key)
+        .bind(a.created_at)
+        .execute(&self.pool)
+        .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Duplicate(e.message().to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn update_agency(&self, a: &Agency) -> Result<(), StoreError> {
+        let r = sqlx::query("UPDATE agencies SET name = ?, short = ?, key = ? WHERE id = ?")
+            .bind(&a.name)
+            .bind(&a.short)
+            .bind(&a.key)
+            .bind(&a.id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() != 1 {
+            return Err(StoreError::Corrupt(format!("no agency {}", a.id)));
+        }
         Ok(())
     }
 

@@ -223,7 +223,7 @@ async fn the_v1_journal_holds_every_kind_of_event() {
     let mut last: HashMap<Uuid, tanya::domain::Question> = HashMap::new();
     for e in &events {
         match e {
-            Event::Put { question: q } => {
+            Event::Put { question: q, .. } => {
                 statuses.insert(q.status.as_str());
                 sources.insert(format!("{:?}", q.source));
                 if let Some(c) = q.channel {
@@ -263,9 +263,12 @@ async fn the_v1_journal_holds_every_kind_of_event() {
             | Event::PollOnAir { .. }
             | Event::Graphic { .. }
             | Event::Timer { .. }
-            | Event::Message { .. } => {
+            | Event::Message { .. }
+            | Event::Case { .. }
+            | Event::Erase { .. }
+            | Event::Presence { .. } => {
                 panic!(
-                    "address bans, polls, graphics and the stage came after the v1 journal format: {e:?}"
+                    "address bans, polls, graphics, the stage and cases came after the v1 journal format: {e:?}"
                 )
             }
         }

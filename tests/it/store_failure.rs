@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tanya::domain::{Event, SessionInfo};
 use tanya::hub::Hub;
 use tanya::store::sqlite::SqliteStore;
-use tanya::store::{Keys, SessionRecord, Store, StoreError};
+use tanya::store::{Agency, CaseFilter, CaseRow, Keys, SessionRecord, Store, StoreError};
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
@@ -45,11 +45,44 @@ impl Store for FailingCommits {
         first_seq: u64,
         events: &[Event],
         info: Option<&SessionInfo>,
+        cases: &[CaseRow],
     ) -> Result<(), StoreError> {
         if self.fail.load(Ordering::SeqCst) {
             return Err(StoreError::Corrupt("commit refused by the test".into()));
         }
-        self.inner.append(session, first_seq, events, info).await
+        self.inner
+            .append(session, first_seq, events, info, cases)
+            .await
+    }
+    async fn put_cases(&self, cases: &[CaseRow]) -> Result<(), StoreError> {
+        self.inner.put_cases(cases).await
+    }
+    async fn case_count(&self, session: Uuid) -> Result<u64, StoreError> {
+        self.inner.case_count(session).await
+    }
+    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
+        self.inner.cases(filter).await
+    }
+    async fn contacts_to_erase(
+        &self,
+        closed_before: Option<i64>,
+        asked_before: Option<i64>,
+    ) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        self.inner
+            .contacts_to_erase(closed_before, asked_before)
+            .await
+    }
+    async fn compact(&self) -> Result<(), StoreError> {
+        self.inner.compact().await
+    }
+    async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
+        self.inner.agencies().await
+    }
+    async fn create_agency(&self, agency: &Agency) -> Result<(), StoreError> {
+        self.inner.create_agency(agency).await
+    }
+    async fn update_agency(&self, agency: &Agency) -> Result<(), StoreError> {
+        self.inner.update_agency(agency).await
     }
     async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {
         self.inner.setting_or_insert(key, value).await

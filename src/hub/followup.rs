@@ -1,0 +1,393 @@
+//! The follow-up in the hub (docs/followup.md): case actions and erasures from HTTP, decided
+//! and journaled by the question's session like every command; the case table written with
+//! the events that change it; the agencies; retention.
+
+use std::collections::HashSet;
+use std::sync::RwLock;
+
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::actor::{Actor, Outcome, Reply, Uncommitted, now_ms};
+use super::{Hub, HubError, SessionHandle};
+use crate::domain::event::PresenceCounts;
+use crate::domain::followup::{By, ByRole, CaseAction, CaseDoc, tracking_code};
+use crate::domain::{Decision, ErrorCode, Event, Question, Rejection, SessionState};
+use crate::store::{Agency, CaseFilter, CaseRow};
+
+/// A follow-up request from HTTP, answered after its commit.
+pub struct Request {
+    /// What to do.
+    pub kind: RequestKind,
+    /// The outcome: done (committed), or why not.
+    pub reply: oneshot::Sender<Result<(), Rejection>>,
+}
+
+/// What a follow-up request asks.
+pub enum RequestKind {
+    /// A case action by the office or an agency.
+    Case {
+        /// Who acts.
+        by: By,
+        /// The question.
+        question: Uuid,
+        /// The action.
+        action: CaseAction,
+    },
+    /// Erase a question's contact (retention, purge).
+    Erase {
+        /// The question.
+        question: Uuid,
+    },
+}
+
+/// A question with its case, from the session's state.
+pub fn case_doc(state: &SessionState, q: &Question) -> CaseDoc {
+    CaseDoc {
+        public_text: state.public_text(q).to_string(),
+        question: q.clone(),
+        case: state.case(q.id).cloned().unwrap_or_default(),
+    }
+}
+
+/// The case-table row of a question, from the session's state.
+pub fn case_row(session: Uuid, state: &SessionState, q: &Question) -> CaseRow {
+    let doc = case_doc(state, q);
+    let updated = doc
+        .case
+        .history
+        .last()
+        .map_or(q.updated_at, |s| s.at.max(q.updated_at));
+    CaseRow {
+        question: q.id,
+        session,
+        tracking: tracking_code(q.id),
+        status: doc.case.status.as_str().to_string(),
+        agency: doc.case.agency.clone(),
+        due: doc.case.due.map(|d| d.to_string()),
+        closed_at: doc.case.closed_at,
+        has_contact: q.contact.is_some(),
+        public: doc.case.public,
+        created_at: q.created_at,
+        updated_at: updated,
+        body: serde_json::to_string(&doc).unwrap_or_default(),
+    }
+}
+
+impl Actor {
+    /// A forward without a due date is due `followup.due_days` from today (office time).
+    pub(super) fn fill_due(&self, action: &mut CaseAction) {
+        if let CaseAction::Forward {
+            due: due @ None, ..
+        } = action
+        {
+            let days = chrono::Days::new(u64::from(self.shared.cfg.followup.due_days));
+            *due = self.shared.cfg.today().checked_add_days(days);
+        }
+    }
+
+    /// Decides and applies a request from HTTP; its outcome goes back after the commit.
+    pub(super) fn request(&mut self, r: Request, events: &mut Vec<Event>) -> Uncommitted {
+        let now = now_ms();
+        let decision = match r.kind {
+            RequestKind::Case {
+                by,
+                question,
+                mut action,
+            } => {
+                self.fill_due(&mut action);
+                self.state.decide_case(&by, question, &action, now)
+            }
+            RequestKind::Erase { question } => match self.state.question(question) {
+                Some(q) if q.contact.is_some() => {
+                    Ok(Decision::events(vec![Event::Erase { question, at: now }]))
+                }
+                Some(_) => Ok(Decision::default()),
+                None => Err(Rejection::new(ErrorCode::NotFound, "no such question")),
+            },
+        };
+        let mut frames = Vec::new();
+        let outcome = match decision {
+            Ok(d) => {
+                for e in &d.events {
+                    let applied = self.state.apply(e);
+                    self.frames_for(applied, &mut frames);
+                }
+                events.extend(d.events);
+                Outcome::Ok(Default::default())
+            }
+            Err(rej) => Outcome::Refused(rej),
+        };
+        Uncommitted {
+            frames,
+            reply: Reply {
+                conn: 0,
+                client_ref: None,
+                outcome,
+            },
+            http: Some(r.reply),
+        }
+    }
+
+    /// Journals how many sockets of each role are joined, when any is (the report's peaks).
+    pub(super) async fn journal_presence(&mut self) {
+        let counts = PresenceCounts::from_roles(self.fanout.presence());
+        if counts == PresenceCounts::default() {
+            return;
+        }
+        let e = Event::Presence {
+            at: now_ms(),
+            counts,
+        };
+        self.state.apply(&e);
+        self.commit(&mut vec![e], &mut Vec::new()).await;
+    }
+
+    /// The case rows of the questions these events changed, in the state after them.
+    pub(super) fn case_rows(&self, events: &[Event]) -> Vec<CaseRow> {
+        let mut seen = HashSet::new();
+        let mut rows = Vec::new();
+        for e in events {
+            let id = match e {
+                Event::Put { question, .. } => question.id,
+                Event::Case { question, .. } | Event::Erase { question, .. } => *question,
+                _ => continue,
+            };
+            if seen.insert(id)
+                && let Some(q) = self.state.question(id)
+            {
+                rows.push(case_row(self.record.info.id, &self.state, q));
+            }
+        }
+        rows
+    }
+}
+
+impl SessionHandle {
+    /// Sends a follow-up request to the session; its outcome once committed.
+    pub async fn request(&self, kind: RequestKind) -> Result<Result<(), Rejection>, HubError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(super::actor::Mail::Request(Request { kind, reply }))
+            .await
+            .map_err(|_| HubError::SessionStopped)?;
+        rx.await.map_err(|_| HubError::SessionStopped)
+    }
+}
+
+/// The agencies, read at start and kept in step with the store.
+#[derive(Debug, Default)]
+pub struct Agencies {
+    list: RwLock<Vec<Agency>>,
+}
+
+impl Agencies {
+    /// Every agency, by name.
+    pub fn all(&self) -> Vec<Agency> {
+        self.list.read().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// One agency.
+    pub fn get(&self, id: &str) -> Option<Agency> {
+        self.list
+            .read()
+            .ok()
+            .and_then(|l| l.iter().find(|a| a.id == id).cloned())
+    }
+
+    fn set(&self, list: Vec<Agency>) {
+        if let Ok(mut l) = self.list.write() {
+            *l = list;
+        }
+    }
+}
+
+impl Hub {
+    /// Reads the agencies from the store (at start).
+    pub(super) async fn load_agencies(&self) -> Result<(), HubError> {
+        let list = self.shared.store.agencies().await?;
+        self.shared.agencies.set(list);
+        Ok(())
+    }
+
+    /// A new agency with a fresh key; `Invalid` for bad fields, `Duplicate` (store) when its
+    /// id is taken.
+    pub async fn create_agency(
+        &self,
+        name: &str,
+        short: &str,
+        id: Option<&str>,
+    ) -> Result<Agency, HubError> {
+        use crate::domain::followup::{agency_slug, limits, validate_agency_id};
+        use crate::domain::text::checked;
+        let name = checked("name", name, limits::AGENCY_NAME)?;
+        let short = checked("short", short, limits::AGENCY_SHORT)?;
+        let id = match id {
+            Some(id) => validate_agency_id(id)?,
+            None => validate_agency_id(&agency_slug(&short))?,
+        };
+        let a = Agency {
+            id,
+            name,
+            short,
+            key: super::secrets::new_key(),
+            created_at: now_ms(),
+        };
+        self.shared.store.create_agency(&a).await?;
+        self.load_agencies().await?;
+        Ok(a)
+    }
+
+    /// Gives an agency a new key (its old link stops working); `None` when there is no such agency.
+    pub async fn rotate_agency_key(&self, id: &str) -> Result<Option<Agency>, HubError> {
+        let Some(mut a) = self.shared.agencies.get(id) else {
+            return Ok(None);
+        };
+        a.key = super::secrets::new_key();
+        self.shared.store.update_agency(&a).await?;
+        self.load_agencies().await?;
+        Ok(Some(a))
+    }
+
+    /// Every agency.
+    pub fn agencies(&self) -> Vec<Agency> {
+        self.shared.agencies.all()
+    }
+
+    /// The agency whose id and key these are.
+    pub fn agency_with_key(&self, id: &str, key: &str) -> Option<Agency> {
+        self.shared
+            .agencies
+            .get(id)
+            .filter(|a| super::secrets::same_secret(&a.key, key))
+    }
+
+    /// The case row of a question.
+    pub async fn case(&self, question: Uuid) -> Result<Option<CaseRow>, HubError> {
+        let rows = self
+            .shared
+            .store
+            .cases(&CaseFilter {
+                question: Some(question),
+                ..CaseFilter::default()
+            })
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// A case action by the office or an agency: decided and journaled by the question's
+    /// session; the case row after it. An agency's action on a case not forwarded to it is
+    /// `not_found`, as is an unknown agency in `forward`.
+    pub async fn case_action(
+        &self,
+        question: Uuid,
+        by: By,
+        action: CaseAction,
+    ) -> Result<Result<CaseRow, Rejection>, HubError> {
+        let not_found = || Rejection::new(ErrorCode::NotFound, "no such case");
+        let Some(row) = self.case(question).await? else {
+            return Ok(Err(not_found()));
+        };
+        if by.role == ByRole::Agency && row.agency != by.agency {
+            return Ok(Err(not_found()));
+        }
+        if let CaseAction::Forward { agency, .. } = &action
+            && self.shared.agencies.get(agency).is_none()
+        {
+            return Ok(Err(Rejection::new(
+                ErrorCode::NotFound,
+                format!("no agency `{agency}`"),
+            )));
+        }
+        let Some(s) = self.session(&row.session.to_string()).await? else {
+            return Ok(Err(not_found()));
+        };
+        if let Err(r) = s
+            .request(RequestKind::Case {
+                by,
+                question,
+                action,
+            })
+            .await?
+        {
+            return Ok(Err(r));
+        }
+        Ok(self.case(question).await?.ok_or_else(not_found))
+    }
+
+    /// Erases the contacts of these questions (session, question), each journaled by its
+    /// session, then compacts the store so the values are gone from its files. How many were
+    /// erased.
+    pub async fn erase_contacts(&self, which: Vec<(Uuid, Uuid)>) -> Result<usize, HubError> {
+        let mut n = 0;
+        for (session, question) in which {
+            let Some(s) = self.session(&session.to_string()).await? else {
+                continue;
+            };
+            match s.request(RequestKind::Erase { question }).await? {
+                Ok(()) => n += 1,
+                Err(r) => tracing::warn!(%question, error = %r.message, "contact not erased"),
+            }
+        }
+        if n > 0 {
+            self.shared.store.compact().await?;
+        }
+        tracing::info!(erased = n, "contacts erased");
+        Ok(n)
+    }
+
+    /// Erases the contacts of every question asked before `before` (epoch milliseconds).
+    pub async fn purge(&self, before: i64) -> Result<usize, HubError> {
+        let which = self
+            .shared
+            .store
+            .contacts_to_erase(None, Some(before))
+            .await?;
+        self.erase_contacts(which).await
+    }
+
+    /// Erases the contacts of cases closed more than `followup.retention_days` ago.
+    pub async fn retention(&self) -> Result<usize, HubError> {
+        let days = i64::from(self.shared.cfg.followup.retention_days);
+        let before = now_ms() - days * 86_400_000;
+        let which = self
+            .shared
+            .store
+            .contacts_to_erase(Some(before), None)
+            .await?;
+        if which.is_empty() {
+            return Ok(0);
+        }
+        self.erase_contacts(which).await
+    }
+
+    /// The most sockets per role a session had, from the presence in its journal.
+    pub async fn peak_of(&self, session: Uuid) -> Result<PresenceCounts, HubError> {
+        let events = self.shared.store.load_events(session).await?;
+        Ok(events
+            .iter()
+            .fold(PresenceCounts::default(), |p, e| match e {
+                Event::Presence { counts, .. } => p.max(*counts),
+                _ => p,
+            }))
+    }
+
+    /// Writes the case rows of a session whose table lags its journal (a journal from before
+    /// the case table, or a session replayed from elsewhere).
+    pub(super) async fn backfill_cases(
+        &self,
+        session: Uuid,
+        state: &SessionState,
+    ) -> Result<(), HubError> {
+        let n = state.questions().count() as u64;
+        if n == 0 || self.shared.store.case_count(session).await? == n {
+            return Ok(());
+        }
+        let rows: Vec<CaseRow> = state
+            .questions()
+            .map(|q| case_row(session, state, q))
+            .collect();
+        self.shared.store.put_cases(&rows).await?;
+        Ok(())
+    }
+}
