@@ -557,9 +557,10 @@ impl Actor {
             .fanout
             .get(conn)
             .map(|c| (c.who, c.addr, c.name.as_deref().map(str::to_string)))?;
+        let mut prepared = Ok(());
         if let Command::Case { by, action, .. } = &mut cmd {
             by.name = name.clone();
-            self.fill_due(action);
+            prepared = self.prepare_case(action);
         }
         let kind = cmd.kind().as_str();
         let refuse = |r: Rejection| {
@@ -580,6 +581,9 @@ impl Actor {
             new_id: Uuid::new_v4(),
             from: Some(Net::of(addr)),
         };
+        if let Err(r) = prepared {
+            return Some(refuse(r));
+        }
         let mut decision = match self.state.decide(&who, &cmd, ctx) {
             Ok(d) => d,
             Err(r) => return Some(refuse(r)),

@@ -75,15 +75,23 @@ pub fn case_row(session: Uuid, state: &SessionState, q: &Question) -> CaseRow {
 }
 
 impl Actor {
-    /// A forward without a due date is due `followup.due_days` from today (office time).
-    pub(super) fn fill_due(&self, action: &mut CaseAction) {
-        if let CaseAction::Forward {
-            due: due @ None, ..
-        } = action
-        {
-            let days = chrono::Days::new(u64::from(self.shared.cfg.followup.due_days));
-            *due = self.shared.cfg.today().checked_add_days(days);
+    /// Completes a case action with the hub's knowledge: a forward names an agency that
+    /// exists (else `not_found`), and one without a due date is due `followup.due_days` from
+    /// today (office time).
+    pub(super) fn prepare_case(&self, action: &mut CaseAction) -> Result<(), Rejection> {
+        if let CaseAction::Forward { agency, due, .. } = action {
+            if self.shared.agencies.get(agency).is_none() {
+                return Err(Rejection::new(
+                    ErrorCode::NotFound,
+                    format!("no agency `{agency}`"),
+                ));
+            }
+            if due.is_none() {
+                let days = chrono::Days::new(u64::from(self.shared.cfg.followup.due_days));
+                *due = self.shared.cfg.today().checked_add_days(days);
+            }
         }
+        Ok(())
     }
 
     /// Decides and applies a request from HTTP; its outcome goes back after the commit.
@@ -94,10 +102,10 @@ impl Actor {
                 by,
                 question,
                 mut action,
-            } => {
-                self.fill_due(&mut action);
-                self.state.decide_case(&by, question, &action, now)
-            }
+            } => match self.prepare_case(&mut action) {
+                Ok(()) => self.state.decide_case(&by, question, &action, now),
+                Err(r) => Err(r),
+            },
             RequestKind::Erase { question } => match self.state.question(question) {
                 Some(q) if q.contact.is_some() => {
                     Ok(Decision::events(vec![Event::Erase { question, at: now }]))
@@ -290,14 +298,6 @@ impl Hub {
         };
         if by.role == ByRole::Agency && row.agency != by.agency {
             return Ok(Err(not_found()));
-        }
-        if let CaseAction::Forward { agency, .. } = &action
-            && self.shared.agencies.get(agency).is_none()
-        {
-            return Ok(Err(Rejection::new(
-                ErrorCode::NotFound,
-                format!("no agency `{agency}`"),
-            )));
         }
         let Some(s) = self.session(&row.session.to_string()).await? else {
             return Ok(Err(not_found()));

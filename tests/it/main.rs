@@ -22,6 +22,7 @@ mod faults_hostile;
 mod faults_lost_replies;
 mod faults_shutdown;
 mod faults_slow;
+mod followup;
 mod http_api;
 mod journal;
 mod keys;
