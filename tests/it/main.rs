@@ -23,6 +23,7 @@ mod faults_lost_replies;
 mod faults_shutdown;
 mod faults_slow;
 mod followup;
+mod followup_office;
 mod http_api;
 mod journal;
 mod keys;
