@@ -1,7 +1,10 @@
-// Admin page /admin: token (sessionStorage), create a session, list sessions with links.
-import { h, $, $$, setText, copyText, isLoopbackUrl } from '../shared/dom.js';
+// Admin page /admin: token (sessionStorage), create a session, list sessions with links, their
+// export and report; agencies (OPD) with their links; follow-up cases across sessions; purge.
+import { h, $, $$, setText, copyText, isLoopbackUrl, syncList, textLength } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
+import { store } from '../shared/client.js';
 import STRINGS from './strings.js';
+import { contactNodes, fmtDate, fmtDateTime, daysFromToday, placeText, statusText, historyItems, isOpen } from '../agency/case-view.js';
 
 const i18n = makeI18n(STRINGS);
 const t = i18n.t;
@@ -134,19 +137,24 @@ function renderSessions(list) {
       h('h3', {}, s.title),
       h('p', { class: 'meta' }, h('span', { class: 'code' }, s.code), ` · ${t(`status.${s.status}`)}`,
         (s.speakers || []).length ? ` · ${(s.speakers || []).map((sp) => `${sp.name} (${sp.role})`).join(', ')}` : ''),
-      h('div', { class: 'links' }, ...['audience', 'press', 'moderator', 'screen', 'overlay'].filter((k) => links[k]).flatMap((k) => linkRow(k, links[k], s.id))));
+      h('div', { class: 'links' }, ...['audience', 'press', 'moderator', 'screen', 'overlay'].filter((k) => links[k]).flatMap((k) => linkRow(k, links[k], s.id))),
+      sessionTools(s, links));
   }));
+  renderSessionFilter(list.map((item) => item.session || item));
 }
 
 async function refresh() {
-  if (!getToken()) { renderSessions([]); return; }
+  if (!getToken()) { renderSessions([]); clearFollowup(); return; }
   try {
     const data = await api('GET', '/api/sessions');
     showError(null);
     renderSessions((data && data.sessions) || []);
   } catch (err) {
     showError(err);
+    if (err.code === 'unauthorized') clearFollowup();
+    return;
   }
+  await refreshFollowup();
 }
 
 // ---- the public address ------------------------------------------------------------
@@ -159,9 +167,558 @@ function renderPublicWarning(list) {
   setText(el, on ? t('public.warning', { address: new URL(link).origin }) : '');
 }
 
+// ---- the office user's name (recorded with every follow-up action) ---------------------------
+const OFFICE_KEY = 'office-name';     // localStorage tanya:office-name
+const officeName = () => (store.get(OFFICE_KEY) || '').trim();
+
+function renderOffice() {
+  const name = officeName();
+  $('#office-form').hidden = !!name;
+  $('#office-bar').hidden = !name;
+  setText($('#office-current'), name ? t('office.current', { name }) : '');
+  $('#office').classList.toggle('asking', !name);
+}
+
+function askOffice(message) {
+  $('#office-form').hidden = false;
+  $('#office-bar').hidden = true;
+  $('#office').classList.add('asking');
+  setText($('#office-error'), message || '');
+  $('#office-name').setAttribute('aria-invalid', message ? 'true' : 'false');
+  $('#office-name').focus();
+}
+
+function saveOffice(e) {
+  e.preventDefault();
+  const name = $('#office-name').value.trim();
+  if (textLength(name) < 1 || textLength(name) > 60) { askOffice(t('office.invalid')); return; }
+  store.set(OFFICE_KEY, name);
+  setText($('#office-error'), '');
+  $('#office-name').setAttribute('aria-invalid', 'false');
+  renderOffice();
+}
+
+// ---- a session's export and report ----------------------------------------------------------
+function sessionTools(s, links) {
+  const status = h('span', { class: 'hint', role: 'status', dataset: { field: 'export-status' } });
+  let modKey = '';
+  try { modKey = links.moderator ? new URLSearchParams(new URL(links.moderator).hash.slice(1)).get('k') || '' : ''; } catch { modKey = ''; }
+  const menu = h('details', { class: 'menu', dataset: { menu: 'export' } },
+    h('summary', {}, t('export.menu')),
+    h('div', { class: 'menu-items' },
+      h('button', { type: 'button', dataset: { export: 'xlsx' }, onclick: () => download(s, 'xlsx', status, menu) }, t('export.xlsx')),
+      h('button', { type: 'button', dataset: { export: 'csv' }, onclick: () => download(s, 'csv', status, menu) }, t('export.csv'))));
+  // the report opens with the session's moderator key (a new tab does not share this tab's token)
+  const report = h('a', {
+    href: `/r/${encodeURIComponent(s.id)}${modKey ? `#k=${encodeURIComponent(modKey)}` : ''}`,
+    target: '_blank', rel: 'noopener', dataset: { link: 'report' },
+  }, t('report.link'));
+  return h('div', { class: 'session-tools row' }, menu, report, status);
+}
+
+function fileName(disposition, fallback) {
+  const d = String(disposition || '');
+  const star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(d);
+  if (star) { try { return decodeURIComponent(star[1].trim()); } catch { /* fall through */ } }
+  const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(d);
+  return plain ? plain[1].trim() : fallback;
+}
+
+/** The export is fetched with the token in a header (never in the address) and saved through a
+ *  blob link. */
+async function download(s, format, status, menu) {
+  const query = format === 'xlsx' ? 'format=xlsx' : 'format=csv&layout=office';
+  setText(status, t('export.busy'));
+  let res;
+  try {
+    res = await fetch(`/api/sessions/${encodeURIComponent(s.id)}/export?${query}`, {
+      headers: { Authorization: `Bearer ${getToken()}` }, cache: 'no-store',
+    });
+  } catch {
+    setText(status, t('export.failed', { error: errorText({ code: 'network' }) }));
+    return;
+  }
+  if (!res.ok) {
+    let err = null;
+    try { err = (await res.json()).error; } catch { err = null; }
+    setText(status, t('export.failed', { error: errorText(err && typeof err === 'object' ? err : { code: String(res.status) }) }));
+    return;
+  }
+  const blob = await res.blob();
+  const file = fileName(res.headers.get('Content-Disposition'), `tanya-${s.code || s.id}.${format}`);
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: file, hidden: true });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  setText(status, t('export.done', { file }));
+  menu.open = false;
+}
+
+// ---- agencies ------------------------------------------------------------------------------
+const fu = {
+  agencies: [],
+  cases: [],
+  sessions: [],
+  forms: new Map(),   // question id → open action
+  busy: new Set(),
+};
+const agencyById = (id) => fu.agencies.find((a) => a.id === id);
+const agencyLabel = (id) => { const a = agencyById(id); return a ? (a.short || a.name) : id; };
+
+function agencyStatus(text) {
+  const el = $('#agencies-status');
+  el.hidden = !text;
+  setText(el, text || '');
+}
+
+function renderAgencies() {
+  $('#agencies-empty').hidden = fu.agencies.length > 0;
+  $('#agencies').replaceChildren(...fu.agencies.map((a) => {
+    const id = `ag-${a.id}`;
+    const input = h('input', { id, readOnly: true, value: a.link || '', dataset: { link: 'agency' }, onfocus: () => input.select() });
+    const copyBtn = h('button', { type: 'button', dataset: { copy: 'agency' } }, t('link.copy'));
+    copyBtn.addEventListener('click', async () => {
+      const ok = await copyText(a.link || '');
+      if (!ok) input.select();
+      setText(copyBtn, ok ? t('link.copied') : t('link.copy'));
+      setTimeout(() => setText(copyBtn, t('link.copy')), 1500);
+    });
+    return h('li', { class: 'agency', dataset: { agencyId: a.id } },
+      h('h3', {}, h('span', { dataset: { field: 'name' } }, a.name), ' ',
+        h('span', { class: 'short', dataset: { field: 'short' } }, a.short || ''), ' ',
+        h('span', { class: 'code', dataset: { field: 'id' } }, a.id)),
+      h('div', { class: 'links' },
+        h('span', {}, h('label', { attrs: { for: id } }, t('agencies.link'))),
+        input,
+        copyBtn,
+        h('a', { href: a.link || '#', target: '_blank', rel: 'noopener' }, t('link.open')),
+        h('button', { type: 'button', class: 'subtle', dataset: { act: 'agency-key' }, onclick: () => rotateAgency(a) }, t('agencies.key'))));
+  }));
+  renderAgencyFilter();
+}
+
+function renderAgencyFilter() {
+  const sel = $('#case-agency');
+  const keep = sel.value;
+  sel.replaceChildren(h('option', { value: '' }, t('cases.all')),
+    ...fu.agencies.map((a) => h('option', { value: a.id }, a.short ? `${a.short} · ${a.name}` : a.name)));
+  sel.value = fu.agencies.some((a) => a.id === keep) ? keep : '';
+}
+
+function renderSessionFilter(sessions) {
+  fu.sessions = sessions;
+  const sel = $('#case-session');
+  const keep = sel.value;
+  sel.replaceChildren(h('option', { value: '' }, t('cases.all')),
+    ...sessions.map((s) => h('option', { value: s.id }, `${s.code} · ${s.title}`)));
+  sel.value = sessions.some((s) => s.id === keep) ? keep : '';
+}
+
+async function loadAgencies() {
+  const data = await api('GET', '/api/agencies');
+  fu.agencies = (data && data.agencies) || [];
+  renderAgencies();
+}
+
+async function rotateAgency(a) {
+  if (!window.confirm(t('agencies.keyConfirm', { name: a.name }))) return;
+  try {
+    const res = await api('POST', `/api/agencies/${encodeURIComponent(a.id)}/key`);
+    await loadAgencies();
+    agencyStatus(t('agencies.keyDone', { short: (res && res.short) || a.short || a.name }));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+const AGENCY_FIELDS = ['name', 'short', 'id'];
+function agencyFieldError(name, text, server) {
+  const el = $(`#agency-${name}-error`);
+  el.replaceChildren(text || '', server ? h('span', { class: 'server-message', attrs: { lang: 'en' } }, ` ${t('field.server', { message: server })}`) : '');
+  $(`#agency-${name}`).setAttribute('aria-invalid', text ? 'true' : 'false');
+}
+
+async function onAddAgency(e) {
+  e.preventDefault();
+  showError(null);
+  agencyStatus('');
+  for (const f of AGENCY_FIELDS) agencyFieldError(f, '');
+  const name = $('#agency-name').value.trim();
+  const short = $('#agency-short').value.trim();
+  const id = $('#agency-id').value.trim();
+  if (!name) { agencyFieldError('name', t('agencies.needName')); $('#agency-name').focus(); return; }
+  if (!short) { agencyFieldError('short', t('agencies.needShort')); $('#agency-short').focus(); return; }
+  const body = { name, short };
+  if (id) body.id = id;
+  $('#agency-add').disabled = true;
+  try {
+    const res = await api('POST', '/api/agencies', body);
+    for (const f of AGENCY_FIELDS) $(`#agency-${f}`).value = '';
+    await loadAgencies();
+    agencyStatus(t('agencies.added', { short: (res && res.short) || short }));
+    setText($('#agency-status'), '');
+  } catch (err) {
+    if (err.code === 'conflict') { agencyFieldError('id', t('agencies.exists')); $('#agency-id').focus(); }
+    else if (err.code === 'invalid') {
+      const m = String(err.message || '').toLowerCase();
+      const f = err.field || AGENCY_FIELDS.find((x) => new RegExp(`\\b${x}\\b`).test(m)) || 'name';
+      agencyFieldError(f, t('agencies.bad'), err.message);
+      $(`#agency-${f}`).focus();
+    } else showError(err);
+  } finally {
+    $('#agency-add').disabled = false;
+  }
+}
+
+// ---- follow-up cases -------------------------------------------------------------------------
+/** What the office may do in each status (docs/followup.md, "The case lifecycle"). */
+const OPEN_ACTS = ['forward', 'resolve', 'decline'];
+const CASE_ACTS = ['forward', 'resolve', 'decline', 'reopen', 'publish'];
+function allowed(c, act) {
+  if (act === 'publish') return true;
+  if (act === 'reopen') return c.status === 'resolved' || c.status === 'declined';
+  return OPEN_ACTS.includes(act) && isOpen(c);
+}
+/** The typed field of each action: name, limit, required. */
+const INPUTS = {
+  forward: { field: 'note', max: 500, required: false, label: 'form.note' },
+  resolve: { field: 'answer', max: 2000, required: true, label: 'form.answer' },
+  decline: { field: 'reason', max: 500, required: true, label: 'form.reason' },
+  reopen: { field: 'note', max: 500, required: false, label: 'form.reopenNote' },
+};
+
+let casesNoticeTimer = null;
+function casesNotice(text, kind = 'bad') {
+  const el = $('#cases-notice');
+  clearTimeout(casesNoticeTimer);
+  if (!text) { el.hidden = true; return; }
+  el.className = `notice ${kind}`;
+  setText(el, text);
+  el.hidden = false;
+  if (kind === 'ok') casesNoticeTimer = setTimeout(() => { el.hidden = true; }, 6000);
+}
+
+async function loadCases() {
+  const q = new URLSearchParams();
+  for (const [k, sel] of [['status', '#case-status'], ['agency', '#case-agency'], ['session', '#case-session']]) {
+    if ($(sel).value) q.set(k, $(sel).value);
+  }
+  const qs = q.toString();
+  const data = await api('GET', `/api/cases${qs ? `?${qs}` : ''}`);
+  fu.cases = (data && data.cases) || [];
+  renderCases();
+}
+
+async function refreshFollowup() {
+  const results = await Promise.allSettled([loadAgencies(), loadCases()]);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (!failed) return;
+  if (failed.reason && failed.reason.code === 'unauthorized') showError(failed.reason);
+  else casesNotice(errorText(failed.reason || {}));
+}
+
+function clearFollowup() {
+  fu.agencies = [];
+  fu.cases = [];
+  fu.forms.clear();
+  renderAgencies();
+  renderCases();
+}
+
+function renderCases() {
+  $('#cases-empty').hidden = fu.cases.length > 0;
+  syncList($('#cases'), fu.cases, (c) => c.question, createCase, updateCase);
+}
+
+const fieldEl = (name, tag = 'span', cls = '') => h(tag, { class: cls, dataset: { field: name } });
+const errorEl = (name) => h('p', { class: 'field-error', role: 'alert', dataset: { errorFor: name } });
+
+function createCase(c) {
+  const id = c.question;
+  const li = h('li', { class: 'case', dataset: { question: id } });
+  const agencySel = h('select', { id: `fa-${id}`, dataset: { input: 'agency' } });
+  const due = h('input', { id: `fd-${id}`, type: 'date', dataset: { input: 'due' } });
+  const input = h('textarea', { id: `fi-${id}`, rows: 3, dataset: { input: 'text' } });
+  const count = h('span', { class: 'hint count', dataset: { field: 'count' } });
+  input.addEventListener('input', () => { clearCaseErrors(li); updateCount(li); });
+  agencySel.addEventListener('change', () => clearCaseErrors(li));
+  const form = h('form', { class: 'act-form', hidden: true, noValidate: true },
+    h('div', { class: 'forward-fields', dataset: { part: 'forward' } },
+      h('div', {}, h('label', { attrs: { for: `fa-${id}` }, dataset: { label: 'agency' } }), agencySel, errorEl('agency')),
+      h('div', {}, h('label', { attrs: { for: `fd-${id}` }, dataset: { label: 'due' } }), due, errorEl('due'))),
+    h('label', { attrs: { for: `fi-${id}` }, dataset: { label: 'text' } }),
+    input,
+    h('div', { class: 'row between' }, errorEl('text'), count),
+    h('div', { class: 'row' },
+      h('button', { type: 'submit', class: 'primary', dataset: { act: 'submit' } }),
+      h('button', { type: 'button', dataset: { act: 'cancel' }, onclick: () => closeCaseForm(id) }, t('act.cancel'))));
+  form.addEventListener('submit', (e) => { e.preventDefault(); submitCase(id); });
+  li.append(
+    h('div', { class: 'case-head' },
+      fieldEl('tracking', 'span', 'tracking'),
+      fieldEl('overdue', 'span', 'badge late'),
+      fieldEl('status', 'span', 'badge status'),
+      fieldEl('public', 'span', 'badge public'),
+      fieldEl('agency', 'span', 'agency-name'),
+      fieldEl('due', 'span', 'due')),
+    h('p', { class: 'case-text text', dataset: { field: 'text' } }),
+    h('p', { class: 'meta' }, fieldEl('session'), fieldEl('asked'), fieldEl('place'), fieldEl('topic')),
+    h('p', { class: 'citizen' }, fieldEl('name', 'strong'), ' ', fieldEl('contact', 'span', 'contact-cell')),
+    h('div', { class: 'boxed note', dataset: { box: 'note' } }, h('strong', { dataset: { label: 'note' } }), fieldEl('note', 'p', 'text')),
+    h('div', { class: 'boxed answer', dataset: { box: 'answer' } }, h('strong', { dataset: { label: 'answer' } }), fieldEl('answer', 'p', 'text')),
+    h('div', { class: 'boxed reason', dataset: { box: 'reason' } }, h('strong', { dataset: { label: 'reason' } }), fieldEl('reason', 'p', 'text')),
+    h('details', { class: 'history' }, h('summary', { dataset: { field: 'history-summary' } }), h('ol', { dataset: { field: 'history' } })),
+    h('div', { class: 'actions row' }, ...CASE_ACTS.map((a) => h('button', {
+      type: 'button', class: a === 'decline' ? 'danger' : a === 'publish' ? 'subtle' : '',
+      dataset: { act: a }, onclick: () => onCaseAction(id, a),
+    }))),
+    form);
+  return li;
+}
+
+const CASE_LABELS = { note: 'case.note', answer: 'case.answer', reason: 'case.reason', agency: 'form.agency', due: 'form.due' };
+
+function updateCase(li, c) {
+  const lang = i18n.lang;
+  const f = (n) => $(`[data-field="${n}"]`, li);
+  li.dataset.status = c.status;
+  li.dataset.overdue = c.overdue ? 'true' : 'false';
+  li.dataset.public = c.public ? 'true' : 'false';
+  li.dataset.tracking = c.tracking || '';
+  li.dataset.agency = (c.agency && c.agency.id) || '';
+  li.classList.toggle('is-late', !!c.overdue);
+  li.classList.toggle('is-done', !isOpen(c));
+  setText(f('tracking'), c.tracking || '');
+  f('overdue').hidden = !c.overdue;
+  setText(f('overdue'), c.overdue ? t('case.overdue') : '');
+  setText(f('status'), statusText(t, c.status));
+  f('status').dataset.status = c.status;
+  f('public').hidden = !c.public;
+  setText(f('public'), c.public ? t('cases.public') : '');
+  setText(f('agency'), c.agency ? (c.agency.short || c.agency.name) : t('case.noAgency'));
+  f('agency').title = c.agency ? c.agency.name : '';
+  setText(f('due'), c.due ? t('case.due', { date: fmtDate(c.due, lang) }) : '');
+  setText(f('text'), c.text || '');
+  setText(f('session'), (c.session && `${c.session.code} · ${c.session.title}`) || '');
+  setText(f('asked'), ` · ${fmtDateTime(c.created_at, lang)}`);
+  setText(f('place'), placeText(c.place) ? ` · ${placeText(c.place)}` : '');
+  setText(f('topic'), c.topic ? ` · ${c.topic}` : '');
+  setText(f('name'), c.name || t('case.noName'));
+  const ck = `${c.contact || ''}|${lang}`;
+  if (f('contact').dataset.key !== ck) {
+    f('contact').dataset.key = ck;
+    f('contact').replaceChildren(...contactNodes(c.contact, t));
+  }
+  for (const [box, value] of [['note', c.note], ['answer', c.answer], ['reason', c.reason]]) {
+    $(`[data-box="${box}"]`, li).hidden = !value;
+    setText(f(box), value || '');
+  }
+  for (const el of $$('[data-label]', li)) {
+    const k = el.dataset.label;
+    if (CASE_LABELS[k]) setText(el, t(CASE_LABELS[k]));
+  }
+  const hist = c.history || [];
+  setText(f('history-summary'), `${t('case.history')} (${hist.length})`);
+  const hk = `${hist.length}|${hist.length ? hist[hist.length - 1].at : ''}|${lang}|${fu.agencies.length}`;
+  if (f('history').dataset.key !== hk) {
+    f('history').dataset.key = hk;
+    f('history').replaceChildren(...historyItems(hist, { t, lang, agencyLabel }));
+  }
+  const busy = fu.busy.has(c.question);
+  for (const b of $$('.actions [data-act]', li)) {
+    const a = b.dataset.act;
+    b.hidden = !allowed(c, a);
+    b.disabled = busy;
+    setText(b, a === 'publish' ? t(c.public ? 'act.unpublish' : 'act.publish') : t(`act.${a}`));
+    if (a === 'publish') b.setAttribute('aria-pressed', c.public ? 'true' : 'false');
+  }
+  const open = fu.forms.get(c.question);
+  const form = $('.act-form', li);
+  form.hidden = !open;
+  if (open) {
+    form.dataset.form = open;
+    $('[data-part=forward]', form).hidden = open !== 'forward';
+    setText($('[data-label=text]', form), t(INPUTS[open].label));
+    setText($('[data-act=submit]', form), t(`form.send.${open}`));
+    setText($('[data-act=cancel]', form), t('act.cancel'));
+    $('[data-act=submit]', form).disabled = busy;
+    if (open === 'forward') fillAgencySelect($('[data-input=agency]', form), c);
+    updateCount(li);
+  }
+}
+
+function fillAgencySelect(sel, c) {
+  const keep = sel.value || (c.agency && c.agency.id) || '';
+  const key = `${fu.agencies.map((a) => a.id).join(',')}|${i18n.lang}`;
+  if (sel.dataset.key !== key) {
+    sel.dataset.key = key;
+    sel.replaceChildren(h('option', { value: '' }, fu.agencies.length ? t('form.pickAgency') : t('form.noAgencies')),
+      ...fu.agencies.map((a) => h('option', { value: a.id }, a.short ? `${a.short} · ${a.name}` : a.name)));
+  }
+  sel.value = fu.agencies.some((a) => a.id === keep) ? keep : '';
+}
+
+function updateCount(li) {
+  const open = fu.forms.get(li.dataset.question);
+  if (!open) return;
+  const n = textLength($('[data-input=text]', li).value);
+  const el = $('[data-field=count]', li);
+  setText(el, `${n}/${INPUTS[open].max}`);
+  el.classList.toggle('over', n > INPUTS[open].max);
+}
+
+const caseLi = (id) => document.querySelector(`#cases li[data-question="${CSS.escape(id)}"]`);
+const caseById = (id) => fu.cases.find((c) => c.question === id);
+
+function clearCaseErrors(li) {
+  for (const el of $$('[data-error-for]', li)) setText(el, '');
+  for (const el of $$('[aria-invalid]', li)) el.removeAttribute('aria-invalid');
+}
+
+function caseFieldError(li, name, text, server) {
+  const el = $(`[data-error-for="${name}"]`, li);
+  el.replaceChildren(text, server ? h('span', { class: 'server-message', attrs: { lang: 'en' } }, ` ${t('field.server', { message: server })}`) : '');
+  const control = $(`[data-input="${name}"]`, li);
+  if (control) { control.setAttribute('aria-invalid', 'true'); control.focus(); }
+}
+
+function onCaseAction(id, act) {
+  const c = caseById(id);
+  if (!c) return;
+  if (!officeName()) { askOffice(t('office.needed')); return; }
+  if (act === 'publish') { sendCase(id, 'publish', { public: !c.public }); return; }
+  const li = caseLi(id);
+  const was = fu.forms.get(id);
+  fu.forms.set(id, act);
+  if (was !== act) {
+    clearCaseErrors(li);
+    $('[data-input=text]', li).value = '';
+    const due = $('[data-input=due]', li);
+    due.min = daysFromToday(0);
+    due.value = daysFromToday(14);
+  }
+  updateCase(li, c);
+  (act === 'forward' ? $('[data-input=agency]', li) : $('[data-input=text]', li)).focus();
+}
+
+function closeCaseForm(id) {
+  fu.forms.delete(id);
+  const li = caseLi(id);
+  const c = caseById(id);
+  if (li && c) { clearCaseErrors(li); updateCase(li, c); }
+}
+
+function submitCase(id) {
+  const act = fu.forms.get(id);
+  const li = caseLi(id);
+  if (!act || !li) return;
+  clearCaseErrors(li);
+  const spec = INPUTS[act];
+  const value = $('[data-input=text]', li).value.trim();
+  const fields = {};
+  if (act === 'forward') {
+    const agency = $('[data-input=agency]', li).value;
+    if (!agency) { caseFieldError(li, 'agency', t('field.agency')); return; }
+    fields.agency = agency;
+    const due = $('[data-input=due]', li).value;
+    if (due) fields.due = due;
+  }
+  if (spec.required && !value) { caseFieldError(li, 'text', t(`field.${spec.field}`)); return; }
+  if (value) fields[spec.field] = value;
+  if (!officeName()) { askOffice(t('office.needed')); return; }
+  sendCase(id, act, fields);
+}
+
+function invalidCaseField(err, act) {
+  const m = String(err.field || err.message || '').toLowerCase();
+  for (const name of ['agency', 'due', 'answer', 'reason', 'note', 'by']) if (new RegExp(`\\b${name}\\b`).test(m)) return name;
+  return INPUTS[act] ? INPUTS[act].field : null;
+}
+
+async function sendCase(id, act, fields) {
+  const c = caseById(id);
+  if (!c || fu.busy.has(id)) return;
+  fu.busy.add(id);
+  updateCase(caseLi(id), c);
+  const code = c.tracking || '';
+  try {
+    const res = await api('POST', `/api/cases/${encodeURIComponent(id)}`, { action: act, by: officeName(), ...fields });
+    fu.busy.delete(id);
+    fu.forms.delete(id);
+    const i = fu.cases.findIndex((x) => x.question === id);
+    if (res && res.case && i >= 0) fu.cases[i] = res.case;
+    const li = caseLi(id);
+    if (li) { $('[data-input=text]', li).value = ''; clearCaseErrors(li); }
+    const done = act === 'publish' ? (fields.public ? 'done.publish' : 'done.unpublish') : `done.${act}`;
+    casesNotice(t(done, { code, agency: fields.agency ? agencyLabel(fields.agency) : '' }), 'ok');
+    renderCases();
+  } catch (err) {
+    fu.busy.delete(id);
+    const li = caseLi(id);
+    if (err.code === 'invalid' && li) {
+      const name = invalidCaseField(err, act);
+      if (name === 'by') askOffice(`${t('field.by')}${err.message ? ` (${err.message})` : ''}`);
+      else if (fu.forms.get(id)) {
+        const slot = ['agency', 'due'].includes(name) ? name : 'text';
+        const text = t(`field.${name}`) === `field.${name}` ? t('field.generic') : t(`field.${name}`);
+        caseFieldError(li, slot, text, err.message);
+      } else casesNotice(errorText(err));
+    } else if (err.code === 'conflict' || err.code === 'not_found') {
+      casesNotice(t(err.code === 'conflict' ? 'cases.conflict' : 'cases.notfound', { code }));
+      try { await loadCases(); } catch { /* the notice stays */ }
+    } else if (err.code === 'unauthorized') {
+      showError(err);
+    } else {
+      casesNotice(errorText(err));
+    }
+    const again = caseLi(id);
+    if (again && caseById(id)) updateCase(again, caseById(id));
+  }
+}
+
+// ---- purge ----------------------------------------------------------------------------------
+async function onPurge(e) {
+  e.preventDefault();
+  const status = $('#purge-status');
+  const before = $('#purge-before').value;
+  delete status.dataset.erased;
+  if (!before) { setText(status, t('purge.needDate')); $('#purge-before').focus(); return; }
+  if (!window.confirm(t('purge.confirm', { date: fmtDate(before, i18n.lang) }))) return;
+  $('#purge-btn').disabled = true;
+  try {
+    const res = await api('POST', '/api/purge', { before });
+    const n = Number((res && res.erased) || 0);
+    status.dataset.erased = String(n);
+    setText(status, t('purge.done', { n }));
+    try { await loadCases(); } catch { /* shown on the next refresh */ }
+  } catch (err) {
+    setText(status, '');
+    showError(err);
+  } finally {
+    $('#purge-btn').disabled = false;
+  }
+}
+
+function bootFollowup() {
+  $('#office-name').value = officeName();
+  renderOffice();
+  $('#office-form').addEventListener('submit', saveOffice);
+  $('#office-change').addEventListener('click', () => { $('#office-name').value = officeName(); askOffice(''); });
+  $('#agency-form').addEventListener('submit', onAddAgency);
+  for (const sel of ['#case-status', '#case-agency', '#case-session']) {
+    $(sel).addEventListener('change', () => loadCases().catch((err) => casesNotice(errorText(err))));
+  }
+  $('#cases-refresh').addEventListener('click', () => refreshFollowup());
+  $('#purge-form').addEventListener('submit', onPurge);
+}
+
 // ---- boot --------------------------------------------------------------------
 function setLang(l) {
   i18n.set(l);
+  renderOffice();
+  renderAgencies();
   for (const b of $$('[data-lang]')) b.setAttribute('aria-pressed', b.dataset.lang === i18n.lang ? 'true' : 'false');
   refresh();
 }
@@ -171,8 +728,9 @@ i18n.apply();
 for (const b of $$('[data-lang]')) b.setAttribute('aria-pressed', b.dataset.lang === i18n.lang ? 'true' : 'false');
 $('#admin-token').value = getToken();
 $('#token-form').addEventListener('submit', (e) => { e.preventDefault(); setToken($('#admin-token').value.trim()); refresh(); });
-$('#token-forget').addEventListener('click', () => { setToken(''); $('#admin-token').value = ''; renderSessions([]); showError(null); });
+$('#token-forget').addEventListener('click', () => { setToken(''); $('#admin-token').value = ''; renderSessions([]); clearFollowup(); showError(null); });
 $('#add-speaker').addEventListener('click', () => { const row = addSpeakerRow(); if (row) $('input', row).focus(); });
 $('#create-form').addEventListener('submit', onCreate);
 $('#refresh-btn').addEventListener('click', refresh);
+bootFollowup();
 refresh();
