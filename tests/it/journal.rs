@@ -65,6 +65,10 @@ fn comparable(welcome: &Value) -> Value {
             assert_eq!(q.remove("air_text"), Some(Value::Null));
         }
     }
+    // The follow-up came after v1: no agency in the fixture's store.
+    if let Some(a) = o.remove("agencies") {
+        assert_eq!(a, json!([]), "no agencies beside a v1 journal");
+    }
     if let Some(polls) = o.remove("polls") {
         assert_eq!(polls, json!([]), "a v1 journal has no polls");
     }
@@ -83,6 +87,23 @@ fn comparable(welcome: &Value) -> Value {
             // Moderators' view of the short air text and masking came after v1.
             if let Some(air) = q.remove("air_text") {
                 assert_eq!(air, Value::Null, "air_text of a v1 question");
+            }
+            // The follow-up: a v1 question has its tracking code (derived from its id) and a
+            // case that was never acted on, and no contact, place or topic.
+            if let Some(t) = q.remove("tracking") {
+                let id = uuid::Uuid::parse_str(q["id"].as_str().unwrap()).unwrap();
+                assert_eq!(t, json!(tanya::domain::followup::tracking_code(id)));
+            }
+            for k in ["contact", "place", "topic"] {
+                if let Some(v) = q.remove(k) {
+                    assert_eq!(v, Value::Null, "{k} of a v1 question");
+                }
+            }
+            if let Some(c) = q.remove("case") {
+                assert_eq!(
+                    c,
+                    json!({"agency":null,"due":null,"public":false,"status":"received"})
+                );
             }
             if let Some(unmasked) = q.remove("unmasked") {
                 assert_eq!(unmasked, false, "unmasked of a v1 question");
