@@ -3434,3 +3434,278 @@ fn the_stage_timer_and_message_are_journaled_and_seen_by_the_stage() {
         assert_eq!(h.m_err(&cmd).code, ErrorCode::Closed, "{cmd:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The follow-up: cases (docs/followup.md).
+
+mod cases {
+    use super::*;
+    use crate::domain::followup::{By, Case, CaseAction, CaseStatus};
+    use proptest::prelude::*;
+
+    fn case(q: Uuid, action: CaseAction) -> Command {
+        Command::Case {
+            question: q,
+            action,
+            by: By::moderator(Some("Rina".into())),
+        }
+    }
+
+    fn forward(agency: &str) -> CaseAction {
+        CaseAction::Forward {
+            agency: agency.into(),
+            due: chrono::NaiveDate::from_ymd_opt(2026, 12, 20),
+            note: Some("Mohon dicek".into()),
+        }
+    }
+
+    /// Runs a case action as an agency or the office (the HTTP routes), applied and journaled.
+    fn by(h: &mut Hub, who: By, q: Uuid, action: CaseAction) -> Result<Decision, Rejection> {
+        h.now += 1_000;
+        let d = h.state.decide_case(&who, q, &action, h.now)?;
+        for e in &d.events {
+            h.state.apply(e);
+        }
+        h.journal.extend(d.events.iter().cloned());
+        Ok(d)
+    }
+
+    fn status(h: &Hub, q: Uuid) -> CaseStatus {
+        h.state.case(q).map_or(CaseStatus::Received, |c| c.status)
+    }
+
+    #[test]
+    fn a_question_answered_on_air_is_forwarded_acknowledged_and_resolved_by_its_agency() {
+        let mut h = Hub::new();
+        let q = h.approved("Jalan Sako berlubang");
+        h.m(&Command::Answered {
+            question: q,
+            rev: None,
+        });
+        assert_eq!(status(&h, q), CaseStatus::Received);
+        h.m(&case(q, forward("pupr")));
+        let c = h.state.case(q).unwrap().clone();
+        assert_eq!(c.status, CaseStatus::Forwarded);
+        assert_eq!(c.agency.as_deref(), Some("pupr"));
+        assert_eq!(c.history[0].by, By::moderator(Some("Rina".into())));
+        let pupr = By::agency("pupr".into(), Some("Budi".into()));
+        // Another agency cannot tell it from no case at all.
+        let e = by(
+            &mut h,
+            By::agency("dlh".into(), None),
+            q,
+            CaseAction::Acknowledge { note: None },
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::NotFound);
+        // An agency may not forward or publish.
+        let e = by(&mut h, pupr.clone(), q, forward("dlh")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Forbidden);
+        by(
+            &mut h,
+            pupr.clone(),
+            q,
+            CaseAction::Acknowledge { note: None },
+        )
+        .unwrap();
+        by(
+            &mut h,
+            pupr.clone(),
+            q,
+            CaseAction::Resolve {
+                answer: "Sudah ditambal".into(),
+            },
+        )
+        .unwrap();
+        let c = h.state.case(q).unwrap();
+        assert_eq!(c.status, CaseStatus::Resolved);
+        assert_eq!(c.answer.as_deref(), Some("Sudah ditambal"));
+        assert!(c.closed_at.is_some() && c.forwarded_at.is_some());
+        assert!(c.days_to_resolve().unwrap() < 1.0);
+        // Its on-air status is untouched by the case.
+        assert_eq!(h.q(q).status, Status::Answered);
+        // A closed case takes only reopen and publish.
+        let e = by(&mut h, pupr, q, CaseAction::Decline { reason: "x".into() }).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Conflict);
+        // Replaying the journal gives the same cases and histories.
+        let replayed = SessionState::replay(info(), flagger(), &h.journal);
+        assert_eq!(replayed.case(q), h.state.case(q));
+        assert_eq!(replayed.history(q), h.state.history(q));
+    }
+
+    #[test]
+    fn cases_go_on_after_the_session_closes_and_only_an_agency_returns_one() {
+        let mut h = Hub::new();
+        let q = h.approved("Banjir di Kertapati");
+        h.m(&set_status(SessionStatus::Closed));
+        h.m(&case(q, forward("pupr")));
+        let e = h.m_err(&case(q, CaseAction::Return { note: None }));
+        assert_eq!(e.code, ErrorCode::Forbidden);
+        by(
+            &mut h,
+            By::agency("pupr".into(), None),
+            q,
+            CaseAction::Return {
+                note: Some("Bukan wewenang kami".into()),
+            },
+        )
+        .unwrap();
+        let c = h.state.case(q).unwrap();
+        assert_eq!((c.status, c.agency.clone()), (CaseStatus::Received, None));
+        // Returned: the agency no longer reaches it.
+        let e = by(
+            &mut h,
+            By::agency("pupr".into(), None),
+            q,
+            CaseAction::Acknowledge { note: None },
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::NotFound);
+        // Publishing twice changes nothing the second time.
+        assert_eq!(
+            h.m(&case(q, CaseAction::Publish { public: true }))
+                .events
+                .len(),
+            1
+        );
+        assert!(
+            h.m(&case(q, CaseAction::Publish { public: true }))
+                .events
+                .is_empty()
+        );
+        // Every role but the moderator is refused the command itself.
+        for who in [audience(AUTHOR), press(OTHER), screen(), Who::OVERLAY] {
+            let e = h.err(who, &case(q, CaseAction::Publish { public: false }));
+            assert_eq!(e.code, ErrorCode::Forbidden);
+        }
+        let e = h.m_err(&case(Uuid::new_v4(), CaseAction::Publish { public: true }));
+        assert_eq!(e.code, ErrorCode::NotFound);
+    }
+
+    #[test]
+    fn the_history_names_who_changed_the_question() {
+        let mut h = Hub::new();
+        let q = h.ask(AUTHOR, "Kapan pasar dibuka?");
+        // The decisions of the harness carry no `done`: the hub adds it; replay what it would.
+        let mut q2 = h.q(q).clone();
+        q2.status = Status::Approved;
+        q2.rev += 1;
+        q2.updated_at += 5_000;
+        h.state.apply(&Event::Put {
+            question: q2,
+            done: Some(crate::domain::followup::Done {
+                act: "approve".into(),
+                by: By::moderator(Some("Rina".into())),
+            }),
+        });
+        let steps = h.state.history(q);
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[0].action, "ask");
+        assert_eq!(steps[1].action, "approve");
+        assert_eq!(steps[1].by, Some(By::moderator(Some("Rina".into()))));
+        assert_eq!(steps[1].status.as_deref(), Some("approved"));
+    }
+
+    #[test]
+    fn place_and_topic_are_checked_against_the_lists_before_the_session_status() {
+        let mut h = Hub::new();
+        h.m(&set_status(SessionStatus::Paused));
+        let ask = |place: &str, topic: &str| Command::Ask {
+            client_ref: format!("r-{place}-{topic}"),
+            text: "Jalan rusak".into(),
+            name: None,
+            outlet: None,
+            to: None,
+            followup: crate::domain::command::NewFollowup {
+                contact: None,
+                place: Some(crate::domain::followup::Place {
+                    kecamatan: place.into(),
+                    kelurahan: None,
+                }),
+                topic: Some(topic.into()),
+            },
+        };
+        let e = h.err(audience(AUTHOR), &ask("Atlantis", "jalan"));
+        assert_eq!(e.code, ErrorCode::Invalid);
+        let e = h.err(audience(AUTHOR), &ask("Sako", "cuaca"));
+        assert_eq!(e.code, ErrorCode::Invalid);
+        let e = h.err(audience(AUTHOR), &ask("Sako", "jalan"));
+        assert_eq!(
+            e.code,
+            ErrorCode::Closed,
+            "valid fields reach the status check"
+        );
+    }
+
+    fn action() -> impl Strategy<Value = (u8, CaseAction)> {
+        prop_oneof![
+            Just((0, forward("pupr"))),
+            Just((0, forward("dlh"))),
+            Just((1, CaseAction::Acknowledge { note: None })),
+            Just((
+                1,
+                CaseAction::Resolve {
+                    answer: "Selesai".into()
+                }
+            )),
+            Just((
+                1,
+                CaseAction::Decline {
+                    reason: "Bukan kewenangan".into()
+                }
+            )),
+            Just((1, CaseAction::Return { note: None })),
+            Just((0, CaseAction::Reopen { note: None })),
+            Just((0, CaseAction::Publish { public: true })),
+            Just((0, CaseAction::Publish { public: false })),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the office and the agencies do, in any order: an action is taken exactly
+        /// when the case's status allows it (and the sender may), a case is with an agency
+        /// exactly while forwarded or in progress, closed exactly while resolved or declined,
+        /// its history grows by one per change, and the journal replays to the same case.
+        #[test]
+        fn case_invariants_hold_under_any_sequence(steps in proptest::collection::vec((action(), any::<bool>()), 1..40)) {
+            let mut h = Hub::new();
+            let q = h.approved("Sampah menumpuk");
+            for ((for_agency, a), as_agency) in steps {
+                let before: Case = h.state.case(q).cloned().unwrap_or_default();
+                let who = if as_agency && for_agency == 1 {
+                    By::agency(before.agency.clone().unwrap_or_else(|| "pupr".into()), None)
+                } else {
+                    By::office(None)
+                };
+                let r = by(&mut h, who.clone(), q, a.clone());
+                let allowed = a.allowed_from().contains(&before.status)
+                    && match who.role {
+                        crate::domain::followup::ByRole::Agency => a.for_agency()
+                            && before.agency.is_some()
+                            && before.agency == who.agency
+                            && (before.status.is_with_agency() || before.status.is_closed()),
+                        _ => a.for_office(),
+                    };
+                prop_assert_eq!(r.is_ok(), allowed, "{:?} by {:?} from {:?}", a, who, before.status);
+                let after: Case = h.state.case(q).cloned().unwrap_or_default();
+                let changed = r.map(|d| !d.events.is_empty()).unwrap_or(false);
+                prop_assert_eq!(after.history.len(), before.history.len() + usize::from(changed));
+                if after.status.is_with_agency() {
+                    prop_assert!(after.agency.is_some() && after.due.is_some());
+                }
+                if after.status == CaseStatus::Received {
+                    prop_assert!(after.agency.is_none());
+                }
+                prop_assert_eq!(after.closed_at.is_some(), after.status.is_closed());
+                if after.status == CaseStatus::Resolved {
+                    prop_assert!(after.answer.is_some());
+                }
+                if after.status == CaseStatus::Declined {
+                    prop_assert!(after.reason.is_some() && after.answer.is_none());
+                }
+            }
+            let replayed = SessionState::replay(info(), flagger(), &h.journal);
+            prop_assert_eq!(replayed.case(q), h.state.case(q));
+        }
+    }
+}

@@ -348,8 +348,13 @@ impl Hub {
 
     /// Erases the contacts of cases closed more than `followup.retention_days` ago.
     pub async fn retention(&self) -> Result<usize, HubError> {
+        self.retention_at(now_ms()).await
+    }
+
+    /// [`Hub::retention`] as if it were `now` (epoch milliseconds).
+    pub async fn retention_at(&self, now: i64) -> Result<usize, HubError> {
         let days = i64::from(self.shared.cfg.followup.retention_days);
-        let before = now_ms() - days * 86_400_000;
+        let before = now - days * 86_400_000;
         let which = self
             .shared
             .store

@@ -565,3 +565,77 @@ async fn cases_outlive_a_crash_and_the_report_counts_them() {
     .await;
     assert_eq!(st, 401, "another session's moderator key");
 }
+
+/// Retention: a contact is erased `followup.retention_days` (180) after its case closed, not
+/// before, and not while the case is open.
+#[tokio::test]
+async fn contacts_are_erased_180_days_after_their_case_closes() {
+    use tanya::domain::followup::{By, CaseAction};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("tanya.db").display());
+    let store = tanya::store::open(&url).await.unwrap();
+    let rec = tanya::hub::Hub::create_session(store.as_ref(), "Uji retensi", &[], 0)
+        .await
+        .unwrap();
+    let server = crate::common::InProcessHub::start(store.clone()).await;
+    let mut phone = crate::common::raw(&server.url).await;
+    use futures_util::SinkExt;
+    phone
+        .send(Message::text(
+            json!({"type":"hello","role":"audience","session":rec.info.code}).to_string(),
+        ))
+        .await
+        .unwrap();
+    crate::common::next_json(&mut phone).await;
+    let mut ids = Vec::new();
+    for (i, contact) in [CONTACT, EMAIL].iter().enumerate() {
+        phone
+            .send(Message::text(
+                json!({"type":"ask","ref":format!("r{i}"),"text":format!("Keluhan {i}"),
+                       "contact":contact})
+                .to_string(),
+            ))
+            .await
+            .unwrap();
+        let ok = loop {
+            let v = crate::common::next_json(&mut phone).await;
+            if v["type"] == "ok" {
+                break v;
+            }
+        };
+        ids.push(uuid::Uuid::parse_str(ok["question"]["id"].as_str().unwrap()).unwrap());
+    }
+    let hub = &server.hub;
+    // The first is resolved now; the second stays open.
+    hub.case_action(
+        ids[0],
+        By::office(None),
+        CaseAction::Resolve {
+            answer: "Selesai".into(),
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let day = 86_400_000i64;
+    let now = chrono::Utc::now().timestamp_millis();
+    assert_eq!(hub.retention_at(now + 179 * day).await.unwrap(), 0);
+    assert!(hub.case(ids[0]).await.unwrap().unwrap().has_contact);
+    assert_eq!(hub.retention_at(now + 181 * day).await.unwrap(), 1);
+    assert!(!hub.case(ids[0]).await.unwrap().unwrap().has_contact);
+    assert!(
+        hub.case(ids[1]).await.unwrap().unwrap().has_contact,
+        "an open case keeps it"
+    );
+    assert_eq!(hub.retention_at(now + 400 * day).await.unwrap(), 0);
+    let events = store.load_events(rec.info.id).await.unwrap();
+    assert!(
+        events.iter().any(
+            |e| matches!(e, tanya::domain::Event::Erase { question, .. } if *question == ids[0])
+        ),
+        "the erasure is journaled"
+    );
+    let journal = serde_json::to_string(&events).unwrap();
+    assert!(!journal.contains(STORED), "no journal row holds it");
+    assert!(journal.contains(EMAIL), "the open case's contact is kept");
+}
