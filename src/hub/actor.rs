@@ -296,6 +296,10 @@ impl Actor {
                 }
                 _ = presence_tick.tick() => {
                     self.presence();
+                    // A new high in any role is journaled at once: the report's peak.
+                    if self.presence_peaks() {
+                        self.journal_presence().await;
+                    }
                     if !self.fanout.is_empty() {
                         idle_since = None;
                     } else if idle_since.get_or_insert_with(Instant::now).elapsed() >= idle_limit {

@@ -137,6 +137,12 @@ impl Actor {
         }
     }
 
+    /// Whether more sockets of some role are joined now than the journal's peak.
+    pub(super) fn presence_peaks(&self) -> bool {
+        let now = PresenceCounts::from_roles(self.fanout.presence());
+        now.max(self.state.peak()) != self.state.peak()
+    }
+
     /// Journals how many sockets of each role are joined, when any is (the report's peaks).
     pub(super) async fn journal_presence(&mut self) {
         let counts = PresenceCounts::from_roles(self.fanout.presence());

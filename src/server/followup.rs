@@ -305,6 +305,7 @@ pub async fn track(
             "topic": d.question.topic,
         },
         "session": session,
+        "time_zone": app.cfg.time_zone,
         "tracking": row.tracking,
     }))
     .into_response())
@@ -573,6 +574,8 @@ pub async fn board(State(app): State<AppState>) -> Result<Response, ApiError> {
                 "agency": agency_json(a, false),
                 "answer": d.case.answer.as_deref().map(masked),
                 "created_at": rfc3339(d.question.created_at),
+                "due": d.case.due.map(|x| x.to_string()),
+                "overdue": d.case.overdue(today),
                 "place": d.question.place,
                 "session": by_session.get(sid).map(|s| json!({"code": s.info.code, "title": s.info.title})),
                 "status": d.case.status,
@@ -587,6 +590,7 @@ pub async fn board(State(app): State<AppState>) -> Result<Response, ApiError> {
         "generated_at": rfc3339(chrono::Utc::now().timestamp_millis()),
         "public_cases": public,
         "sessions": per_session,
+        "time_zone": app.cfg.time_zone,
         "total": total,
     }))
     .into_response())
