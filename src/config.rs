@@ -68,6 +68,64 @@ pub struct Config {
     pub time_zone: String,
     /// The follow-up of cases after the hour.
     pub followup: FollowupSettings,
+    /// Questions from gateways (SMS, WhatsApp, e-mail) through the intake API.
+    pub intake: IntakeSettings,
+    /// The WhatsApp Cloud API webhook.
+    pub whatsapp: WhatsappSettings,
+    /// The radio desk.
+    pub desk: DeskSettings,
+}
+
+/// The intake API's settings (docs/intake.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntakeSettings {
+    /// New questions per contact per minute (also the burst).
+    pub per_contact_per_minute: u32,
+    /// The acknowledgement a gateway sends back: `{kode}` is the tracking code, `{lacak}` the
+    /// address of its tracking page.
+    pub reply_template: String,
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        Self {
+            per_contact_per_minute: 5,
+            reply_template: "Terima kasih, pertanyaan Anda sudah kami terima. Kode lacak: {kode}. \
+                             Lihat tindak lanjutnya di {lacak}"
+                .into(),
+        }
+    }
+}
+
+/// The WhatsApp Cloud API webhook's secrets (unset: the webhook answers 403/401).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WhatsappSettings {
+    /// The token Meta sends back when the webhook is verified.
+    pub verify_token: Option<String>,
+    /// The app secret that signs every delivery (`X-Hub-Signature-256`).
+    pub app_secret: Option<String>,
+}
+
+/// The radio desk's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeskSettings {
+    /// The stations a desk entry can come through.
+    pub stations: Vec<String>,
+}
+
+impl Default for DeskSettings {
+    fn default() -> Self {
+        Self {
+            stations: vec![
+                "RRI Palembang".into(),
+                "Sonora FM Palembang".into(),
+                "PalTV".into(),
+            ],
+        }
+    }
 }
 
 /// The follow-up's settings (docs/followup.md).
@@ -231,6 +289,9 @@ impl Default for Config {
             stage: Stage::default(),
             time_zone: "Asia/Jakarta".into(),
             followup: FollowupSettings::default(),
+            intake: IntakeSettings::default(),
+            whatsapp: WhatsappSettings::default(),
+            desk: DeskSettings::default(),
         }
     }
 }
@@ -399,6 +460,26 @@ impl Config {
         }
         if let Some(v) = get("TANYA_PLACES_FILE") {
             self.followup.places_file = Some(v);
+        }
+        if let Some(v) = get("TANYA_INTAKE_PER_CONTACT_PER_MINUTE") {
+            self.intake.per_contact_per_minute = parse("TANYA_INTAKE_PER_CONTACT_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = get("TANYA_INTAKE_REPLY") {
+            self.intake.reply_template = v;
+        }
+        if let Some(v) = get("TANYA_WHATSAPP_VERIFY_TOKEN") {
+            self.whatsapp.verify_token = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = get("TANYA_WHATSAPP_APP_SECRET") {
+            self.whatsapp.app_secret = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = get("TANYA_DESK_STATIONS") {
+            self.desk.stations = v
+                .split('|')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
         }
         if let Some(v) = get("TANYA_METRICS_ALLOW") {
             self.metrics_allow = list(&v)
@@ -596,6 +677,27 @@ impl Config {
             ));
         }
         self.followup_options()?;
+        if !(1..=600).contains(&self.intake.per_contact_per_minute) {
+            return Err(bad(
+                "intake.per_contact_per_minute",
+                "must be from 1 to 600",
+            ));
+        }
+        let t = &self.intake.reply_template;
+        if t.chars().count() > 320 || !t.contains("{kode}") {
+            return Err(bad(
+                "intake.reply_template",
+                "must hold {kode} (the tracking code) and have at most 320 characters",
+            ));
+        }
+        if self.desk.stations.len() > 20
+            || self.desk.stations.iter().any(|s| s.chars().count() > 60)
+        {
+            return Err(bad(
+                "desk.stations",
+                "at most 20 stations of at most 60 characters",
+            ));
+        }
         Ok(())
     }
 

@@ -352,6 +352,10 @@ pub enum ByRole {
     Office,
     /// An agency, with its key.
     Agency,
+    /// The radio desk.
+    Desk,
+    /// A gateway (intake API).
+    Gateway,
 }
 
 /// Who did something: the role, the agency, and the name the page asked for.
@@ -775,6 +779,12 @@ impl SessionState {
                         format!("an agency may not `{}` a case", action.as_str()),
                     ));
                 }
+            }
+            ByRole::Desk | ByRole::Gateway => {
+                return Err(Rejection::new(
+                    ErrorCode::Forbidden,
+                    "the desk and gateways may not act on cases",
+                ));
             }
             ByRole::Moderator | ByRole::Office => {
                 if !action.for_office() {

@@ -35,6 +35,10 @@ pub enum Channel {
     Radio,
     /// Asked in the room.
     Room,
+    /// By e-mail (a gateway).
+    Email,
+    /// Through a web form elsewhere (a gateway).
+    Web,
 }
 
 impl Channel {
@@ -46,9 +50,21 @@ impl Channel {
             "whatsapp" => Self::Whatsapp,
             "radio" => Self::Radio,
             "room" => Self::Room,
+            "email" => Self::Email,
+            "web" => Self::Web,
             _ => return None,
         })
     }
+}
+
+/// Who typed in an operator entry, when not a moderator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// The radio desk page (`desk` role).
+    Desk,
+    /// A gateway through the intake API (SMS, WhatsApp, e-mail, a web form).
+    Gateway,
 }
 
 /// The life of a question.
@@ -214,6 +230,15 @@ pub struct Question {
     /// What it is about (from the topic list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+    /// Who typed in an operator entry other than a moderator: the radio desk or a gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
+    /// The radio station a desk entry came through (from `desk.stations`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station: Option<String>,
+    /// The moderator credits the channel on the lower third ("via telepon · RRI Palembang").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub credit: bool,
     /// The idempotency key the question was created with (`ask`/`enter` `ref`).
     #[serde(rename = "ref")]
     pub client_ref: String,

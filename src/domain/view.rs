@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::followup::{Case, CaseStatus, Place, tracking_code};
 use super::poll::{Poll, PollResults, PollStatus};
-use super::question::{Channel, DeviceId, Question, Source, Status};
+use super::question::{Channel, DeviceId, Question, Source, Status, Via};
 use super::session::{SessionState, Speaker};
 use super::stage::Graphic;
 
@@ -78,6 +78,9 @@ pub struct QuestionView<'a> {
     /// Moderators: the citizen's private contact, or `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<Option<&'a str>>,
+    /// Moderators: whether the lower third credits the channel and station.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit: Option<bool>,
     /// When it was asked: RFC 3339 UTC with milliseconds.
     pub created_at: String,
     /// The author: whether a moderator edited the text.
@@ -113,6 +116,9 @@ pub struct QuestionView<'a> {
     pub rev: u64,
     /// `audience`, `press` or `operator`.
     pub source: Source,
+    /// Moderators and the desk: the radio station a desk entry came through, or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub station: Option<Option<&'a str>>,
     /// Where the question is in its life.
     pub status: Status,
     /// The current text; the author sees a moderator's edit too.
@@ -130,6 +136,10 @@ pub struct QuestionView<'a> {
     pub unmasked: Option<bool>,
     /// When `rev` last changed: RFC 3339 UTC with milliseconds.
     pub updated_at: String,
+    /// Moderators: who typed in an operator entry other than a moderator (`desk`, `gateway`),
+    /// or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<Option<Via>>,
     /// How many devices vote for it.
     pub votes: usize,
 }
@@ -180,6 +190,9 @@ pub fn question<'a>(
         place: None,
         topic: None,
         tracking: None,
+        credit: None,
+        station: None,
+        via: None,
     };
     match kind {
         QuestionViewKind::Public => {}
@@ -203,6 +216,9 @@ pub fn question<'a>(
             v.place = Some(q.place.as_ref());
             v.topic = Some(q.topic.as_deref());
             v.case = Some(case_view(state.case(q.id)));
+            v.credit = Some(q.credit);
+            v.station = Some(q.station.as_deref());
+            v.via = Some(q.via);
         }
     }
     v

@@ -150,7 +150,7 @@ pub(super) struct Uncommitted {
     /// Its reply, sent after the frames.
     pub reply: Reply,
     /// For a request from HTTP: where the outcome goes instead of a socket.
-    pub http: Option<oneshot::Sender<Result<(), Rejection>>>,
+    pub http: Option<super::followup::HttpReply>,
 }
 
 /// The answer to one command.
@@ -519,9 +519,9 @@ impl Actor {
                 self.fanout.publish(f);
             }
             match d.http {
-                Some(tx) => {
-                    let _ = tx.send(match d.reply.outcome {
-                        Outcome::Ok(_) => Ok(()),
+                Some(h) => {
+                    let _ = h.tx.send(match d.reply.outcome {
+                        Outcome::Ok(_) => Ok(h.question),
                         Outcome::Refused(r) => Err(r),
                     });
                 }

@@ -11,16 +11,26 @@ use uuid::Uuid;
 use super::actor::{Actor, Outcome, Reply, Uncommitted, now_ms};
 use super::{Hub, HubError, SessionHandle};
 use crate::domain::event::PresenceCounts;
-use crate::domain::followup::{By, ByRole, CaseAction, CaseDoc, tracking_code};
+use crate::domain::followup::{By, ByRole, CaseAction, CaseDoc, Done, tracking_code};
+use crate::domain::question::Via;
+use crate::domain::{Command, Ctx, Who};
 use crate::domain::{Decision, ErrorCode, Event, Question, Rejection, SessionState};
 use crate::store::{Agency, CaseFilter, CaseRow};
 
-/// A follow-up request from HTTP, answered after its commit.
+/// A request from HTTP, answered after its commit.
 pub struct Request {
     /// What to do.
     pub kind: RequestKind,
-    /// The outcome: done (committed), or why not.
-    pub reply: oneshot::Sender<Result<(), Rejection>>,
+    /// The outcome: done (committed; with the question an intake created or found), or why not.
+    pub reply: oneshot::Sender<Result<Option<Uuid>, Rejection>>,
+}
+
+/// Where the outcome of a request from HTTP goes, once committed.
+pub struct HttpReply {
+    /// The waiting handler.
+    pub tx: oneshot::Sender<Result<Option<Uuid>, Rejection>>,
+    /// The question an intake created or found.
+    pub question: Option<Uuid>,
 }
 
 /// What a follow-up request asks.
@@ -38,6 +48,17 @@ pub enum RequestKind {
     Erase {
         /// The question.
         question: Uuid,
+    },
+    /// A question from a gateway (the intake API) or the desk: an `enter`, attributed.
+    Enter {
+        /// The `enter` command, fields checked.
+        cmd: Command,
+        /// Who typed it in.
+        via: Via,
+        /// Who, for the history.
+        by: By,
+        /// The per-contact limit's key, for a new question with a contact.
+        limit: Option<String>,
     },
 }
 
@@ -97,7 +118,16 @@ impl Actor {
     /// Decides and applies a request from HTTP; its outcome goes back after the commit.
     pub(super) fn request(&mut self, r: Request, events: &mut Vec<Event>) -> Uncommitted {
         let now = now_ms();
+        let mut question = None;
         let decision = match r.kind {
+            RequestKind::Enter {
+                cmd,
+                via,
+                by,
+                limit,
+            } => self
+                .intake(cmd, via, by, limit, now)
+                .inspect(|d| question = d.question),
             RequestKind::Case {
                 by,
                 question,
@@ -133,8 +163,57 @@ impl Actor {
                 client_ref: None,
                 outcome,
             },
-            http: Some(r.reply),
+            http: Some(HttpReply {
+                tx: r.reply,
+                question,
+            }),
         }
+    }
+
+    /// An `enter` from a gateway or the desk: decided as the staff's, attributed to `via` and
+    /// `by`; a new question counts against its contact's limit (`intake.per_contact_per_minute`).
+    fn intake(
+        &mut self,
+        cmd: Command,
+        via: Via,
+        by: By,
+        limit: Option<String>,
+        now: i64,
+    ) -> Result<Decision, Rejection> {
+        let ctx = Ctx {
+            now,
+            new_id: Uuid::new_v4(),
+            from: None,
+        };
+        let mut d = self.state.decide(&Who::MODERATOR, &cmd, ctx)?;
+        if !d.events.is_empty()
+            && let Some(key) = limit
+            && let Err(not_until) = self.shared.intake_limits.check_key(&key)
+        {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            return Err(Rejection {
+                retry_after_ms: Some(wait.as_millis().max(1) as u64),
+                ..Rejection::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "too many questions from this contact: wait {}s",
+                        wait.as_secs().max(1)
+                    ),
+                )
+            });
+        }
+        for e in &mut d.events {
+            if let Event::Put { question, done } = e {
+                question.via = Some(via);
+                *done = Some(Done {
+                    act: "enter".into(),
+                    by: by.clone(),
+                });
+            }
+        }
+        Ok(d)
     }
 
     /// Whether more sockets of some role are joined now than the journal's peak.
@@ -179,7 +258,10 @@ impl Actor {
 
 impl SessionHandle {
     /// Sends a follow-up request to the session; its outcome once committed.
-    pub async fn request(&self, kind: RequestKind) -> Result<Result<(), Rejection>, HubError> {
+    pub async fn request(
+        &self,
+        kind: RequestKind,
+    ) -> Result<Result<Option<Uuid>, Rejection>, HubError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(super::actor::Mail::Request(Request { kind, reply }))
@@ -331,7 +413,7 @@ impl Hub {
                 continue;
             };
             match s.request(RequestKind::Erase { question }).await? {
-                Ok(()) => n += 1,
+                Ok(_) => n += 1,
                 Err(r) => tracing::warn!(%question, error = %r.message, "contact not erased"),
             }
         }

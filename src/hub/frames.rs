@@ -34,6 +34,10 @@ pub fn encode<T: Serialize>(frame: &T) -> Utf8Bytes {
 pub struct Links {
     /// The phone page: `BASE/j/CODE`.
     pub audience: String,
+    /// The radio desk page: `BASE/desk/ID#k=KEY`.
+    pub desk: String,
+    /// Where gateways post questions: `BASE/api/sessions/ID/intake` (the key goes in a header).
+    pub intake: String,
     /// The moderator console: `BASE/m/ID#k=KEY`.
     pub moderator: String,
     /// The broadcast overlay: `BASE/overlay/ID#k=KEY`.
@@ -543,6 +547,9 @@ mod tests {
             contact: None,
             place: None,
             topic: None,
+            via: None,
+            station: None,
+            credit: false,
         }
     }
 
@@ -552,6 +559,8 @@ mod tests {
 
     fn links() -> Links {
         Links {
+            desk: "http://h/desk/x#k=d".into(),
+            intake: "http://h/api/sessions/x/intake".into(),
             audience: "http://h/j/K7M2QX".into(),
             moderator: "http://h/m/x#k=m".into(),
             overlay: "http://h/overlay/x#k=o".into(),
@@ -581,7 +590,7 @@ mod tests {
         let moderator = view::question(&state, &q, QuestionViewKind::Moderator, &authors);
         assert_eq!(
             text(encode(&QuestionFrame::new(9, moderator))),
-            r#"{"question":{"address_banned":null,"air_text":null,"author":null,"banned":false,"case":{"agency":null,"due":null,"public":false,"status":"received"},"channel":"radio","contact":null,"created_at":"2023-11-14T22:13:20.000Z","flags":["personal_data"],"id":"11112222-3333-4444-5555-666677778888","masked_text":null,"merged_into":null,"name":"Sari","original_text":"kapan jalan diperbaiki","outlet":null,"place":null,"position":2.5,"reason":null,"rev":3,"source":"operator","status":"live","text":"Kapan jalan diperbaiki?","to":"s1","topic":null,"tracking":"FW2-WH4-NHP","unmasked":false,"updated_at":"2023-11-14T22:13:21.500Z","votes":0},"seq":9,"type":"question"}"#
+            r#"{"question":{"address_banned":null,"air_text":null,"author":null,"banned":false,"case":{"agency":null,"due":null,"public":false,"status":"received"},"channel":"radio","contact":null,"credit":false,"created_at":"2023-11-14T22:13:20.000Z","flags":["personal_data"],"id":"11112222-3333-4444-5555-666677778888","masked_text":null,"merged_into":null,"name":"Sari","original_text":"kapan jalan diperbaiki","outlet":null,"place":null,"position":2.5,"reason":null,"rev":3,"source":"operator","station":null,"status":"live","text":"Kapan jalan diperbaiki?","to":"s1","topic":null,"tracking":"FW2-WH4-NHP","unmasked":false,"updated_at":"2023-11-14T22:13:21.500Z","via":null,"votes":0},"seq":9,"type":"question"}"#
         );
         assert_eq!(
             text(encode(&Removed::new(10, Q))),
@@ -630,7 +639,7 @@ mod tests {
         w.stage = Some(view::stage(&state, 0));
         assert_eq!(
             text(encode(&w)),
-            r#"{"epoch":"ep","moderation":{"reasons":["Di luar topik"]},"overlay":{"graphic":null,"poll":null,"question":{"air_text":"Jalan rusak","id":"11112222-3333-4444-5555-666677778888","name":"Sari","outlet":null,"source":"operator","text":"Kapan jalan diperbaiki? Hubungi •••","to":"s1"},"visible":true},"questions":[],"resumed":false,"role":"moderator","seq":12,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","join":{"sms":null,"url":"http://h/j/K7M2QX","whatsapp":"0811 7000 123"},"links":{"audience":"http://h/j/K7M2QX","moderator":"http://h/m/x#k=m","overlay":"http://h/overlay/x#k=o","press":"http://h/j/K7M2QX#p=p","screen":"http://h/screen/x#k=s"},"speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"stage":{"message":null,"timer":{"duration_ms":180000,"remaining_ms":180000,"running":false}},"type":"welcome"}"#
+            r#"{"epoch":"ep","moderation":{"reasons":["Di luar topik"]},"overlay":{"graphic":null,"poll":null,"question":{"air_text":"Jalan rusak","id":"11112222-3333-4444-5555-666677778888","name":"Sari","outlet":null,"source":"operator","text":"Kapan jalan diperbaiki? Hubungi •••","to":"s1"},"visible":true},"questions":[],"resumed":false,"role":"moderator","seq":12,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","join":{"sms":null,"url":"http://h/j/K7M2QX","whatsapp":"0811 7000 123"},"links":{"audience":"http://h/j/K7M2QX","desk":"http://h/desk/x#k=d","intake":"http://h/api/sessions/x/intake","moderator":"http://h/m/x#k=m","overlay":"http://h/overlay/x#k=o","press":"http://h/j/K7M2QX#p=p","screen":"http://h/screen/x#k=s"},"speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"stage":{"message":null,"timer":{"duration_ms":180000,"remaining_ms":180000,"running":false}},"type":"welcome"}"#
         );
         let phone = PhoneTexts {
             consent: Some("Nama boleh tampil di TV.".into()),

@@ -94,6 +94,9 @@ pub struct Shared {
     pub agencies: followup::Agencies,
     /// The place and topic lists.
     pub options: Arc<crate::domain::followup::Options>,
+    /// New questions per contact through the intake API and the desk
+    /// (`intake.per_contact_per_minute`), keyed by session and contact.
+    pub intake_limits: governor::DefaultKeyedRateLimiter<String>,
 }
 
 /// A running session: its actor's mailbox.
@@ -204,6 +207,10 @@ impl Hub {
                 },
                 agencies: followup::Agencies::default(),
                 options,
+                intake_limits: governor::RateLimiter::keyed(governor::Quota::per_minute(
+                    std::num::NonZeroU32::new(cfg.intake.per_contact_per_minute)
+                        .unwrap_or(std::num::NonZeroU32::MIN),
+                )),
                 cfg,
                 store,
             }),
@@ -313,6 +320,8 @@ impl Hub {
                     created_at: now,
                 },
                 keys: Keys {
+                    desk: secrets::new_key(),
+                    intake: secrets::new_key(),
                     moderator: secrets::new_key(),
                     screen: secrets::new_key(),
                     overlay: secrets::new_key(),
@@ -373,7 +382,16 @@ impl Hub {
     }
 
     /// Starts a session's actor from its journal and registers it.
-    async fn start(&self, rec: SessionRecord) -> Result<SessionHandle, HubError> {
+    async fn start(&self, mut rec: SessionRecord) -> Result<SessionHandle, HubError> {
+        // Sessions created before the desk and intake keys get theirs now.
+        if rec.keys.desk.is_empty() || rec.keys.intake.is_empty() {
+            for k in [&mut rec.keys.desk, &mut rec.keys.intake] {
+                if k.is_empty() {
+                    *k = secrets::new_key();
+                }
+            }
+            self.shared.store.set_keys(rec.info.id, &rec.keys).await?;
+        }
         let events = self.shared.store.load_events(rec.info.id).await?;
         let journal_len = events.len() as u64;
         let mut state =
@@ -541,6 +559,8 @@ pub fn links(base: &str, rec: &SessionRecord) -> Links {
     let k = &rec.keys;
     Links {
         audience: format!("{base}/j/{}", i.code),
+        desk: format!("{base}/desk/{}#k={}", i.id, k.desk),
+        intake: format!("{base}/api/sessions/{}/intake", i.id),
         press: format!("{base}/j/{}#p={}", i.code, k.press),
         moderator: format!("{base}/m/{}#k={}", i.id, k.moderator),
         screen: format!("{base}/screen/{}#k={}", i.id, k.screen),

@@ -23,6 +23,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// With `429 rate_limited`: milliseconds until the next one is let through.
+    retry_after_ms: Option<u64>,
 }
 
 impl ApiError {
@@ -32,7 +34,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after_ms: None,
         }
+    }
+
+    /// The same error with `retry_after_ms`.
+    pub fn retry_after(mut self, ms: Option<u64>) -> Self {
+        self.retry_after_ms = ms;
+        self
     }
     fn invalid(m: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid", m)
@@ -80,7 +89,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
             self.status,
-            Json(json!({"error":{"code":self.code,"message":self.message}})),
+            Json(match self.retry_after_ms {
+                None => json!({"error":{"code":self.code,"message":self.message}}),
+                Some(ms) => json!({"error":{"code":self.code,"message":self.message,
+                                   "retry_after_ms":ms}}),
+            }),
         )
             .into_response()
     }

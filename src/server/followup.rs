@@ -52,7 +52,7 @@ impl From<Rejection> for ApiError {
             ErrorCode::Banned => StatusCode::FORBIDDEN,
             ErrorCode::Internal => StatusCode::SERVICE_UNAVAILABLE,
         };
-        ApiError::new(status, r.code.as_str(), r.message)
+        ApiError::new(status, r.code.as_str(), r.message).retry_after(r.retry_after_ms)
     }
 }
 

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod client;
 pub mod followup;
+pub mod intake;
 pub mod office;
 pub mod pages;
 pub mod protocol;
@@ -207,6 +208,14 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/api/purge", axum::routing::post(followup::purge))
         .route("/api/board", get(followup::board))
+        .route(
+            "/api/sessions/{id}/intake",
+            axum::routing::post(intake::post),
+        )
+        .route(
+            "/api/sessions/{id}/whatsapp",
+            get(intake::verify).post(intake::deliver),
+        )
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

@@ -147,6 +147,8 @@ fn step(
             ByRole::Moderator => "moderator".to_string(),
             ByRole::Office => "humas".to_string(),
             ByRole::Agency => agency(&b.agency),
+            ByRole::Desk => "desk".to_string(),
+            ByRole::Gateway => "gateway".to_string(),
         };
         match &b.name {
             Some(n) => format!(" ({n}, {role})"),

@@ -395,7 +395,7 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
             let name = f.opt_text("name", limits::NAME)?;
             let ch = f.req_str("channel")?;
             let channel = Channel::parse(ch).ok_or_else(|| {
-                f.invalid("`channel` must be one of phone, sms, whatsapp, radio, room")
+                f.invalid("`channel` must be one of phone, sms, whatsapp, radio, room, email, web")
             })?;
             Command::Enter {
                 client_ref,

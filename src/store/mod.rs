@@ -33,6 +33,12 @@ pub enum StoreError {
 /// the HTTP answers that show them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Keys {
+    /// The radio desk's key (`/desk/ID#k=KEY`): it enters questions and sees its own entries.
+    #[serde(default)]
+    pub desk: String,
+    /// The gateways' key (`POST /api/sessions/ID/intake`, `Authorization: Bearer KEY`).
+    #[serde(default)]
+    pub intake: String,
     /// The moderator key (`/m/ID#k=KEY`; also a Bearer token for the session's export).
     pub moderator: String,
     /// The overlay key (`/overlay/ID#k=KEY`, `live.json?k=KEY`).

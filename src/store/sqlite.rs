@@ -105,6 +105,8 @@ fn record(row: &sqlx::sqlite::SqliteRow) -> Result<SessionRecord, StoreError> {
             screen: row.try_get("screen_key")?,
             overlay: row.try_get("overlay_key")?,
             press: row.try_get("press_key")?,
+            desk: row.try_get("desk_key")?,
+            intake: row.try_get("intake_key")?,
         },
     })
 }
@@ -181,7 +183,8 @@ impl Store for SqliteStore {
     async fn create_session(&self, rec: &SessionRecord) -> Result<(), StoreError> {
         let r = sqlx::query(
             "INSERT INTO sessions (id, code, title, status, speakers, created_at, \
-             moderator_key, screen_key, overlay_key, press_key) VALUES (?,?,?,?,?,?,?,?,?,?)",
+             moderator_key, screen_key, overlay_key, press_key, desk_key, intake_key) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         )
         .bind(rec.info.id.to_string())
         .bind(&rec.info.code)
@@ -193,6 +196,8 @@ impl Store for SqliteStore {
         .bind(&rec.keys.screen)
         .bind(&rec.keys.overlay)
         .bind(&rec.keys.press)
+        .bind(&rec.keys.desk)
+        .bind(&rec.keys.intake)
         .execute(&self.pool)
         .await;
         match r {
@@ -428,12 +433,14 @@ impl Store for SqliteStore {
     async fn set_keys(&self, session: Uuid, keys: &Keys) -> Result<(), StoreError> {
         let r = sqlx::query(
             "UPDATE sessions SET moderator_key = ?, screen_key = ?, overlay_key = ?, \
-             press_key = ? WHERE id = ?",
+             press_key = ?, desk_key = ?, intake_key = ? WHERE id = ?",
         )
         .bind(&keys.moderator)
         .bind(&keys.screen)
         .bind(&keys.overlay)
         .bind(&keys.press)
+        .bind(&keys.desk)
+        .bind(&keys.intake)
         .bind(session.to_string())
         .execute(&self.pool)
         .await?;

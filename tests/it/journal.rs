@@ -94,10 +94,13 @@ fn comparable(welcome: &Value) -> Value {
                 let id = uuid::Uuid::parse_str(q["id"].as_str().unwrap()).unwrap();
                 assert_eq!(t, json!(tanya::domain::followup::tracking_code(id)));
             }
-            for k in ["contact", "place", "topic"] {
+            for k in ["contact", "place", "topic", "station", "via"] {
                 if let Some(v) = q.remove(k) {
                     assert_eq!(v, Value::Null, "{k} of a v1 question");
                 }
+            }
+            if let Some(c) = q.remove("credit") {
+                assert_eq!(c, false, "credit of a v1 question");
             }
             if let Some(c) = q.remove("case") {
                 assert_eq!(
