@@ -25,6 +25,7 @@ mod faults_slow;
 mod followup;
 mod followup_office;
 mod http_api;
+mod intake;
 mod journal;
 mod keys;
 mod liveness;
