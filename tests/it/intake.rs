@@ -321,7 +321,7 @@ async fn the_whatsapp_webhook_verifies_and_takes_only_signed_text_messages() {
     .await;
     assert_eq!((st, body.as_str()), (200, "1158201444"));
     for q in [
-        format!("hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1"),
+        "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1".to_string(),
         "hub.mode=subscribe&hub.challenge=1".to_string(),
         format!("hub.mode=unsubscribe&hub.verify_token={VERIFY}&hub.challenge=1"),
     ] {
