@@ -1,6 +1,6 @@
 // Phone page: /j/{code} (and / to type a code). Press mode with #p=KEY.
 import { TanyaClient, store, sessionKey } from '../shared/client.js';
-import { h, $, $$, setText, syncList, textLength, pathId, hashParams } from '../shared/dom.js';
+import { h, $, $$, setText, syncList, textLength, pathId, hashParams, copyText } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
 import STRINGS from './strings.js';
 
@@ -23,6 +23,10 @@ let noticeTimer = null;
 let everOnline = false;     // a welcome came since the page opened
 let failedTries = 0;        // failed tries since the page opened, while never online
 let office = { consent: null, rules: null }; // the office's own texts from the welcome
+let places = null;          // {places: [{kecamatan, kelurahan: []}], topics: []} from /api/followup/options
+let placesLoading = null;   // the fetch under way
+let followupMsg = null;     // key of the follow-up field the hub refused (followup.bad.*)
+let lastTracking = '';      // the tracking code of the last ask, shown under the send button
 
 function announce(text) {
   const el = $('#sr-status');
@@ -238,6 +242,7 @@ function render() {
   }
   const open = !s || s.status === 'open';
   $('#ask-btn').disabled = !open || !validText();
+  fillTracking($('#ask-tracking'), lastTracking);
 }
 
 /** The open poll, or else the one closed last (its result), above the question form. */
@@ -330,7 +335,41 @@ function createMine() {
       h('span', { class: 'grow' }),
       h('button', { type: 'button', class: 'danger', dataset: { act: 'withdraw' }, hidden: true, onclick: (e) => onWithdraw(e.currentTarget.closest('li').dataset.qid) })),
     h('p', { class: 'reason hint', dataset: { field: 'reason' }, hidden: true }),
-    h('p', { class: 'edited hint', dataset: { field: 'edited' }, hidden: true }));
+    h('p', { class: 'edited hint', dataset: { field: 'edited' }, hidden: true }),
+    h('div', { class: 'tracking', dataset: { field: 'tracking-box' }, hidden: true },
+      h('p', { class: 'tracking-line' },
+        h('span', { class: 'tracking-label' }), ' ',
+        h('a', { class: 'tracking-code', dataset: { field: 'tracking' }, href: '/lacak' }),
+        h('button', { type: 'button', class: 'copy-btn', dataset: { act: 'copy-tracking' }, onclick: (e) => onCopyTracking(e.currentTarget) })),
+      h('p', { class: 'hint tracking-hint' })));
+}
+
+/** "Kode lacak: K7Q-M3X-R9T [Salin]" with the hint, in a box of the ask form or of my questions. */
+function fillTracking(box, code) {
+  box.hidden = !code;
+  if (!code) return;
+  const a = $('.tracking-code', box);
+  setText(a, code);
+  const href = `/lacak/${encodeURIComponent(code)}`;
+  if (a.getAttribute('href') !== href) a.setAttribute('href', href);
+  const label = $('.tracking-label', box);
+  if (label) setText(label, t('tracking.label'));
+  const btn = $('.copy-btn', box);
+  btn.dataset.code = code;
+  if (!btn.dataset.copied) setText(btn, t('tracking.copy'));
+  btn.setAttribute('aria-label', t('tracking.copyLabel', { code }));
+  setText($('.tracking-hint', box), t('tracking.hint'));
+}
+
+async function onCopyTracking(btn) {
+  const code = btn.dataset.code || '';
+  if (!code) return;
+  const ok = await copyText(code);
+  if (!ok) { showNotice(() => t('tracking.copyFailed', { code })); return; }
+  btn.dataset.copied = '1';
+  setText(btn, t('tracking.copied'));
+  announce(t('tracking.copied'));
+  setTimeout(() => { delete btn.dataset.copied; setText(btn, t('tracking.copy')); }, 2000);
 }
 
 function updateMine(li, x) {
@@ -341,6 +380,7 @@ function updateMine(li, x) {
     setText($('.q-text', li), x.text);
     setText($('[data-field=status]', li), t(`status.${li.dataset.status}`));
     $('[data-act=withdraw]', li).hidden = true;
+    fillTracking($('[data-field=tracking-box]', li), '');
     return;
   }
   const q = x;
@@ -358,6 +398,7 @@ function updateMine(li, x) {
   const edited = $('[data-field=edited]', li);
   edited.hidden = !q.edited;
   setText(edited, t('mine.edited'));
+  fillTracking($('[data-field=tracking-box]', li), typeof q.tracking === 'string' ? q.tracking : '');
 }
 
 function renderSpeakers(speakers) {
@@ -419,15 +460,135 @@ function onAsk(e) {
     store.set('outlet', outlet);
     if (outlet) cmd.outlet = outlet;
   }
+  Object.assign(cmd, followupFields());
+  setFollowupError(null);
+  lastTracking = '';
   const online = client.ready;
   const p = client.submit(cmd);
   $('#question-text').value = '';
   store.del(`draft:${sessionKey(code)}`);
   renderCount();
   setAskStatus(online ? 'ask.sending' : 'ask.queued', null, online ? '' : 'warn');
-  p.then(() => { setAskStatus('ask.sent', null, 'ok'); },
-    (err) => { setAskText(() => errorText(err, 'ask'), 'bad'); if (!$('#question-text').value) $('#question-text').value = cmd.text; renderCount(); scheduleRender(); });
+  p.then((ok) => {
+    setAskStatus('ask.sent', null, 'ok');
+    rememberContact(cmd.contact);
+    const tr = (ok && typeof ok.tracking === 'string' && ok.tracking) || (ok && ok.question && ok.question.tracking) || '';
+    lastTracking = typeof tr === 'string' ? tr : '';
+    scheduleRender();
+  }, (err) => {
+    const field = invalidField(err);
+    if (field) { setFollowupError(field); setAskStatus('ask.checkFollowup', null, 'bad'); } else setAskText(() => errorText(err, 'ask'), 'bad');
+    if (!$('#question-text').value) $('#question-text').value = cmd.text;
+    renderCount();
+    scheduleRender();
+  });
   scheduleRender();
+}
+
+// ---- follow-up: contact, place, topic (all optional) ---------------------------------
+/** The optional follow-up fields of an ask; empty ones are left out. The contact is kept on
+ *  this phone only when "Ingat di HP ini" is ticked. */
+function followupFields() {
+  const out = {};
+  const contact = $('#contact').value.trim();
+  if (contact) out.contact = contact;
+  const kec = $('#kecamatan').value;
+  if (kec) {
+    out.place = { kecamatan: kec };
+    const kel = $('#kelurahan').value;
+    if (kel) out.place.kelurahan = kel;
+  }
+  const topic = $('#topic').value;
+  if (topic) out.topic = topic;
+  return out;
+}
+
+/** Keeps the contact on this phone (localStorage `tanya:contact`) only while "Ingat di HP ini"
+ *  is ticked; unticked, it is forgotten. */
+function rememberContact(contact) {
+  if ($('#contact-remember').checked && contact) store.set('contact', contact);
+  else store.del('contact');
+}
+
+/** `invalid` naming a follow-up field (its `field`, or the field in its message) → that field. */
+function invalidField(err) {
+  if (!err || err.code !== 'invalid') return null;
+  const said = `${typeof err.field === 'string' ? err.field : ''} ${typeof err.message === 'string' ? err.message : ''}`;
+  const m = said.match(/\b(contact|place|kecamatan|kelurahan|topic)\b/);
+  if (!m) return null;
+  return m[1] === 'kecamatan' || m[1] === 'kelurahan' ? 'place' : m[1];
+}
+
+const FIELD_INPUT = { contact: '#contact', place: '#kecamatan', topic: '#topic' };
+function setFollowupError(field) {
+  followupMsg = field;
+  for (const [f, sel] of Object.entries(FIELD_INPUT)) {
+    if (f === field) $(sel).setAttribute('aria-invalid', 'true'); else $(sel).removeAttribute('aria-invalid');
+  }
+  renderFollowupError();
+  if (field) {
+    $('#followup').open = true;
+    $(FIELD_INPUT[field]).focus();
+  }
+}
+function renderFollowupError() {
+  const el = $('#followup-error');
+  el.dataset.field = followupMsg || '';
+  setText(el, followupMsg ? t(`followup.bad.${followupMsg}`) : '');
+}
+
+/** The lists of places and topics: from localStorage at once, and fetched (once per page) when
+ *  the section is first opened. */
+function onFollowupToggle() {
+  if (!$('#followup').open) return;
+  if (!places) {
+    const cached = store.json('places', null);
+    if (validOptions(cached)) { places = cached; renderOptions(); }
+  }
+  if (placesLoading) return;
+  if (!places) setText($('#followup-status'), t('followup.loading'));
+  placesLoading = fetch('/api/followup/options', { headers: { Accept: 'application/json' } })
+    .then((r) => (r.ok ? r.json() : Promise.reject(new Error(String(r.status)))))
+    .then((body) => {
+      if (!validOptions(body)) throw new Error('bad body');
+      store.setJson('places', body);
+      places = body;
+      setText($('#followup-status'), '');
+      renderOptions();
+    })
+    .catch(() => { if (!places) setText($('#followup-status'), t('followup.loadFailed')); placesLoading = null; });
+}
+
+function validOptions(o) {
+  return !!(o && Array.isArray(o.places) && Array.isArray(o.topics));
+}
+
+function fillSelect(sel, first, values, label = (v) => v) {
+  const sig = JSON.stringify([first, values]);
+  if (sel.dataset.sig === sig) return;
+  sel.dataset.sig = sig;
+  const cur = sel.value;
+  sel.replaceChildren(h('option', { value: '' }, first), ...values.map((v) => h('option', { value: v }, label(v))));
+  sel.value = values.includes(cur) ? cur : '';
+}
+
+const capital = (s) => (s ? s.charAt(0).toUpperCase() + s.slice(1) : s);
+
+function renderOptions() {
+  if (!places) return;
+  const kecs = places.places.filter((p) => p && typeof p.kecamatan === 'string').map((p) => p.kecamatan);
+  fillSelect($('#kecamatan'), t('followup.pickKecamatan'), kecs);
+  renderKelurahan();
+  fillSelect($('#topic'), t('followup.pickTopic'), places.topics.filter((x) => typeof x === 'string'), capital);
+}
+
+function renderKelurahan() {
+  const sel = $('#kelurahan');
+  const kec = $('#kecamatan').value;
+  const p = places && places.places.find((x) => x && x.kecamatan === kec);
+  const list = p && Array.isArray(p.kelurahan) ? p.kelurahan.filter((x) => typeof x === 'string') : [];
+  fillSelect(sel, t('followup.pickKelurahan'), list);
+  sel.disabled = !kec || list.length === 0;
 }
 
 function onVote(id) {
@@ -465,6 +626,8 @@ function setLang(l) {
   renderAskStatus();
   renderNotice();
   renderOfficeTexts();
+  renderFollowupError();
+  renderOptions();
   scheduleRender();
 }
 
@@ -494,6 +657,15 @@ function boot() {
     $('#ask-btn').disabled = !validText() || (client.view.session && client.view.session.status !== 'open');
   });
   $('#ask-form').addEventListener('submit', onAsk);
+  const remembered = store.get('contact');
+  if (remembered) { $('#contact').value = remembered; $('#contact-remember').checked = true; }
+  $('#contact-remember').addEventListener('change', (e) => { if (!e.target.checked) store.del('contact'); });
+  $('#followup').addEventListener('toggle', onFollowupToggle);
+  $('#kecamatan').addEventListener('change', renderKelurahan);
+  for (const sel of Object.values(FIELD_INPUT)) {
+    $(sel).addEventListener('input', () => { if (followupMsg) setFollowupError(null); });
+  }
+  $('#ask-tracking-copy').addEventListener('click', (e) => onCopyTracking(e.currentTarget));
   $('#press-form').addEventListener('submit', onPressCode);
   $('#press-leave').addEventListener('click', leavePress);
   $('#blocked-retry').addEventListener('click', () => { if (client) client.reconnectNow(); });

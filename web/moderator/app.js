@@ -1,5 +1,5 @@
 // Moderator console /m/{id}#k=KEY.
-import { TanyaClient, pageKey, storePageKey } from '../shared/client.js';
+import { TanyaClient, pageKey, storePageKey, store } from '../shared/client.js';
 import { h, $, $$, setText, syncList, pathId, copyText, textLength, clockTime, isLoopbackUrl } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
 import { buildLowerThird, fillLowerThird, airData } from '../overlay/lower-third.js';
@@ -11,7 +11,11 @@ const MAX = 300;
 
 const sessionId = pathId('/m/');
 const key = pageKey('k');
-const client = new TanyaClient({ role: 'moderator', session: sessionId, key });
+const NAME_MAX = 60;
+/** The moderator's name, asked once and kept in localStorage (`tanya:moderator-name`); the hello
+ *  carries it so that the history says who did what. */
+const savedName = () => (store.get('moderator-name') || '').trim().slice(0, NAME_MAX);
+const client = new TanyaClient({ role: 'moderator', session: sessionId, key, name: savedName() || undefined });
 
 const ui = {
   filter: 'all',        // source filter: all, audience, press, operator
@@ -21,6 +25,8 @@ const ui = {
   selected: null,
   editing: new Map(),   // id -> rev when editing started
   rejecting: null,      // id with the reason field open
+  casing: null,         // id with the follow-up (case) form open
+  history: new Map(),   // id -> {state: loading|ready|failed, entries} of the history shown
   mergeSource: null,
 };
 
@@ -95,10 +101,25 @@ function createCard(q) {
       h('span', { class: 'badge device', dataset: { field: 'device-count' }, hidden: true }),
       h('span', { class: 'grow' }),
       h('span', { class: 'votes', dataset: { field: 'votes' } }),
-      h('time', { class: 'time', dataset: { field: 'time' } })),
+      h('time', { class: 'time', dataset: { field: 'time' } }),
+      // The tracking code, and the follow-up of any question the console shows (answered on air
+      // too): forward, resolve, decline, reopen, publish in one form (key f); who did what (key
+      // h). Small, in the head, so that a card is no taller than before.
+      h('code', { class: 'tracking', dataset: { field: 'tracking' }, hidden: true }),
+      h('button', { type: 'button', class: 'fu-btn', dataset: { act: 'forward' } }, h('span', { class: 'fu-label' }), h('kbd', { attrs: { 'aria-hidden': 'true' } }, 'f')),
+      h('button', { type: 'button', class: 'fu-btn', dataset: { act: 'history' } }, h('span', { class: 'fu-label' }), h('kbd', { attrs: { 'aria-hidden': 'true' } }, 'h'))),
     h('p', { class: 'text', dataset: { field: 'text' } }),
     h('p', { class: 'orig', dataset: { field: 'original' } }, h('span', { class: 'orig-label' }), h('span', { class: 'text orig-text' })),
     h('p', { class: 'reason', dataset: { field: 'reason' } }),
+    h('div', { class: 'card-meta', dataset: { field: 'followup' } },
+      h('span', { class: 'badge case', dataset: { field: 'case' }, hidden: true }),
+      h('span', { class: 'badge overdue', dataset: { field: 'overdue' }, hidden: true }),
+      h('span', { class: 'badge public', dataset: { field: 'public' }, hidden: true }),
+      h('span', { class: 'contact', dataset: { field: 'contact' }, hidden: true }),
+      h('span', { class: 'place', dataset: { field: 'place' }, hidden: true }),
+      h('span', { class: 'topic', dataset: { field: 'topic' }, hidden: true })),
+    h('div', { class: 'caser', hidden: true }),
+    h('div', { class: 'history', dataset: { field: 'history' }, hidden: true }),
     h('div', { class: 'editor', hidden: true },
       h('textarea', { rows: 3, dataset: { field: 'edit-text' }, attrs: { 'aria-label': t('act.edit') } }),
       h('p', { class: 'hint', dataset: { field: 'edit-note' } }),
@@ -155,14 +176,14 @@ function actionsFor(q) {
   return a;
 }
 
-const KEYS = { approve: 'a', reject: 'r', 'reject-reason': 'R', edit: 'e', live: 'l', answered: 'd', requeue: 'u', merge: 'm' };
+const KEYS = { approve: 'a', reject: 'r', 'reject-reason': 'R', edit: 'e', live: 'l', answered: 'd', requeue: 'u', merge: 'm', forward: 'f', history: 'h' };
 
 function updateCard(el, q) {
   el.dataset.qid = q.id;
   el.dataset.status = q.status;
   el.dataset.source = q.source;
   el.dataset.rev = String(q.rev);
-  el.draggable = allows(q.status, 'up') && !ui.editing.has(q.id);
+  el.draggable = allows(q.status, 'up') && !ui.editing.has(q.id) && ui.casing !== q.id;
   el.setAttribute('aria-current', ui.selected === q.id ? 'true' : 'false');
   el.classList.toggle('selected', ui.selected === q.id);
   el.classList.toggle('merge-source', ui.mergeSource === q.id);
@@ -200,6 +221,7 @@ function updateCard(el, q) {
   const reason = $('[data-field=reason]', el);
   reason.hidden = !(q.status === 'rejected' && q.reason);
   setText(reason, q.reason ? t('card.reason') + q.reason : '');
+  updateFollowup(el, q);
   // editor
   const editor = $('.editor', el);
   if (editing && editor.hidden) {
@@ -264,6 +286,457 @@ function updateEditCount(ta) {
   c.classList.toggle('over', n > MAX);
 }
 
+// ---- follow-up: the case of a question ------------------------------------------------------
+const CASE_OPEN = ['received', 'reopened', 'forwarded', 'in_progress'];
+/** The case actions of the form, and the case statuses each is allowed from (docs/followup.md). */
+const CASE_ACTIONS = [
+  ['forward', CASE_OPEN],
+  ['resolve', CASE_OPEN],
+  ['decline', CASE_OPEN],
+  ['reopen', ['resolved', 'declined']],
+];
+const caseOf = (q) => (q && q.case) || { status: 'received', agency: null, due: null, public: false };
+const agencies = () => (Array.isArray(client.view.agencies) ? client.view.agencies : []);
+function agencyShort(id) {
+  const a = agencies().find((x) => x.id === id);
+  return a ? (a.short || a.name || id) : id;
+}
+const pad2 = (n) => String(n).padStart(2, '0');
+/** Today (this computer's calendar) plus `days`, as YYYY-MM-DD. */
+function dayIso(days = 0) {
+  const d = new Date();
+  d.setDate(d.getDate() + days);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
+}
+function fmtDate(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso || ''));
+  if (!m) return String(iso || '');
+  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return d.toLocaleDateString(i18n.lang, { day: 'numeric', month: 'short', year: m[1] === String(new Date().getFullYear()) ? undefined : 'numeric' });
+}
+function fmtWhen(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const today = new Date().toDateString() === d.toDateString();
+  const time = d.toLocaleTimeString(i18n.lang, { hour: '2-digit', minute: '2-digit' });
+  return today ? time : `${d.toLocaleDateString(i18n.lang, { day: 'numeric', month: 'short' })} ${time}`;
+}
+function isOverdue(c) {
+  if (typeof c.overdue === 'boolean') return c.overdue;
+  return ['forwarded', 'in_progress'].includes(c.status) && !!c.due && c.due < dayIso(0);
+}
+const caseWord = (status) => (STRINGS.id[`case.status.${status}`] ? t(`case.status.${status}`) : String(status || ''));
+const placeText = (p) => (p && p.kecamatan ? [p.kelurahan, p.kecamatan].filter(Boolean).join(', ') : '');
+
+/** The follow-up line of a card: case status (with agency, due date, overdue), public, tracking
+ *  code, the contact (moderators only), place and topic; the case form and the history. */
+function updateFollowup(el, q) {
+  const c = caseOf(q);
+  const badge = $('[data-field=case]', el);
+  const shown = !!q.case && (c.status !== 'received' || !!c.agency);
+  badge.hidden = !shown;
+  if (shown) {
+    badge.dataset.caseStatus = c.status;
+    const parts = [caseWord(c.status)];
+    if (c.agency) parts.push(agencyShort(c.agency));
+    if (c.due && !['resolved', 'declined'].includes(c.status)) parts.push(t('case.due', { date: fmtDate(c.due) }));
+    setText(badge, parts.join(' · '));
+  } else delete badge.dataset.caseStatus;
+  const over = $('[data-field=overdue]', el);
+  over.hidden = !(shown && isOverdue(c));
+  setText(over, t('case.overdue'));
+  const pub = $('[data-field=public]', el);
+  pub.hidden = !c.public;
+  setText(pub, t('case.public'));
+  const tr = $('[data-field=tracking]', el);
+  tr.hidden = !q.tracking;
+  setText(tr, q.tracking || '');
+  if (q.tracking) tr.title = t('case.tracking', { code: q.tracking });
+  const contact = $('[data-field=contact]', el);
+  contact.hidden = !q.contact;
+  setText(contact, q.contact || '');
+  if (q.contact) contact.title = t('case.contact', { contact: q.contact });
+  const place = $('[data-field=place]', el);
+  const pt = placeText(q.place);
+  place.hidden = !pt;
+  setText(place, pt);
+  const topic = $('[data-field=topic]', el);
+  topic.hidden = !q.topic;
+  setText(topic, q.topic || '');
+  $('[data-field=followup]', el).hidden = !(shown || c.public || q.contact || pt || q.topic);
+  setText($('[data-act=forward] .fu-label', el), t('act.forward'));
+  setText($('[data-act=history] .fu-label', el), t('act.history'));
+  $('[data-act=history]', el).setAttribute('aria-expanded', ui.history.has(q.id) ? 'true' : 'false');
+  $('[data-act=forward]', el).setAttribute('aria-expanded', ui.casing === q.id ? 'true' : 'false');
+  // the form
+  const caser = $('.caser', el);
+  const open = ui.casing === q.id;
+  if (open && caser.hidden) {
+    buildCaser(caser, q);
+    caser.hidden = false;
+    const first = $(caseActionsFor(q)[0] === 'forward' ? '[data-field=case-agency]' : '[data-field=case-action]', caser);
+    focusSoon(first);
+  } else if (!open && !caser.hidden) {
+    caser.hidden = true;
+    caser.replaceChildren();
+  }
+  if (open) refreshCaser(caser, q);
+  renderHistory(el, q);
+}
+
+const caseActionsFor = (q) => CASE_ACTIONS.filter(([, from]) => from.includes(caseOf(q).status)).map(([a]) => a);
+
+function buildCaser(box, q) {
+  const field = (key, control, forActs) => h('div', { class: 'case-field', dataset: { for: forActs } }, h('label', null, t(key), control));
+  box.replaceChildren(
+    h('h4', null, t('case.heading')),
+    field('case.action', h('select', { dataset: { field: 'case-action' } }), 'forward resolve decline reopen'),
+    field('case.agency', h('select', { dataset: { field: 'case-agency' } }), 'forward'),
+    h('p', { class: 'hint', dataset: { field: 'case-no-agencies', for: 'forward' }, hidden: true }, t('case.noAgencies')),
+    field('case.dueLabel', h('input', { type: 'date', dataset: { field: 'case-due' }, value: dayIso(14), min: dayIso(0) }), 'forward'),
+    field('case.answer', h('textarea', { rows: 3, maxLength: 2000, dataset: { field: 'case-answer' } }), 'resolve'),
+    field('case.reason', h('input', { maxLength: 500, dataset: { field: 'case-reason' } }), 'decline'),
+    field('case.note', h('input', { maxLength: 500, dataset: { field: 'case-note' } }), 'forward reopen'),
+    h('p', { class: 'error', dataset: { field: 'case-error' }, attrs: { role: 'alert' } }),
+    h('div', { class: 'row' },
+      h('button', { type: 'button', class: 'primary', dataset: { act: 'case-send' } }, t('case.send')),
+      h('button', { type: 'button', dataset: { act: 'case-publish' } }),
+      h('button', { type: 'button', dataset: { act: 'cancel' } }, t('act.cancel'))),
+    h('p', { class: 'hint' }, t('case.hint')));
+  const c = caseOf(q);
+  box.dataset.sig = '';
+  refreshCaser(box, q);
+  if (c.agency) $('[data-field=case-agency]', box).value = c.agency;
+}
+
+/** Keeps the form in step with the case (another moderator may act meanwhile) and the agencies. */
+function refreshCaser(box, q) {
+  const acts = caseActionsFor(q);
+  const list = agencies();
+  const sig = JSON.stringify([acts, list, i18n.lang]);
+  if (box.dataset.sig !== sig) {
+    box.dataset.sig = sig;
+    const sel = $('[data-field=case-action]', box);
+    const cur = sel.value;
+    sel.replaceChildren(...acts.map((a) => h('option', { value: a }, t(`case.act.${a}`))));
+    sel.value = acts.includes(cur) ? cur : (acts[0] || '');
+    const ag = $('[data-field=case-agency]', box);
+    const keep = ag.value;
+    ag.replaceChildren(h('option', { value: '' }, t('case.pickAgency')),
+      ...list.map((a) => h('option', { value: a.id }, a.short && a.short !== a.name ? `${a.short} — ${a.name}` : (a.name || a.id))));
+    if (list.some((a) => a.id === keep)) ag.value = keep;
+  }
+  const action = $('[data-field=case-action]', box).value;
+  for (const f of $$('[data-for]', box)) f.hidden = !f.dataset.for.split(' ').includes(action);
+  $('[data-field=case-no-agencies]', box).hidden = action !== 'forward' || list.length > 0;
+  $('[data-act=case-send]', box).disabled = !action;
+  const pub = !!caseOf(q).public;
+  const pb = $('[data-act=case-publish]', box);
+  setText(pb, pub ? t('case.unpublish') : t('case.publish'));
+  pb.setAttribute('aria-pressed', pub ? 'true' : 'false');
+}
+
+function caserOf(id) {
+  const el = cardEl(id);
+  return el ? $('.caser', el) : null;
+}
+
+function setCaseError(id, text) {
+  const box = caserOf(id);
+  if (box && !box.hidden) setText($('[data-field=case-error]', box), text);
+  else if (text) notice(text, 'bad');
+}
+
+/** `invalid` naming one of `fields` (its `field`, or the field in its message). */
+function invalidField(err, fields) {
+  if (!err || err.code !== 'invalid') return null;
+  const said = `${typeof err.field === 'string' ? err.field : ''} ${typeof err.message === 'string' ? err.message : ''}`;
+  for (const m of said.matchAll(/[A-Za-z_]+/g)) {
+    const w = m[0];
+    if (fields.includes(w)) return w === 'kecamatan' || w === 'kelurahan' ? 'place' : w;
+  }
+  return null;
+}
+
+/** The hub's answer to a case command or an entry, in words (the English console adds the hub's
+ *  own message; the Indonesian one never shows it). */
+function caseErrorText(err) {
+  const message = (err && typeof err.message === 'string' && err.message) || '';
+  const f = invalidField(err, ['agency', 'due', 'note', 'answer', 'reason', 'contact', 'place', 'kecamatan', 'kelurahan', 'topic']);
+  if (f) return t(`case.bad.${f}`, { message });
+  if (err && (err.code === 'conflict' || err.code === 'not_found')) return t(`case.${err.code}`, { message });
+  return errorText(err);
+}
+
+function caseDone(frame) {
+  if (frame.action === 'forward') return t('case.done.forward', { agency: agencyShort(frame.agency) });
+  if (frame.action === 'publish') return t(frame.public ? 'case.done.publish' : 'case.done.unpublish');
+  return t(`case.done.${frame.action}`);
+}
+
+function sendCaseFrame(id, frame) {
+  return client.send({ type: 'case', question: id, ...frame }).then(() => {
+    notice(caseDone(frame), 'good');
+    if (ui.history.has(id)) loadHistory(id);
+  });
+}
+
+function sendCase(id) {
+  const box = caserOf(id);
+  if (!box || box.hidden) return;
+  const val = (f) => $(`[data-field=${f}]`, box).value.trim();
+  const action = val('case-action');
+  const frame = { action };
+  let need = null;
+  if (action === 'forward') {
+    frame.agency = val('case-agency');
+    if (!frame.agency) need = ['agency', 'case-agency'];
+    if (val('case-due')) frame.due = val('case-due');
+    if (val('case-note')) frame.note = val('case-note');
+  } else if (action === 'resolve') {
+    frame.answer = val('case-answer');
+    if (!frame.answer) need = ['answer', 'case-answer'];
+  } else if (action === 'decline') {
+    frame.reason = val('case-reason');
+    if (!frame.reason) need = ['reason', 'case-reason'];
+  } else if (action === 'reopen') {
+    if (val('case-note')) frame.note = val('case-note');
+  } else return;
+  if (need) {
+    setText($('[data-field=case-error]', box), t(`case.need.${need[0]}`));
+    $(`[data-field=${need[1]}]`, box).focus();
+    return;
+  }
+  setText($('[data-field=case-error]', box), '');
+  $('[data-act=case-send]', box).disabled = true;
+  sendCaseFrame(id, frame).then(() => {
+    if (ui.casing === id) ui.casing = null;
+    schedule();
+    queueMicrotask(() => select(id));
+  }, (err) => {
+    setCaseError(id, caseErrorText(err));
+    const b = caserOf(id);
+    if (b) $('[data-act=case-send]', b).disabled = false;
+  });
+}
+
+function togglePublish(id) {
+  const q = Q(id);
+  if (!q) return;
+  const frame = { action: 'publish', public: !caseOf(q).public };
+  sendCaseFrame(id, frame).catch((err) => setCaseError(id, caseErrorText(err)));
+}
+
+// ---- who did what: the history of a question --------------------------------------------------
+const sessionRef = () => (client.view.session && client.view.session.id) || sessionId;
+const authHeaders = () => ({ Authorization: `Bearer ${client.key}`, Accept: 'application/json' });
+
+function toggleHistory(id) {
+  if (ui.history.has(id)) { ui.history.delete(id); schedule(); return; }
+  loadHistory(id);
+}
+
+async function loadHistory(id) {
+  const before = ui.history.get(id);
+  ui.history.set(id, { state: 'loading', entries: before ? before.entries : null });
+  schedule();
+  try {
+    const r = await fetch(`/api/sessions/${encodeURIComponent(sessionRef())}/questions/${encodeURIComponent(id)}/history`, { headers: authHeaders() });
+    if (!r.ok) throw new Error(String(r.status));
+    const body = await r.json();
+    if (!ui.history.has(id)) return;
+    ui.history.set(id, { state: 'ready', entries: Array.isArray(body.history) ? body.history : [] });
+  } catch {
+    if (!ui.history.has(id)) return;
+    ui.history.set(id, { state: 'failed', entries: null });
+  }
+  schedule();
+}
+
+function byText(by) {
+  if (!by || typeof by !== 'object') return '';
+  const role = by.role && STRINGS.id[`history.role.${by.role}`] ? t(`history.role.${by.role}`) : (by.role || '');
+  const what = [role, by.agency ? agencyShort(by.agency) : ''].filter(Boolean).join(' ');
+  if (by.name) return what ? `${by.name} (${what})` : by.name;
+  return what;
+}
+
+function historyItem(e) {
+  const action = String(e.action || '');
+  let what = STRINGS.id[`history.${action}`] ? t(`history.${action}`) : action;
+  if (e.agency) what += ` (${agencyShort(typeof e.agency === 'object' ? e.agency.id || e.agency.short : e.agency)})`;
+  const word = STRINGS.id[`history.${action}`] ? t(`history.${action}`) : action;
+  const status = e.case_status ? caseWord(e.case_status) : '';
+  return h('li', { dataset: { action } },
+    h('time', { dateTime: e.at || '' }, fmtWhen(e.at)),
+    h('span', { class: 'h-who', dataset: { field: 'by' } }, byText(e.by)),
+    h('span', { class: 'h-what' }, status && status !== word && action !== 'publish' ? `${what} → ${status}` : what),
+    e.text ? h('span', { class: 'h-text' }, String(e.text)) : null);
+}
+
+function renderHistory(el, q) {
+  const box = $('[data-field=history]', el);
+  const st = ui.history.get(q.id);
+  box.hidden = !st;
+  if (!st) { if (box.firstChild) { box.replaceChildren(); delete box.dataset.sig; } return; }
+  const sig = JSON.stringify([st, i18n.lang, agencies()]);
+  if (box.dataset.sig === sig) return;
+  box.dataset.sig = sig;
+  box.dataset.state = st.state;
+  const head = h('div', { class: 'row' }, h('h4', { class: 'grow' }, t('history.heading')),
+    h('button', { type: 'button', class: 'subtle', dataset: { act: 'history' }, attrs: { 'aria-label': t('history.close') } }, '×'));
+  let body;
+  if (st.entries && st.entries.length) body = h('ol', { class: 'history-list' }, ...st.entries.map(historyItem));
+  else if (st.state === 'ready') body = h('p', { class: 'hint' }, t('history.empty'));
+  else if (st.state === 'failed') body = h('p', { class: 'error' }, t('history.failed'));
+  else body = null;
+  box.replaceChildren(...[head, body, st.state === 'loading' ? h('p', { class: 'hint' }, t('history.loading')) : null].filter(Boolean));
+}
+
+// ---- the moderator's name -------------------------------------------------------------------
+function renderName() {
+  const b = $('#mod-name-btn');
+  setText(b, client.name ? t('name.button', { name: client.name }) : t('name.none'));
+  if (client.name) b.setAttribute('aria-label', t('name.buttonLabel', { name: client.name })); else b.removeAttribute('aria-label');
+  b.classList.toggle('unset', !client.name);
+}
+
+function openNameDialog(focus) {
+  const d = $('#name-dialog');
+  $('#mod-name').value = client.name || '';
+  setText($('#name-error'), '');
+  // Not modal: the console stays usable behind it. At the start it takes no focus, so that no
+  // shortcut key is typed into the name (show() would focus the field).
+  const before = document.activeElement;
+  if (!d.open) d.show();
+  if (focus) $('#mod-name').focus();
+  else if (before && before !== document.body && before.isConnected) before.focus({ preventScroll: true });
+  else if (d.contains(document.activeElement)) document.activeElement.blur();
+}
+
+function closeNameDialog() {
+  const d = $('#name-dialog');
+  if (d.open) d.close();
+}
+
+function saveName(e) {
+  e.preventDefault();
+  const v = $('#mod-name').value.trim().slice(0, NAME_MAX);
+  if (!v) { setText($('#name-error'), t('name.empty')); $('#mod-name').focus(); return; }
+  store.set('moderator-name', v);
+  const changed = v !== client.name;
+  client.name = v;
+  closeNameDialog();
+  renderName();
+  notice(t('name.saved', { name: v }), 'good');
+  // The name goes in the hello: reconnect once (the console resumes where it was).
+  if (changed && client.ws) client.dropConnection();
+}
+
+function setupName() {
+  $('#name-form').addEventListener('submit', saveName);
+  $('#name-later').addEventListener('click', closeNameDialog);
+  $('#mod-name').addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); closeNameDialog(); } });
+  $('#mod-name-btn').addEventListener('click', () => openNameDialog(true));
+  renderName();
+  if (!client.name && sessionId && key) openNameDialog(false);
+}
+
+// ---- report and downloads (the key goes in a header, never in an address) ---------------------
+function renderReportLink() {
+  const a = $('#report-link');
+  const href = `/r/${encodeURIComponent(sessionRef())}#k=${encodeURIComponent(client.key || '')}`;
+  if (a.getAttribute('href') !== href) a.setAttribute('href', href);
+}
+
+function fileNameOf(disposition) {
+  const s = String(disposition || '');
+  const star = /filename\*=(?:UTF-8'')?([^;]+)/i.exec(s);
+  if (star) { try { return decodeURIComponent(star[1].trim().replace(/^"|"$/g, '')); } catch { /* fall through */ } }
+  const plain = /filename="?([^";]+)"?/i.exec(s);
+  return plain ? plain[1].trim() : '';
+}
+
+async function download(format) {
+  const st = $('#export-status');
+  setText(st, t('report.downloading'));
+  const query = format === 'xlsx' ? 'format=xlsx' : 'format=csv&layout=office';
+  try {
+    const r = await fetch(`/api/sessions/${encodeURIComponent(sessionRef())}/export?${query}`, { headers: { Authorization: `Bearer ${client.key}` } });
+    if (!r.ok) {
+      let body = {};
+      try { body = await r.json(); } catch { /* not JSON */ }
+      const e = body && typeof body.error === 'object' && body.error ? body.error : { code: body && body.error, message: body && body.message };
+      throw { code: (typeof e.code === 'string' && e.code) || (r.status === 401 ? 'unauthorized' : 'internal'), message: e.message || '' };
+    }
+    const blob = await r.blob();
+    const code = (client.view.session && client.view.session.code) || 'sesi';
+    const file = fileNameOf(r.headers.get('Content-Disposition')) || `tanya-${code}.${format}`;
+    const url = URL.createObjectURL(blob);
+    const a = h('a', { href: url, download: file, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 30000);
+    setText(st, t('report.done', { file }));
+  } catch (err) {
+    setText(st, err && err.code ? errorText(err) : t('report.failed'));
+  }
+}
+
+// ---- places and topics for the operator's entry ------------------------------------------------
+let fuOptions = null;
+let fuLoading = null;
+function loadOptions() {
+  if (fuOptions || fuLoading) return;
+  fuLoading = fetch('/api/followup/options', { headers: { Accept: 'application/json' } })
+    .then((r) => (r.ok ? r.json() : Promise.reject(new Error(String(r.status)))))
+    .then((body) => {
+      if (!body || !Array.isArray(body.places) || !Array.isArray(body.topics)) throw new Error('bad body');
+      fuOptions = body;
+      renderOpOptions();
+    })
+    .catch(() => { fuLoading = null; });
+}
+
+function fillSelect(sel, first, values) {
+  const sig = JSON.stringify([first, values]);
+  if (sel.dataset.sig === sig) return;
+  sel.dataset.sig = sig;
+  const cur = sel.value;
+  sel.replaceChildren(h('option', { value: '' }, first), ...values.map((v) => h('option', { value: v }, v)));
+  sel.value = values.includes(cur) ? cur : '';
+}
+
+function renderOpOptions() {
+  if (!fuOptions) return;
+  fillSelect($('#op-kecamatan'), t('fu.pickKecamatan'), fuOptions.places.filter((p) => p && typeof p.kecamatan === 'string').map((p) => p.kecamatan));
+  renderOpKelurahan();
+  fillSelect($('#op-topic'), t('fu.pickTopic'), fuOptions.topics.filter((x) => typeof x === 'string'));
+}
+
+function renderOpKelurahan() {
+  const kec = $('#op-kecamatan').value;
+  const p = fuOptions && fuOptions.places.find((x) => x && x.kecamatan === kec);
+  const list = p && Array.isArray(p.kelurahan) ? p.kelurahan.filter((x) => typeof x === 'string') : [];
+  fillSelect($('#op-kelurahan'), t('fu.pickKelurahan'), list);
+  $('#op-kelurahan').disabled = !kec || !list.length;
+}
+
+/** The operator entry's optional contact, place and topic (empty ones left out). */
+function opFollowup() {
+  const out = {};
+  const contact = $('#op-contact').value.trim();
+  if (contact) out.contact = contact;
+  const kec = $('#op-kecamatan').value;
+  if (kec) {
+    out.place = { kecamatan: kec };
+    if ($('#op-kelurahan').value) out.place.kelurahan = $('#op-kelurahan').value;
+  }
+  if ($('#op-topic').value) out.topic = $('#op-topic').value;
+  return out;
+}
+
 // ---- render ----------------------------------------------------------------
 let queued = false;
 function schedule() {
@@ -285,6 +758,7 @@ function render() {
     renderLinks(s);
     renderOpTo();
   }
+  renderReportLink();
   renderPolls();
   const L = lists();
   if (ui.selected && !Q(ui.selected)) ui.selected = null;
@@ -540,6 +1014,7 @@ function act(name, id, arg) {
     case 'cancel':
       ui.editing.delete(id);
       if (ui.rejecting === id) ui.rejecting = null;
+      if (ui.casing === id) ui.casing = null;
       schedule();
       queueMicrotask(() => select(id));
       break;
@@ -560,6 +1035,10 @@ function act(name, id, arg) {
     // An address may be shared by a whole carrier's customers: ask first.
     case 'ban-address': if (q && window.confirm(t('confirm.banAddress'))) qcmd('ban', id, { address: true }); break;
     case 'unban-address': if (q) qcmd('unban', id, { address: true }); break;
+    case 'forward': if (q) { ui.casing = ui.casing === id ? null : id; ui.selected = id; schedule(); if (!ui.casing) queueMicrotask(() => select(id)); } break;
+    case 'case-send': sendCase(id); break;
+    case 'case-publish': togglePublish(id); break;
+    case 'history': if (q) toggleHistory(id); break;
     default: break;
   }
 }
@@ -864,6 +1343,12 @@ function onKey(e) {
     else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') { e.preventDefault(); pickReason(target.closest('.rejector'), e.key === 'ArrowDown' ? 1 : -1); }
     return;
   }
+  if (target.closest && target.closest('.caser')) {
+    const id = target.closest('.card').dataset.qid;
+    if (e.key === 'Escape') { e.preventDefault(); act('cancel', id); }
+    else if (e.key === 'Enter' && (e.ctrlKey || e.metaKey || ['INPUT', 'SELECT'].includes(target.tagName))) { e.preventDefault(); act('case-send', id); }
+    return;
+  }
   if (e.key === 'Escape' && target.closest && target.closest('.rejector')) {
     e.preventDefault();
     act('cancel', target.closest('.card').dataset.qid);
@@ -899,6 +1384,8 @@ function onKey(e) {
   else if (k === 'd') act('answered', id);
   else if (k === 'u') act('requeue', id);
   else if (k === 'm') act('merge', id);
+  else if (k === 'f') act('forward', id);
+  else if (k === 'h') act('history', id);
   else handled = false;
   if (handled) e.preventDefault();
 }
@@ -913,14 +1400,20 @@ function onOperator(e) {
   const name = $('#op-name').value.trim();
   if (name) frame.name = name;
   if ($('#op-to').value) frame.to = $('#op-to').value;
+  Object.assign(frame, opFollowup());
   const online = client.ready;
-  client.submit(frame).then(() => setText($('#op-status'), t('op.sent')), (err) => {
-    setText($('#op-status'), errorText(err));
+  client.submit(frame).then((ok) => {
+    setText($('#op-status'), ok && ok.tracking ? `${t('op.sent')} ${t('case.tracking', { code: ok.tracking })}` : t('op.sent'));
+  }, (err) => {
+    setText($('#op-status'), caseErrorText(err));
     if (!ta.value) ta.value = frame.text;
+    if (frame.contact && !$('#op-contact').value) $('#op-contact').value = frame.contact;
+    if (invalidField(err, ['contact', 'place', 'kecamatan', 'kelurahan', 'topic'])) $('#op-followup').open = true;
   });
   setText($('#op-status'), online ? '' : t('op.queued'));
   ta.value = '';
   $('#op-name').value = '';
+  $('#op-contact').value = '';
   updateOpCount();
   ta.focus();
 }
@@ -1036,7 +1529,7 @@ function questionFilter() {
     if (ui.flagged && !(Array.isArray(q.flags) && q.flags.length)) return false;
     if (ui.speaker === SPEAKER_NONE ? !!q.to : ui.speaker !== '' && q.to !== ui.speaker) return false;
     if (terms.length) {
-      const hay = fold([q.text, q.original_text, q.name, q.outlet].filter(Boolean).join('\n'));
+      const hay = fold([q.text, q.original_text, q.name, q.outlet, q.tracking, q.contact, placeText(q.place), q.topic].filter(Boolean).join('\n'));
       if (!terms.every((w) => hay.includes(w))) return false;
     }
     return true;
@@ -1175,6 +1668,8 @@ function setLang(l) {
   for (const row of $$('.card .actions')) row.dataset.sig = '';
   $('#filter-speaker').dataset.sig = '';
   renderConn(client.state);
+  renderName();
+  renderOpOptions();
   schedule();
 }
 
@@ -1196,6 +1691,7 @@ function boot() {
   board.addEventListener('change', (e) => {
     const sel = e.target.closest('select[data-act=assign]');
     if (sel) act('assign', sel.closest('.card').dataset.qid, sel.value);
+    if (e.target.matches('[data-field=case-action]')) schedule();
   });
   board.addEventListener('input', (e) => {
     if (e.target.matches('[data-field=edit-text]')) updateEditCount(e.target);
@@ -1215,6 +1711,11 @@ function boot() {
   $('#overlay-clear').addEventListener('click', () => cmd({ type: 'overlay', visible: false }).catch(() => {}));
   $('#merge-cancel').addEventListener('click', endMerge);
   $('#op-form').addEventListener('submit', onOperator);
+  $('#op-followup').addEventListener('toggle', () => { if ($('#op-followup').open) loadOptions(); });
+  $('#op-kecamatan').addEventListener('change', renderOpKelurahan);
+  $('#export-xlsx').addEventListener('click', () => download('xlsx'));
+  $('#export-csv').addEventListener('click', () => download('csv'));
+  setupName();
   $('#poll-form').addEventListener('submit', onPollCreate);
   $('#op-text').addEventListener('input', updateOpCount);
   $('#op-text').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) onOperator(e); });
@@ -1255,7 +1756,7 @@ function boot() {
     return;
   }
   client.start();
-  window.tanya = { client, ui, select, act };
+  window.tanya = { client, ui, select, act, download };
 }
 
 boot();

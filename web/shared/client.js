@@ -51,17 +51,22 @@ export function wsUrl() {
 export class TanyaClient {
   /**
    * @param {object} o
-   * @param {string} o.role audience | press | moderator | screen | overlay
+   * @param {string} o.role audience | press | moderator | screen | overlay | desk
    * @param {string} o.session join code or session id
    * @param {string} [o.key] the role's secret
    * @param {string} [o.url] WebSocket URL (default ws(s)://host/ws)
+   * @param {string} [o.name] a moderator's name, sent in the hello when set ("who did what")
    */
   constructor(o) {
     this.role = o.role;
     this.sessionRef = String(o.session || '').trim();
     this.key = o.key || null;
+    this.name = o.name || null;    // may be set later: the next hello carries it
     this.url = o.url || wsUrl();
     this.skey = sessionKey(this.sessionRef);
+    // The desk and the console both name a session by its id: the desk's outbox and entries are
+    // kept apart (`outbox:desk:{id}`), or a console in the same browser would send them as its own.
+    this.box = this.role === 'desk' ? `desk:${this.skey}` : this.skey;
     this.listeners = new Map();
     this.view = { session: null, questions: new Map(), polls: new Map(), overlay: null, you: null, votes: new Set(), presence: null };
     this.epoch = null;
@@ -73,12 +78,12 @@ export class TanyaClient {
     this.timer = null;
     this.helloTimer = null;
     this.pending = new Map();      // ref -> {resolve, reject, timer}
-    this.outbox = store.json(`outbox:${this.skey}`, []); // [{ref, cmd, tries}]
+    this.outbox = store.json(`outbox:${this.box}`, []); // [{ref, cmd, tries}]
     this.outboxWaiters = new Map(); // ref -> {resolve, reject}
     this.sentOn = new Map();       // ref -> socket serial it was sent on
     this.retryTimers = new Map();
     this.serial = 0;
-    this.mine = new Set(store.json(`mine:${this.skey}`, []));
+    this.mine = new Set(store.json(`mine:${this.box}`, []));
     this.state = { state: 'idle' };
     this.fatal = null;
     this._onOnline = () => { if (!this.stopped && !this.ready) this.reconnectNow(); };
@@ -153,6 +158,7 @@ export class TanyaClient {
       if (this.ws !== ws) return;
       const hello = { type: 'hello', role: this.role, session: this.sessionRef };
       if (this.key) hello.key = this.key;
+      if (this.name) hello.name = this.name;
       if (this.role === 'audience' || this.role === 'press') {
         const dev = this.deviceToken;
         if (dev) hello.device = dev;
@@ -246,6 +252,7 @@ export class TanyaClient {
     }
     if (msg.session) v.session = msg.session;
     if ('overlay' in msg) v.overlay = msg.overlay;
+    if (Array.isArray(msg.agencies)) v.agencies = msg.agencies; // moderators: [{id, name, short}]
     v.stage = msg.stage || null;
     v.stageAt = Date.now();
     if (msg.you) {
@@ -411,8 +418,8 @@ export class TanyaClient {
   }
 
   saveOutbox() {
-    if (this.outbox.length) store.setJson(`outbox:${this.skey}`, this.outbox);
-    else store.del(`outbox:${this.skey}`);
+    if (this.outbox.length) store.setJson(`outbox:${this.box}`, this.outbox);
+    else store.del(`outbox:${this.box}`);
   }
 
   flushOutbox() {
@@ -453,7 +460,7 @@ export class TanyaClient {
       const cur = this.view.questions.get(q.id);
       if (!cur || (q.rev || 0) >= (cur.rev || 0)) this.view.questions.set(q.id, cur ? { ...q, votes: cur.votes } : q);
       this.mine.add(q.id);
-      store.setJson(`mine:${this.skey}`, Array.from(this.mine).slice(-200));
+      store.setJson(`mine:${this.box}`, Array.from(this.mine).slice(-200));
     }
     const w = this.outboxWaiters.get(e.ref);
     this.outboxWaiters.delete(e.ref);
