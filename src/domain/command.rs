@@ -135,6 +135,8 @@ pub enum Command {
         to: Option<String>,
         /// Contact, place and topic for the follow-up.
         followup: NewFollowup,
+        /// The radio station it came through (from `desk.stations`).
+        station: Option<String>,
     },
     /// The lower third on or off air.
     Overlay {
@@ -159,6 +161,15 @@ pub enum Command {
         /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
         rev: Option<u64>,
         /// `true`: shown as written; `false`: masked again.
+        on: bool,
+    },
+    /// The lower third credits (`on`) a question's channel and station, or not.
+    Credit {
+        /// The question.
+        question: Uuid,
+        /// The question's `rev` the sender saw; a different current `rev` is `conflict`.
+        rev: Option<u64>,
+        /// `true`: "via telepon · RRI Palembang" under the question on air.
         on: bool,
     },
     /// The call to action or a speaker's name strap on air, or neither.
@@ -221,8 +232,8 @@ pub enum Command {
     /// A new key for a role (`moderator`, `screen`, `overlay` or `press`): the hub makes and
     /// stores it and closes that role's other sockets; the domain only says who may.
     RotateKey {
-        /// The role whose key changes.
-        role: Role,
+        /// The key that changes.
+        role: super::role::KeyRole,
     },
 }
 
@@ -247,6 +258,7 @@ impl Command {
             Self::Overlay { .. } => K::Overlay,
             Self::AirText { .. } => K::AirText,
             Self::Unmask { .. } => K::Unmask,
+            Self::Credit { .. } => K::Credit,
             Self::Graphic { .. } => K::Graphic,
             Self::Timer { .. } => K::Timer,
             Self::Message { .. } => K::Message,
@@ -316,11 +328,13 @@ pub enum CommandKind {
     Choose,
     /// `case`: a follow-up action on a question's case.
     Case,
+    /// `credit`: the lower third credits a question's channel and station.
+    Credit,
 }
 
 impl CommandKind {
     /// Every command type, in the order of the contract's table.
-    pub const ALL: [CommandKind; 26] = [
+    pub const ALL: [CommandKind; 27] = [
         Self::Ask,
         Self::Withdraw,
         Self::Vote,
@@ -347,6 +361,7 @@ impl CommandKind {
         Self::Timer,
         Self::Message,
         Self::Case,
+        Self::Credit,
     ];
 
     /// The wire name.
@@ -378,6 +393,7 @@ impl CommandKind {
             Self::Timer => "timer",
             Self::Message => "message",
             Self::Case => "case",
+            Self::Credit => "credit",
         }
     }
 
@@ -393,6 +409,8 @@ impl CommandKind {
             Self::Ask | Self::Withdraw | Self::Vote | Self::Choose => {
                 &[Role::Audience, Role::Press]
             }
+            // The radio desk types in questions, and nothing else.
+            Self::Enter => &[Role::Moderator, Role::Desk],
             Self::Approve
             | Self::Reject
             | Self::Edit
@@ -402,7 +420,6 @@ impl CommandKind {
             | Self::Move
             | Self::Assign
             | Self::Merge
-            | Self::Enter
             | Self::Overlay
             | Self::Session
             | Self::Ban
@@ -414,7 +431,8 @@ impl CommandKind {
             | Self::Graphic
             | Self::Timer
             | Self::Message
-            | Self::Case => &[Role::Moderator],
+            | Self::Case
+            | Self::Credit => &[Role::Moderator],
         }
     }
 

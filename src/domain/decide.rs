@@ -48,6 +48,7 @@ impl SessionState {
                 channel,
                 to,
                 followup,
+                station,
             } => {
                 let fields = NewFields {
                     client_ref,
@@ -56,7 +57,7 @@ impl SessionState {
                     to,
                     followup,
                 };
-                self.enter(fields, *channel, ctx)
+                self.enter(who, fields, *channel, station, ctx)
             }
             C::Withdraw { question, rev } => self.withdraw(who, *question, *rev, ctx),
             C::Vote { question, on, rev } => self.vote(who, *question, *on, *rev),
@@ -105,6 +106,13 @@ impl SessionState {
                     return Ok(Decision::default());
                 }
                 Ok(one(put(q, ctx.now, |q| q.unmasked = *on)))
+            }
+            C::Credit { question, rev, on } => {
+                let q = self.moderate(who, *question, *rev, Transition::Assign, "credit")?;
+                if q.credit == *on {
+                    return Ok(Decision::default());
+                }
+                Ok(one(put(q, ctx.now, |q| q.credit = *on)))
             }
             C::Graphic { graphic } => self.graphic_on_air(graphic),
             C::Timer { action, seconds } => {
@@ -217,15 +225,48 @@ impl SessionState {
 
     /// `enter`: staff type in a question that came another way; idempotent per `ref`. Allowed
     /// while paused (the radio desk goes on), not once closed.
-    fn enter(&self, new: NewFields<'_>, channel: Channel, ctx: Ctx) -> Result<Decision, Rejection> {
-        if let Some(id) = self.enters.get(new.client_ref) {
+    fn enter(
+        &self,
+        who: &Who,
+        new: NewFields<'_>,
+        channel: Channel,
+        station: &Option<String>,
+        ctx: Ctx,
+    ) -> Result<Decision, Rejection> {
+        let desk = *who == Who::DESK;
+        // The desk's own refs apart from the staff's: a desk retry never meets a moderator's.
+        let client_ref = if desk {
+            format!("desk:{}", new.client_ref)
+        } else {
+            new.client_ref.to_string()
+        };
+        if let Some(id) = self.enters.get(&client_ref) {
             return self.retry(*id, new.text);
         }
         self.check_to(new.to.as_deref())?;
         let followup = self.check_followup(new.followup)?;
+        let station = match station {
+            None => None,
+            Some(s) => Some(
+                self.followup
+                    .stations
+                    .iter()
+                    .find(|x| x.eq_ignore_ascii_case(s.trim()))
+                    .cloned()
+                    .ok_or_else(|| {
+                        Rejection::invalid(format!(
+                            "`station` \"{s}\" is not one of the stations: {}",
+                            self.followup.stations.join(", ")
+                        ))
+                    })?,
+            ),
+        };
         self.check_not_closed()?;
-        Ok(self.create(
-            new,
+        let mut d = self.create(
+            NewFields {
+                client_ref: &client_ref,
+                ..new
+            },
             followup,
             Source::Operator,
             Some(channel),
@@ -233,7 +274,16 @@ impl SessionState {
             None,
             ctx,
             None,
-        ))
+        );
+        for e in &mut d.events {
+            if let Event::Put { question, .. } = e {
+                question.station = station.clone();
+                if desk {
+                    question.via = Some(super::question::Via::Desk);
+                }
+            }
+        }
+        Ok(d)
     }
 
     /// `withdraw`: only the asking device, only while pending.

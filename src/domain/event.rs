@@ -133,6 +133,9 @@ pub enum Event {
 pub struct PresenceCounts {
     /// Audience phones.
     pub audience: usize,
+    /// Radio desk pages.
+    #[serde(default)]
+    pub desk: usize,
     /// Moderator consoles.
     pub moderator: usize,
     /// Overlays.
@@ -145,9 +148,10 @@ pub struct PresenceCounts {
 
 impl PresenceCounts {
     /// From counts in [`Role::ALL`](super::Role::ALL) order.
-    pub fn from_roles(n: [usize; 5]) -> Self {
+    pub fn from_roles(n: [usize; 6]) -> Self {
         Self {
             audience: n[0],
+            desk: n[5],
             press: n[1],
             moderator: n[2],
             screen: n[3],
@@ -159,6 +163,7 @@ impl PresenceCounts {
     pub fn max(self, o: Self) -> Self {
         Self {
             audience: self.audience.max(o.audience),
+            desk: self.desk.max(o.desk),
             moderator: self.moderator.max(o.moderator),
             overlay: self.overlay.max(o.overlay),
             press: self.press.max(o.press),

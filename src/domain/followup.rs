@@ -723,6 +723,8 @@ pub struct CaseDoc {
 pub struct HistoryStep {
     /// `ask`/`enter` (created), a moderation command, or a case action.
     pub action: String,
+    /// The agency a case step forwarded to or came from.
+    pub agency: Option<String>,
     /// Epoch milliseconds.
     pub at: i64,
     /// Who; `None` for a phone's own steps.
@@ -740,6 +742,8 @@ pub struct HistoryStep {
 pub struct Followup {
     /// Places and topics.
     pub options: Arc<Options>,
+    /// The radio stations a desk entry can come through (`desk.stations`).
+    pub stations: Arc<Vec<String>>,
 }
 
 impl SessionState {
@@ -823,6 +827,7 @@ impl SessionState {
             return vec![];
         };
         let mut out = vec![HistoryStep {
+            agency: None,
             action: if q.author.is_some() { "ask" } else { "enter" }.into(),
             at: q.created_at,
             by: None,
@@ -832,6 +837,7 @@ impl SessionState {
         }];
         for (at, done, status) in self.done.get(&question).into_iter().flatten() {
             out.push(HistoryStep {
+                agency: None,
                 action: done.act.clone(),
                 at: *at,
                 by: Some(done.by.clone()),
@@ -843,6 +849,7 @@ impl SessionState {
         if let Some(c) = self.cases.get(&question) {
             for s in &c.history {
                 out.push(HistoryStep {
+                    agency: s.agency.clone(),
                     action: s.action.clone(),
                     at: s.at,
                     by: Some(s.by.clone()),

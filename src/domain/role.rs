@@ -19,16 +19,19 @@ pub enum Role {
     Screen,
     /// The TV lower third: reads the live question when it is on air.
     Overlay,
+    /// The radio desk: enters questions that came by phone, SMS or on air, and sees its own.
+    Desk,
 }
 
 impl Role {
     /// All roles, in the order of `presence` counts.
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Audience,
         Role::Press,
         Role::Moderator,
         Role::Screen,
         Role::Overlay,
+        Role::Desk,
     ];
 
     /// Parses the wire name.
@@ -44,6 +47,7 @@ impl Role {
             Self::Moderator => "moderator",
             Self::Screen => "screen",
             Self::Overlay => "overlay",
+            Self::Desk => "desk",
         }
     }
 
@@ -65,6 +69,61 @@ impl Role {
     }
 }
 
+/// A secret of a session that can be replaced: the key of every socket role but the audience,
+/// and the gateways' intake key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyRole {
+    /// The moderator key.
+    Moderator,
+    /// The speaker screen's key.
+    Screen,
+    /// The overlay's key.
+    Overlay,
+    /// The press code.
+    Press,
+    /// The radio desk's key.
+    Desk,
+    /// The gateways' key (the intake API).
+    Intake,
+}
+
+impl KeyRole {
+    /// Every key, in the order the contract lists them.
+    pub const ALL: [KeyRole; 6] = [
+        Self::Moderator,
+        Self::Screen,
+        Self::Overlay,
+        Self::Press,
+        Self::Desk,
+        Self::Intake,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Intake => "intake",
+            other => other.role().map_or("", Role::as_str),
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The socket role that joins with this key; `None` for the intake key.
+    pub fn role(self) -> Option<Role> {
+        Some(match self {
+            Self::Moderator => Role::Moderator,
+            Self::Screen => Role::Screen,
+            Self::Overlay => Role::Overlay,
+            Self::Press => Role::Press,
+            Self::Desk => Role::Desk,
+            Self::Intake => return None,
+        })
+    }
+}
+
 /// A staff role: a socket with a key and no device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Staff {
@@ -74,6 +133,8 @@ pub enum Staff {
     Screen,
     /// The TV overlay.
     Overlay,
+    /// The radio desk.
+    Desk,
 }
 
 /// Who sends a command or holds a socket. Every combination this type allows exists: a phone
@@ -114,6 +175,8 @@ impl Who {
     pub const SCREEN: Who = Who::Staff(Staff::Screen);
     /// An overlay.
     pub const OVERLAY: Who = Who::Staff(Staff::Overlay);
+    /// A radio desk.
+    pub const DESK: Who = Who::Staff(Staff::Desk);
 
     /// The sender of a role: `device` is used by audience and press (and required there; `None`
     /// for them when it is missing), ignored by staff roles.
@@ -124,6 +187,7 @@ impl Who {
             Role::Moderator => Self::MODERATOR,
             Role::Screen => Self::SCREEN,
             Role::Overlay => Self::OVERLAY,
+            Role::Desk => Self::DESK,
         })
     }
 
@@ -135,6 +199,7 @@ impl Who {
             Self::Staff(Staff::Moderator) => Role::Moderator,
             Self::Staff(Staff::Screen) => Role::Screen,
             Self::Staff(Staff::Overlay) => Role::Overlay,
+            Self::Staff(Staff::Desk) => Role::Desk,
         }
     }
 

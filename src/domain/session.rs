@@ -414,6 +414,7 @@ impl SessionState {
             Who::Device { device, .. } => q.status.is_public() || q.author == Some(*device),
             Who::Staff(Staff::Screen) => q.status.is_public(),
             Who::Staff(Staff::Overlay) => false,
+            Who::Staff(Staff::Desk) => q.via == Some(super::question::Via::Desk),
         }
     }
 

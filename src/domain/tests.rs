@@ -99,6 +99,7 @@ fn enter(r: &str, text: &str) -> Command {
         channel: Channel::Sms,
         to: None,
         followup: Default::default(),
+        station: None,
     }
 }
 fn withdraw(q: Uuid) -> Command {
@@ -231,6 +232,7 @@ fn named_question(cmd: &Command) -> Option<Uuid> {
         | C::Merge { question, .. }
         | C::AirText { question, .. }
         | C::Unmask { question, .. }
+        | C::Credit { question, .. }
         | C::Ban { question, .. } => Some(*question),
         C::Ask { .. }
         | C::Enter { .. }
@@ -264,6 +266,7 @@ fn with_rev(cmd: &Command, r: u64) -> Command {
         | C::Merge { rev, .. }
         | C::AirText { rev, .. }
         | C::Unmask { rev, .. }
+        | C::Credit { rev, .. }
         | C::Ban { rev, .. } => *rev = Some(r),
         C::Ask { .. }
         | C::Enter { .. }
@@ -918,7 +921,9 @@ fn one_of_each_kind(q: Uuid) -> Vec<Command> {
         set_status(SessionStatus::Paused),
         ban(q, true),
         ban(q, false),
-        Command::RotateKey { role: Role::Screen },
+        Command::RotateKey {
+            role: super::role::KeyRole::Screen,
+        },
         Command::Poll(super::poll::PollAction::Open(q)),
         Command::Choose { poll: q, option: 0 },
         Command::AirText {
@@ -946,6 +951,11 @@ fn one_of_each_kind(q: Uuid) -> Vec<Command> {
             action: super::followup::CaseAction::Publish { public: true },
             by: super::followup::By::moderator(None),
         },
+        Command::Credit {
+            question: q,
+            rev: None,
+            on: true,
+        },
     ]
 }
 
@@ -954,14 +964,25 @@ fn one_of_each_kind(q: Uuid) -> Vec<Command> {
 fn rotate_key_is_allowed_to_moderators_and_changes_no_state() {
     let mut h = Hub::new();
     h.question_in(Status::Approved);
-    for role in [Role::Moderator, Role::Screen, Role::Overlay, Role::Press] {
+    for role in super::role::KeyRole::ALL {
         let d = h.m(&Command::RotateKey { role });
         assert!(d.events.is_empty());
         assert_eq!(d.question, None);
         assert_eq!(d.quota, None);
     }
-    for who in [audience(AUTHOR), press(OTHER), screen(), Who::OVERLAY] {
-        let e = h.err(who, &Command::RotateKey { role: Role::Screen });
+    for who in [
+        audience(AUTHOR),
+        press(OTHER),
+        screen(),
+        Who::OVERLAY,
+        Who::DESK,
+    ] {
+        let e = h.err(
+            who,
+            &Command::RotateKey {
+                role: super::role::KeyRole::Screen,
+            },
+        );
         assert_eq!(e.code, ErrorCode::Forbidden);
     }
 }
@@ -982,6 +1003,7 @@ fn the_role_table_is_checked_by_decide_for_every_command_and_role() {
         moderator(),
         screen(),
         Who::OVERLAY,
+        Who::DESK,
     ];
     for cmd in &cmds {
         let kind = cmd.kind();
@@ -1027,9 +1049,18 @@ fn the_role_table_is_checked_by_decide_for_every_command_and_role() {
     let moderator_only = CommandKind::ALL.into_iter().filter(|k| {
         !matches!(
             k,
-            CommandKind::Ask | CommandKind::Withdraw | CommandKind::Vote | CommandKind::Choose
+            CommandKind::Ask
+                | CommandKind::Withdraw
+                | CommandKind::Vote
+                | CommandKind::Choose
+                | CommandKind::Enter
         )
     });
+    // The radio desk: `enter`, and nothing else.
+    assert_eq!(CommandKind::Enter.roles(), [Role::Moderator, Role::Desk]);
+    for k in CommandKind::ALL {
+        assert_eq!(k.allows(Role::Desk), k == CommandKind::Enter, "{k:?}");
+    }
     for k in moderator_only {
         assert_eq!(k.roles(), [Role::Moderator], "{k:?}");
     }
@@ -1528,6 +1559,7 @@ fn enter_is_idempotent_per_ref() {
         channel: Channel::Whatsapp,
         to: Some("s2".into()),
         followup: Default::default(),
+        station: None,
     };
     let d = h.m(&cmd);
     assert_eq!(d.quota, None);
@@ -1581,6 +1613,7 @@ fn to_naming_no_speaker_is_invalid() {
         channel: Channel::Radio,
         to: Some("Drs Ratu Dewa MSi".into()),
         followup: Default::default(),
+        station: None,
     };
     assert_eq!(
         h.m_err(&bad_enter).code,
@@ -2580,6 +2613,7 @@ mod props {
                         channel: Channel::Phone,
                         to: self.to(to),
                         followup: Default::default(),
+                        station: None,
                     },
                 ),
                 Op::Overlay { visible } => (

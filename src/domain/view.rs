@@ -21,6 +21,9 @@ pub enum QuestionViewKind {
     /// Everything, with `original_text`, `reason`, `flags`, `author`, `banned`,
     /// `address_banned`.
     Moderator,
+    /// The radio desk's own entries: as the author sees its question, with the station (never
+    /// the caller's contact).
+    Desk,
 }
 
 /// Turns a device into the opaque per-session `author` id moderators see.
@@ -201,6 +204,12 @@ pub fn question<'a>(
             v.edited = Some(q.original_text.is_some());
             v.tracking = Some(tracking_code(q.id));
         }
+        QuestionViewKind::Desk => {
+            v.reason = Some(q.reason.as_deref());
+            v.edited = Some(q.original_text.is_some());
+            v.tracking = Some(tracking_code(q.id));
+            v.station = Some(q.station.as_deref());
+        }
         QuestionViewKind::Moderator => {
             v.reason = Some(q.reason.as_deref());
             v.original_text = Some(q.original_text.as_deref());
@@ -262,6 +271,9 @@ pub struct OverlayQuestion<'a> {
     /// The moderator's short version for air (masked as `text`), or `null`: the lower third
     /// shows it instead of `text` when set.
     pub air_text: Option<&'a str>,
+    /// The channel and station credited on air ("via telepon · RRI Palembang"), when the
+    /// moderator chose to; else `null`.
+    pub credit: Option<String>,
     /// The live question's id.
     pub id: Uuid,
     /// The asker's display name; `null` when anonymous.
@@ -274,6 +286,29 @@ pub struct OverlayQuestion<'a> {
     pub text: &'a str,
     /// The speaker id it is addressed to, or `null`.
     pub to: Option<&'a str>,
+}
+
+/// The words crediting a question's channel and station on air, when the moderator chose to:
+/// "via telepon · RRI Palembang", "via SMS", "RRI Palembang" (asked in the room: no channel).
+pub fn credit(q: &Question) -> Option<String> {
+    if !q.credit {
+        return None;
+    }
+    let via = q.channel.and_then(|c| match c {
+        Channel::Phone => Some("via telepon"),
+        Channel::Sms => Some("via SMS"),
+        Channel::Whatsapp => Some("via WhatsApp"),
+        Channel::Radio => Some("via radio"),
+        Channel::Email => Some("via e-mail"),
+        Channel::Web => Some("via web"),
+        Channel::Room => None,
+    });
+    match (via, q.station.as_deref()) {
+        (Some(v), Some(s)) => Some(format!("{v} · {s}")),
+        (Some(v), None) => Some(v.to_string()),
+        (None, Some(s)) => Some(s.to_string()),
+        (None, None) => None,
+    }
 }
 
 /// A graphic on air as the overlay sees it: `{"type":"join"}` or
@@ -330,6 +365,7 @@ pub fn overlay(state: &SessionState) -> OverlayView<'_> {
         visible: state.overlay_visible(),
         question: state.live().map(|q| OverlayQuestion {
             air_text: state.public_air_text(q),
+            credit: credit(q),
             id: q.id,
             text: state.public_text(q),
             name: state.public_name(q),

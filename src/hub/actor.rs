@@ -20,8 +20,9 @@ use super::frames::{self, Links};
 use super::join::{Joined, Refusal};
 use super::{JoinRequest, Registration, Shared};
 use crate::domain::followup::{By, Done};
+use crate::domain::role::KeyRole;
 use crate::domain::view::{self, AuthorIds, QuestionViewKind};
-use crate::domain::{Command, Ctx, Event, Net, Rejection, Role, SessionState, Status, Who};
+use crate::domain::{Command, Ctx, Event, Net, Rejection, SessionState, Status, Who};
 use crate::store::{SessionRecord, StoreError};
 
 /// What a query sees inside the actor.
@@ -80,8 +81,8 @@ pub enum Control {
     Query(QueryFn),
     /// A new key for a role (the admin's `POST /api/sessions/{id}/keys/{role}`).
     RotateKey {
-        /// The role whose key changes.
-        role: Role,
+        /// The key that changes.
+        role: KeyRole,
         /// The session as stored with its new key, or why the key could not be stored.
         reply: oneshot::Sender<Result<SessionRecord, StoreError>>,
     },
@@ -202,7 +203,7 @@ pub struct Actor {
     /// Polls whose counts changed since the last staff round (moderators, screen, overlay).
     pub(super) dirty_polls_staff: HashSet<Uuid>,
     /// Last presence counts sent to moderators.
-    pub(super) last_presence: [usize; 5],
+    pub(super) last_presence: [usize; 6],
     rx: mpsc::Receiver<Mail>,
     /// Removes the session from the registry when the actor ends, however it ends.
     _registration: Registration,
@@ -245,7 +246,7 @@ impl Actor {
             dirty_votes: HashSet::new(),
             dirty_polls: HashSet::new(),
             dirty_polls_staff: HashSet::new(),
-            last_presence: [0; 5],
+            last_presence: [0; 6],
             rx,
             _registration: registration,
         }
@@ -429,15 +430,16 @@ impl Actor {
 
     /// Replaces the key of `role` with a new one, durably; then closes (4401) the sockets that
     /// joined with the old key, but `keep`, and sends moderators the session with its new links.
-    async fn rotate_key(&mut self, role: Role, keep: Option<u64>) -> Result<(), StoreError> {
+    async fn rotate_key(&mut self, key: KeyRole, keep: Option<u64>) -> Result<(), StoreError> {
         let mut keys = self.record.keys.clone();
         let new = super::secrets::new_key();
-        match role {
-            Role::Moderator => keys.moderator = new,
-            Role::Screen => keys.screen = new,
-            Role::Overlay => keys.overlay = new,
-            Role::Press => keys.press = new,
-            Role::Audience => return Ok(()),
+        match key {
+            KeyRole::Moderator => keys.moderator = new,
+            KeyRole::Screen => keys.screen = new,
+            KeyRole::Overlay => keys.overlay = new,
+            KeyRole::Press => keys.press = new,
+            KeyRole::Desk => keys.desk = new,
+            KeyRole::Intake => keys.intake = new,
         }
         if let Err(e) = self.shared.store.set_keys(self.record.info.id, &keys).await {
             tracing::error!(session = %self.record.info.id, error = %e, "key rotation not stored");
@@ -448,14 +450,14 @@ impl Actor {
         let old: Vec<u64> = self
             .fanout
             .all()
-            .filter(|(id, c)| c.who.role() == role && Some(*id) != keep)
+            .filter(|(id, c)| Some(c.who.role()) == key.role() && Some(*id) != keep)
             .map(|(id, _)| id)
             .collect();
         for id in old {
             self.fanout.send(id, Out::Close(Close::KeyChanged));
             self.fanout.remove(id);
         }
-        tracing::info!(session = %self.record.info.id, role = role.as_str(), "key rotated");
+        tracing::info!(session = %self.record.info.id, role = key.as_str(), "key rotated");
         self.seq += 1;
         let f = frames::encode(&frames::Session::new(
             self.seq,
@@ -592,13 +594,22 @@ impl Actor {
             Ok(d) => d,
             Err(r) => return Some(refuse(r)),
         };
-        if who == Who::MODERATOR {
+        let by = match who {
+            Who::MODERATOR => Some(By::moderator(name.clone())),
+            Who::DESK => Some(By {
+                agency: None,
+                name: name.clone(),
+                role: crate::domain::followup::ByRole::Desk,
+            }),
+            _ => None,
+        };
+        if let Some(by) = by {
             // Who did what: the question's history.
             for e in &mut decision.events {
                 if let Event::Put { done, .. } = e {
                     *done = Some(Done {
                         act: kind.to_string(),
-                        by: By::moderator(name.clone()),
+                        by: by.clone(),
                     });
                 }
             }

@@ -132,6 +132,8 @@ pub struct PerView {
     pub overlay: Option<Utf8Bytes>,
     /// The author's own view of its question.
     pub author: Option<(DeviceId, Utf8Bytes)>,
+    /// The radio desk's view of its own entries.
+    pub desk: Option<Utf8Bytes>,
 }
 
 impl PerView {
@@ -141,6 +143,7 @@ impl PerView {
             Who::Staff(Staff::Moderator) => self.moderator.as_ref(),
             Who::Staff(Staff::Screen) => self.screen.as_ref(),
             Who::Staff(Staff::Overlay) => self.overlay.as_ref(),
+            Who::Staff(Staff::Desk) => self.desk.as_ref(),
             Who::Device { device, .. } => match &self.author {
                 Some((a, f)) if a == device => Some(f),
                 _ => self.public.as_ref(),
@@ -154,6 +157,7 @@ impl PerView {
             && self.screen.is_none()
             && self.overlay.is_none()
             && self.author.is_none()
+            && self.desk.is_none()
     }
 }
 
@@ -424,8 +428,8 @@ impl Fanout {
     }
 
     /// Sockets connected, by role, in [`Role::ALL`] order.
-    pub fn presence(&self) -> [usize; 5] {
-        let mut n = [0; 5];
+    pub fn presence(&self) -> [usize; 6] {
+        let mut n = [0; 6];
         for (_, c) in self.all() {
             if let Some(i) = Role::ALL.iter().position(|r| *r == c.who.role()) {
                 n[i] += 1;
@@ -582,7 +586,7 @@ mod tests {
         f.close_all(Close::ShuttingDown);
         assert_eq!(drained(&p_rx, 2).await, ["p1", "close:4503"]);
         assert_eq!(drained(&s_rx, 2).await, ["s1", "close:4503"]);
-        assert_eq!(f.presence(), [0; 5]);
+        assert_eq!(f.presence(), [0; 6]);
         // Once the lane has let go, both queues are closed: the sockets end.
         let end = tokio::time::timeout(std::time::Duration::from_secs(5), p_rx.recv_async()).await;
         assert!(matches!(end, Ok(Err(_))), "the phone's queue closes");

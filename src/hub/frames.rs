@@ -136,6 +136,9 @@ pub struct Welcome<'a> {
     /// Moderators: the agencies cases can be forwarded to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agencies: Option<Vec<AgencyInfo>>,
+    /// The radio desk: its settings (`{stations}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desk: Option<&'a DeskTexts>,
     /// The session's current history; the client sends it back in `since`.
     pub epoch: &'a str,
     /// Moderators: the console's settings.
@@ -175,6 +178,7 @@ impl<'a> Welcome<'a> {
     pub fn new(epoch: &'a str, role: Role, seq: u64, session: SessionBody<'a>) -> Self {
         Self {
             agencies: None,
+            desk: None,
             epoch,
             moderation: None,
             overlay: None,
@@ -190,6 +194,13 @@ impl<'a> Welcome<'a> {
             you: None,
         }
     }
+}
+
+/// The radio desk's settings, in its welcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeskTexts {
+    /// The stations an entry can come through (setting `desk.stations`).
+    pub stations: Vec<String>,
 }
 
 /// An agency as moderators see it: `{id, name, short}`.
@@ -316,6 +327,8 @@ impl<'a> Votes<'a> {
 pub struct PresenceCounts {
     /// Audience sockets (phones without the press code).
     pub audience: usize,
+    /// Radio desk pages.
+    pub desk: usize,
     /// Moderator consoles.
     pub moderator: usize,
     /// Broadcast overlays.
@@ -328,10 +341,11 @@ pub struct PresenceCounts {
 
 impl PresenceCounts {
     /// Counts given in [`Role::ALL`] order.
-    pub fn from_roles(n: [usize; 5]) -> Self {
-        let [audience, press, moderator, screen, overlay] = n;
+    pub fn from_roles(n: [usize; 6]) -> Self {
+        let [audience, press, moderator, screen, overlay, desk] = n;
         Self {
             audience,
+            desk,
             moderator,
             overlay,
             press,
@@ -639,7 +653,7 @@ mod tests {
         w.stage = Some(view::stage(&state, 0));
         assert_eq!(
             text(encode(&w)),
-            r#"{"epoch":"ep","moderation":{"reasons":["Di luar topik"]},"overlay":{"graphic":null,"poll":null,"question":{"air_text":"Jalan rusak","id":"11112222-3333-4444-5555-666677778888","name":"Sari","outlet":null,"source":"operator","text":"Kapan jalan diperbaiki? Hubungi •••","to":"s1"},"visible":true},"questions":[],"resumed":false,"role":"moderator","seq":12,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","join":{"sms":null,"url":"http://h/j/K7M2QX","whatsapp":"0811 7000 123"},"links":{"audience":"http://h/j/K7M2QX","desk":"http://h/desk/x#k=d","intake":"http://h/api/sessions/x/intake","moderator":"http://h/m/x#k=m","overlay":"http://h/overlay/x#k=o","press":"http://h/j/K7M2QX#p=p","screen":"http://h/screen/x#k=s"},"speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"stage":{"message":null,"timer":{"duration_ms":180000,"remaining_ms":180000,"running":false}},"type":"welcome"}"#
+            r#"{"epoch":"ep","moderation":{"reasons":["Di luar topik"]},"overlay":{"graphic":null,"poll":null,"question":{"air_text":"Jalan rusak","credit":null,"id":"11112222-3333-4444-5555-666677778888","name":"Sari","outlet":null,"source":"operator","text":"Kapan jalan diperbaiki? Hubungi •••","to":"s1"},"visible":true},"questions":[],"resumed":false,"role":"moderator","seq":12,"session":{"code":"K7M2QX","id":"00000000-0000-0000-0000-000000005e55","join":{"sms":null,"url":"http://h/j/K7M2QX","whatsapp":"0811 7000 123"},"links":{"audience":"http://h/j/K7M2QX","desk":"http://h/desk/x#k=d","intake":"http://h/api/sessions/x/intake","moderator":"http://h/m/x#k=m","overlay":"http://h/overlay/x#k=o","press":"http://h/j/K7M2QX#p=p","screen":"http://h/screen/x#k=s"},"speakers":[{"id":"s1","name":"Ratu Dewa","role":"Sekda"}],"status":"open","title":"Diskusi \"Wong Kito\""},"stage":{"message":null,"timer":{"duration_ms":180000,"remaining_ms":180000,"running":false}},"type":"welcome"}"#
         );
         let phone = PhoneTexts {
             consent: Some("Nama boleh tampil di TV.".into()),
@@ -659,7 +673,7 @@ mod tests {
         state.apply(&crate::domain::Event::Overlay { visible: false });
         assert_eq!(
             text(encode(&Overlay::new(6, view::overlay(&state)))),
-            r#"{"graphic":{"speaker":{"id":"s1","name":"Ratu Dewa","role":"Sekda"},"type":"speaker"},"poll":null,"question":{"air_text":"Jalan rusak","id":"11112222-3333-4444-5555-666677778888","name":"Sari","outlet":null,"source":"operator","text":"Kapan jalan diperbaiki? Hubungi •••","to":"s1"},"seq":6,"type":"overlay","visible":false}"#
+            r#"{"graphic":{"speaker":{"id":"s1","name":"Ratu Dewa","role":"Sekda"},"type":"speaker"},"poll":null,"question":{"air_text":"Jalan rusak","credit":null,"id":"11112222-3333-4444-5555-666677778888","name":"Sari","outlet":null,"source":"operator","text":"Kapan jalan diperbaiki? Hubungi •••","to":"s1"},"seq":6,"type":"overlay","visible":false}"#
         );
         state.apply(&crate::domain::Event::Message {
             text: Some("1 menit lagi".into()),
@@ -689,9 +703,9 @@ mod tests {
         );
         assert_eq!(
             text(encode(&Presence::new(PresenceCounts::from_roles([
-                5, 1, 2, 1, 1
+                5, 1, 2, 1, 1, 2
             ])))),
-            r#"{"counts":{"audience":5,"moderator":2,"overlay":1,"press":1,"screen":1},"type":"presence"}"#
+            r#"{"counts":{"audience":5,"desk":2,"moderator":2,"overlay":1,"press":1,"screen":1},"type":"presence"}"#
         );
     }
 

@@ -45,6 +45,7 @@ impl Actor {
         let expected = match req.role {
             Role::Audience => None,
             Role::Press => Some(&keys.press),
+            Role::Desk => Some(&keys.desk),
             Role::Moderator => Some(&keys.moderator),
             Role::Screen => Some(&keys.screen),
             Role::Overlay => Some(&keys.overlay),

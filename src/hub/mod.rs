@@ -90,6 +90,8 @@ pub struct Shared {
     pub phone: frames::PhoneTexts,
     /// The console's settings, for moderator welcomes.
     pub moderation: frames::Moderation,
+    /// The radio desk's settings, for desk welcomes.
+    pub desk: frames::DeskTexts,
     /// The agencies cases are forwarded to.
     pub agencies: followup::Agencies,
     /// The place and topic lists.
@@ -206,6 +208,9 @@ impl Hub {
                     reasons: cfg.moderation.reject_reasons.clone(),
                 },
                 agencies: followup::Agencies::default(),
+                desk: frames::DeskTexts {
+                    stations: cfg.desk.stations.clone(),
+                },
                 options,
                 intake_limits: governor::RateLimiter::keyed(governor::Quota::per_minute(
                     std::num::NonZeroU32::new(cfg.intake.per_contact_per_minute)
@@ -398,6 +403,7 @@ impl Hub {
             SessionState::replay(rec.info.clone(), self.shared.flagger.clone(), &events);
         drop(events);
         state.followup.options = self.shared.options.clone();
+        state.followup.stations = Arc::new(self.shared.cfg.desk.stations.clone());
         self.backfill_cases(rec.info.id, &state).await?;
         let authors = AuthorIds::new(self.shared.signer.author_salt(rec.info.id));
         let (tx, rx) = mpsc::channel(self.shared.cfg.limits.session_queue);
@@ -504,7 +510,10 @@ impl SessionHandle {
 
     /// Replaces the key of `role` (not the audience, which has none); the session as stored
     /// with its new key. The role's sockets are closed with 4401.
-    pub async fn rotate_key(&self, role: Role) -> Result<SessionRecord, HubError> {
+    pub async fn rotate_key(
+        &self,
+        role: crate::domain::role::KeyRole,
+    ) -> Result<SessionRecord, HubError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Mail::Control(Control::RotateKey { role, reply }))

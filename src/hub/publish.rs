@@ -11,6 +11,7 @@ use super::actor::Actor;
 use super::fanout::{Out, PerView};
 use super::frames::{self, Counts, SessionBody};
 use crate::domain::poll::PollChange;
+use crate::domain::question::Via;
 use crate::domain::view::{self, PollViewer, QuestionView, QuestionViewKind};
 use crate::domain::{Applied, DeviceId, Question, Role, Staff, Status, Who};
 
@@ -43,6 +44,8 @@ impl Actor {
                 let author = q
                     .author
                     .map(|d| (d, self.question_frame(q, QuestionViewKind::Author)));
+                let desk = (q.via == Some(Via::Desk))
+                    .then(|| self.question_frame(q, QuestionViewKind::Desk));
                 out.push(PerView {
                     seq: self.seq,
                     moderator: Some(self.question_frame(q, QuestionViewKind::Moderator)),
@@ -50,6 +53,7 @@ impl Actor {
                     public,
                     overlay: None,
                     author,
+                    desk,
                 });
             }
             Applied::Votes(ids) => self.dirty_votes.extend(ids),
@@ -71,6 +75,7 @@ impl Actor {
                     moderator: Some(m),
                     public: Some(f.clone()),
                     screen: Some(f.clone()),
+                    desk: Some(f.clone()),
                     overlay: Some(f),
                     author: None,
                 });
@@ -146,6 +151,7 @@ impl Actor {
             screen,
             public,
             author: None,
+            desk: None,
         })
     }
 
@@ -233,6 +239,7 @@ impl Actor {
             public: pf,
             overlay: None,
             author: None,
+            desk: None,
         });
         for (device, counts) in own {
             self.seq += 1;
@@ -277,7 +284,7 @@ impl Actor {
             SessionBody::new(&self.state.info, links).with_join(&self.join),
         );
         w.resumed = resumed_at.is_some();
-        if let Who::Staff(_) = who {
+        if matches!(role, Role::Moderator | Role::Screen | Role::Overlay) {
             w.overlay = Some(view::overlay(&self.state));
         }
         if matches!(role, Role::Moderator | Role::Screen) {
@@ -301,6 +308,7 @@ impl Actor {
                 );
             }
             Role::Audience | Role::Press => w.phone = Some(&self.shared.phone),
+            Role::Desk => w.desk = Some(&self.shared.desk),
             _ => {}
         }
         if let Some(d) = who.device() {
@@ -312,7 +320,7 @@ impl Actor {
         if resumed_at.is_none() {
             w.questions = Some(self.questions_for(who));
             w.polls = match *who {
-                Who::Staff(Staff::Overlay) => None,
+                Who::Staff(Staff::Overlay | Staff::Desk) => None,
                 Who::Staff(_) => Some(view::polls(&self.state, PollViewer::Staff)),
                 Who::Device { device, .. } => {
                     Some(view::polls(&self.state, PollViewer::Device(device)))
@@ -332,6 +340,11 @@ impl Actor {
                 .map(|q| v(q, QuestionViewKind::Moderator))
                 .collect(),
             Who::Staff(Staff::Overlay) => vec![],
+            Who::Staff(Staff::Desk) => s
+                .questions()
+                .filter(|q| q.via == Some(Via::Desk))
+                .map(|q| v(q, QuestionViewKind::Desk))
+                .collect(),
             Who::Staff(Staff::Screen) => s
                 .queue()
                 .into_iter()

@@ -210,11 +210,9 @@ pub async fn rotate_key(
     _: Admin,
     Path((id, role)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let role = crate::domain::Role::parse(&role)
-        .filter(|r| r.has_key())
-        .ok_or_else(|| {
-            ApiError::invalid("the role must be one of moderator, screen, overlay, press")
-        })?;
+    let role = crate::domain::role::KeyRole::parse(&role).ok_or_else(|| {
+        ApiError::invalid("the role must be one of moderator, screen, overlay, press, desk, intake")
+    })?;
     let s = running(&app, &id).await?;
     let rec = s.rotate_key(role).await?;
     Ok(Json(session_json(&app.cfg.base_url(), &rec)).into_response())
@@ -498,6 +496,7 @@ pub async fn live_json(
                 "visible": o.visible,
                 "text": q.map_or("", |q| q.text),
                 "air_text": q.map_or("", |q| q.air_text.unwrap_or(q.text)),
+                "credit": q.and_then(|q| q.credit.as_deref()).unwrap_or(""),
                 "graphic": graphic,
                 "strap_name": strap.map_or("", |s| s.name.as_str()),
                 "strap_role": strap.map_or("", |s| s.role.as_str()),

@@ -664,7 +664,7 @@ pub async fn history(
                     .history(q)
                     .into_iter()
                     .map(|h| {
-                        json!({"action": h.action, "at": rfc3339(h.at), "by": h.by,
+                        json!({"action": h.action, "agency": h.agency, "at": rfc3339(h.at), "by": h.by,
                                "case_status": h.case_status, "status": h.status, "text": h.text})
                     })
                     .collect::<Vec<_>>()

@@ -94,6 +94,7 @@ fn enter_of(mut m: Map<String, Value>) -> Result<(Command, Option<String>), ApiE
         return Err(invalid("`ref` is missing (the gateway's message id)"));
     }
     m.remove("to");
+    m.remove("station");
     m.insert("type".into(), json!("enter"));
     let frame = Value::Object(m).to_string();
     match protocol::parse(&frame, Some(Role::Moderator)) {
@@ -106,6 +107,7 @@ fn enter_of(mut m: Map<String, Value>) -> Result<(Command, Option<String>), ApiE
                     channel,
                     to,
                     followup,
+                    ..
                 },
             ..
         }) => {
@@ -118,6 +120,7 @@ fn enter_of(mut m: Map<String, Value>) -> Result<(Command, Option<String>), ApiE
                     channel,
                     to,
                     followup,
+                    station: None,
                 },
                 contact,
             ))

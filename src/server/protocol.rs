@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::domain::command::NewFollowup;
 use crate::domain::followup::{self, By, CaseAction, Place};
 use crate::domain::poll::{NewPoll, PollAction, PollResults};
+use crate::domain::role::KeyRole;
 use crate::domain::session::{validate_speakers, validate_title};
 use crate::domain::stage::{Graphic, TIMER_SECONDS, TimerAction};
 use crate::domain::text::{self, FieldError, limits};
@@ -304,7 +305,7 @@ fn parse_hello(f: &Fields<'_>) -> Result<Hello, WireError> {
         }
         Some(_) => return Err(f.invalid("`since` must be an object {epoch, seq}")),
     };
-    let name = if role == Role::Moderator {
+    let name = if matches!(role, Role::Moderator | Role::Desk) {
         f.opt_text("name", limits::NAME)?
     } else {
         None
@@ -404,6 +405,13 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
                 channel,
                 to: f.to(false)?,
                 followup: f.followup()?,
+                station: match f.opt_str("station")? {
+                    None => None,
+                    Some(s) if s.chars().count() > 60 => {
+                        return Err(f.invalid("`station` is longer than 60 characters"));
+                    }
+                    Some(s) => Some(text::normalize(s)).filter(|s| !s.is_empty()),
+                },
             }
         }
         K::Case => {
@@ -442,6 +450,11 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
                     text::optional("text", t, limits::AIR_TEXT).map_err(|e| f.invalid(e.0))?
                 }
             },
+        },
+        K::Credit => Command::Credit {
+            question: f.id("question")?,
+            rev: f.rev()?,
+            on: f.bool("on")?,
         },
         K::Unmask => Command::Unmask {
             question: f.id("question")?,
@@ -579,14 +592,9 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
             },
         },
         K::RotateKey => Command::RotateKey {
-            role: match Role::parse(f.req_str("role")?) {
-                Some(r) if r.has_key() => r,
-                _ => {
-                    return Err(
-                        f.invalid("`role` must be one of moderator, screen, overlay, press")
-                    );
-                }
-            },
+            role: KeyRole::parse(f.req_str("role")?).ok_or_else(|| {
+                f.invalid("`role` must be one of moderator, screen, overlay, press, desk, intake")
+            })?,
         },
     })
 }
@@ -1413,6 +1421,7 @@ mod tests {
                 r#"{"type":"case","question":"QID","action":"publish","public":true}"#,
                 M,
             ),
+            (r#"{"type":"credit","question":"QID","on":true}"#, M),
             (
                 r#"{"type":"ask","ref":"r","text":"Jalan rusak","contact":"0812 3456 7890","place":{"kecamatan":"Sako","kelurahan":"Sako"},"topic":"jalan"}"#,
                 A,
