@@ -658,10 +658,10 @@ impl Actor {
             frames.push(self.stage_frames());
         }
         let question = decision.question.and_then(|id| self.state.question(id));
-        let view_kind = if who == Who::MODERATOR {
-            QuestionViewKind::Moderator
-        } else {
-            QuestionViewKind::Author
+        let view_kind = match who {
+            Who::MODERATOR => QuestionViewKind::Moderator,
+            Who::DESK => QuestionViewKind::Desk,
+            _ => QuestionViewKind::Author,
         };
         let mut ok = frames::Ok::new(
             client_ref.as_deref(),
