@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Tanya on a fresh Debian machine with Rust and Node installed:
-# installs what is missing (Debian's chromium, nginx, openssl, poppler-utils, and fuse3 with
-# python3-pyfuse3 for the power-cut filesystem; playwright-core and ws from npm), then runs
+# installs what is missing (Debian's chromium, nginx, openssl, poppler-utils, python3 and curl
+# for the SMS recipes, and fuse3 with python3-pyfuse3 for the power-cut filesystem; playwright-core and ws from npm), then runs
 # formatting and lint checks, the Rust unit, property and integration tests (each starts
 # real hubs on 127.0.0.1 with SQLite files in temporary folders), a small smoke run of the
 # load tool, and the browser tests.
@@ -15,6 +15,9 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
+# The SMS recipes (contrib/sms, tests/contract/intake-recipe.test.mjs) run on python3 and curl.
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 # The report's PDF is read back by pdftotext and pdfinfo (tests/browser/report.test.mjs).
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 # The power-cut suite's filesystem (tests/powercut/lazyfs.py) runs on Debian's own interpreter.
