@@ -197,6 +197,8 @@ pub enum Command {
         title: Option<String>,
         /// The new speaker list, ids assigned, replacing the whole list, when given.
         speakers: Option<Vec<Speaker>>,
+        /// When it starts (epoch milliseconds), or `Some(None)` to clear it, when given.
+        starts_at: Option<Option<i64>>,
     },
     /// Bans (`banned`) or unbans the device that asked a question, or with `address` the
     /// network it asked from.

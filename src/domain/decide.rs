@@ -134,7 +134,8 @@ impl SessionState {
                 status,
                 title,
                 speakers,
-            } => Ok(self.session(*status, title, speakers)),
+                starts_at,
+            } => Ok(self.session(*status, title, speakers, *starts_at)),
             C::Ban {
                 question,
                 rev,
@@ -634,8 +635,12 @@ impl SessionState {
         status: Option<SessionStatus>,
         title: &Option<String>,
         speakers: &Option<Vec<Speaker>>,
+        starts_at: Option<Option<i64>>,
     ) -> Decision {
         let mut info = self.info.clone();
+        if let Some(t) = starts_at {
+            info.starts_at = t;
+        }
         if let Some(s) = status {
             info.status = s;
         }

@@ -480,6 +480,7 @@ mod tests {
                 status: SessionStatus::Open,
                 speakers: vec![],
                 created_at: T0,
+                starts_at: None,
             },
             Arc::new(Flagger::default()),
         )

@@ -81,6 +81,9 @@ pub struct SessionInfo {
     pub speakers: Vec<Speaker>,
     /// Epoch milliseconds.
     pub created_at: i64,
+    /// When it is to start (an episode's date and time), epoch milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<i64>,
 }
 
 /// Checks a title against the contract's limits (docs/protocol.md).
@@ -168,7 +171,7 @@ pub enum Applied {
 /// The whole state of one session, rebuilt from its journal.
 #[derive(Debug, Clone)]
 pub struct SessionState {
-    /// The session's current title, status and speakers.
+    /// The session's current title, status, speakers and start.
     pub info: SessionInfo,
     /// Every question, by id.
     pub(super) questions: HashMap<Uuid, Question>,

@@ -56,6 +56,7 @@ fn info() -> SessionInfo {
             },
         ],
         created_at: T0 - 60_000,
+        starts_at: None,
     }
 }
 
@@ -185,6 +186,7 @@ fn set_status(status: SessionStatus) -> Command {
         status: Some(status),
         title: None,
         speakers: None,
+        starts_at: None,
     }
 }
 fn ban(q: Uuid, banned: bool) -> Command {
@@ -1197,6 +1199,7 @@ fn closed_session_refuses_every_change_but_session() {
         status: None,
         title: Some("Ditutup".into()),
         speakers: None,
+        starts_at: None,
     });
     assert_eq!(h.state.info.title, "Ditutup");
     h.m(&set_status(SessionStatus::Open));
@@ -1218,6 +1221,7 @@ fn session_command_changes_info_and_a_no_op_journals_nothing() {
         status: Some(SessionStatus::Paused),
         title: Some("Baru".into()),
         speakers: Some(speakers.clone()),
+        starts_at: None,
     });
     assert_eq!(d.events.len(), 1);
     assert_eq!(h.applied, vec![Applied::Session]);
@@ -2636,6 +2640,7 @@ mod props {
                             status: Some(status),
                             title,
                             speakers: None,
+                            starts_at: None,
                         },
                     )
                 }
@@ -3083,6 +3088,7 @@ fn a_retried_ask_succeeds_after_its_speaker_was_removed() {
         status: None,
         title: None,
         speakers: Some(vec![]),
+        starts_at: None,
     });
     let again = h.ok(audience(AUTHOR), &cmd);
     assert_eq!(again.question, first);
@@ -3393,6 +3399,7 @@ fn one_graphic_at_a_time_question_poll_call_to_action_and_name_strap() {
         status: None,
         title: None,
         speakers: Some(vec![info().speakers[0].clone()]),
+        starts_at: None,
     });
     assert_eq!(view::overlay(&h.state).graphic, None);
     // replaying rebuilds it

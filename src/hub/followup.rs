@@ -49,6 +49,12 @@ pub enum RequestKind {
         /// The question.
         question: Uuid,
     },
+    /// The office changes the session's title, speakers or start (`PATCH /api/sessions/{id}`):
+    /// a `session` command, decided as the staff's.
+    Session {
+        /// The `session` command, fields checked.
+        cmd: Command,
+    },
     /// A question from a gateway (the intake API) or the desk: an `enter`, attributed.
     Enter {
         /// The `enter` command, fields checked.
@@ -120,6 +126,14 @@ impl Actor {
         let now = now_ms();
         let mut question = None;
         let decision = match r.kind {
+            RequestKind::Session { cmd } => {
+                let ctx = Ctx {
+                    now,
+                    new_id: Uuid::new_v4(),
+                    from: None,
+                };
+                self.state.decide(&Who::MODERATOR, &cmd, ctx)
+            }
             RequestKind::Enter {
                 cmd,
                 via,

@@ -75,6 +75,9 @@ pub struct SessionBody<'a> {
     pub links: Option<&'a Links>,
     /// The panel: `{id, name, role}` each.
     pub speakers: &'a [Speaker],
+    /// When it is to start: RFC 3339 UTC with milliseconds; absent when not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<String>,
     /// `open`, `paused` or `closed`.
     pub status: SessionStatus,
     /// The session's title.
@@ -90,6 +93,7 @@ impl<'a> SessionBody<'a> {
             join: None,
             links,
             speakers: &info.speakers,
+            starts_at: info.starts_at.map(crate::domain::view::rfc3339),
             status: info.status,
             title: &info.title,
         }
@@ -532,6 +536,7 @@ mod tests {
                 role: "Sekda".into(),
             }],
             created_at: 0,
+            starts_at: None,
         }
     }
 

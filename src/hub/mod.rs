@@ -323,6 +323,7 @@ impl Hub {
                     status: SessionStatus::Open,
                     speakers: speakers.clone(),
                     created_at: now,
+                    starts_at: None,
                 },
                 keys: Keys {
                     desk: secrets::new_key(),

@@ -218,6 +218,34 @@ pub async fn rotate_key(
     Ok(Json(session_json(&app.cfg.base_url(), &rec)).into_response())
 }
 
+/// `PATCH /api/sessions/{id}` (admin) `{title?, speakers?, starts_at?, status?}`: the office
+/// changes a session as a moderator's `session` command does (the same checks); the session
+/// JSON after it.
+pub async fn patch_session(
+    State(app): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let s = running(&app, &id).await?;
+    let mut v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid(format!("the body is not valid JSON: {e}")))?;
+    let o = v.as_object_mut().ok_or_else(|| {
+        ApiError::invalid("the body must be an object {title?, speakers?, starts_at?, status?}")
+    })?;
+    o.retain(|k, _| matches!(k.as_str(), "title" | "speakers" | "starts_at" | "status"));
+    o.insert("type".into(), json!("session"));
+    let cmd = match super::protocol::parse(&v.to_string(), Some(crate::domain::Role::Moderator)) {
+        Ok(super::protocol::ClientMsg::Command { cmd, .. }) => cmd,
+        Ok(_) => return Err(ApiError::invalid("not a session change")),
+        Err(e) => return Err(e.rejection.into()),
+    };
+    s.request(crate::hub::followup::RequestKind::Session { cmd })
+        .await??;
+    let rec = s.query(|v| v.record.clone()).await?;
+    Ok(Json(session_json(&app.cfg.base_url(), &rec)).into_response())
+}
+
 /// Query of the export route.
 #[derive(Debug, Deserialize)]
 pub struct ExportQuery {

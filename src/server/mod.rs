@@ -176,6 +176,10 @@ pub fn router(app: AppState) -> Router {
             "/api/sessions",
             get(api::list_sessions).post(api::create_session),
         )
+        .route(
+            "/api/sessions/{id}",
+            axum::routing::patch(api::patch_session),
+        )
         .route("/api/sessions/{id}/export", get(api::export))
         .route(
             "/api/sessions/{id}/keys/{role}",

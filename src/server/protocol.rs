@@ -526,13 +526,27 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
                         .map_err(|e| f.invalid(e.0))?,
                 ),
             };
-            if status.is_none() && title.is_none() && speakers.is_none() {
-                return Err(f.invalid("`session` needs at least one of status, title, speakers"));
+            let starts_at = match f.opt_str("starts_at")? {
+                None => None,
+                Some("") => Some(None),
+                Some(t) => Some(Some(
+                    chrono::DateTime::parse_from_rfc3339(t)
+                        .map_err(|_| {
+                            f.invalid("`starts_at` must be a time like 2026-12-18T19:00:00+07:00, or \"\"")
+                        })?
+                        .timestamp_millis(),
+                )),
+            };
+            if status.is_none() && title.is_none() && speakers.is_none() && starts_at.is_none() {
+                return Err(f.invalid(
+                    "`session` needs at least one of status, title, speakers, starts_at",
+                ));
             }
             Command::Session {
                 status,
                 title,
                 speakers,
+                starts_at,
             }
         }
         K::Ban | K::Unban => Command::Ban {

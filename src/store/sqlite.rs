@@ -97,6 +97,7 @@ fn record(row: &sqlx::sqlite::SqliteRow) -> Result<SessionRecord, StoreError> {
         speakers: serde_json::from_str(&speakers)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_at: row.try_get("created_at")?,
+        starts_at: row.try_get("starts_at")?,
     };
     Ok(SessionRecord {
         info,
@@ -268,10 +269,13 @@ impl Store for SqliteStore {
             q.execute(&mut *tx).await?;
         }
         if let Some(info) = info {
-            sqlx::query("UPDATE sessions SET title = ?, status = ?, speakers = ? WHERE id = ?")
+            sqlx::query(
+                "UPDATE sessions SET title = ?, status = ?, speakers = ?, starts_at = ? WHERE id = ?",
+            )
                 .bind(&info.title)
                 .bind(status_str(info))
                 .bind(speakers_json(info))
+                .bind(info.starts_at)
                 .bind(&sid)
                 .execute(&mut *tx)
                 .await?;

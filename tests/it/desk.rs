@@ -250,3 +250,47 @@ async fn the_desk_and_intake_keys_are_replaced_like_the_others() {
         .await;
     assert!(e["message"].as_str().unwrap().contains("intake"));
 }
+
+/// The office edits a session's title, speakers and start from `/admin` (`PATCH`), as the
+/// console's `session` command does; every role's session view carries `starts_at`.
+#[tokio::test]
+async fn the_office_edits_title_speakers_and_start_time() {
+    let server = TestServer::start();
+    let raw = server
+        .create_session("Diskusi Wong Kito #14", json!([]))
+        .await;
+    let s = Session::from_json(&raw);
+    let mut m = Client::moderator(&server, &s).await;
+    assert!(m.welcome["session"].get("starts_at").is_none());
+    let url = server.http(&format!("/api/sessions/{}", s.id));
+    let body = json!({"title":"Diskusi Wong Kito #14: Banjir","starts_at":"2026-12-18T19:00:00+07:00",
+                      "speakers":[{"name":"Drs Ratu Dewa MSi","role":"Sekretaris Daerah"}]});
+    let (st, v) = http_json("PATCH", &url, Some(ADMIN), Some(&body.to_string())).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["session"]["title"], "Diskusi Wong Kito #14: Banjir");
+    assert_eq!(v["session"]["starts_at"], "2026-12-18T12:00:00.000Z");
+    assert_eq!(v["session"]["speakers"][0]["id"], "s1");
+    let (ev, _) = m.until("session").await;
+    assert_eq!(ev["session"]["starts_at"], "2026-12-18T12:00:00.000Z");
+    let phone = Client::audience(&server, &s).await;
+    assert_eq!(
+        phone.welcome["session"]["starts_at"],
+        "2026-12-18T12:00:00.000Z"
+    );
+    // From the console too, and cleared with "".
+    m.ok(json!({"type":"session","starts_at":""})).await;
+    let phone = Client::audience(&server, &s).await;
+    assert!(phone.welcome["session"].get("starts_at").is_none());
+    for (b, word) in [
+        (json!({"starts_at":"besok malam"}), "starts_at"),
+        (json!({"title":""}), "title"),
+        (json!({}), "at least one"),
+        (json!({"speakers":[{"name":"X"}]}), "role"),
+    ] {
+        let (st, e) = http_json("PATCH", &url, Some(ADMIN), Some(&b.to_string())).await;
+        assert_eq!(st, 400, "{b} -> {e}");
+        assert!(e.to_string().contains(word), "{b} -> {e}");
+    }
+    let (st, _) = http_json("PATCH", &url, Some(&s.moderator), Some(&body.to_string())).await;
+    assert_eq!(st, 401, "the office's route");
+}

@@ -63,6 +63,11 @@ fn comparable(welcome: &Value) -> Value {
         );
         if let Some(q) = ov.get_mut("question").and_then(Value::as_object_mut) {
             assert_eq!(q.remove("air_text"), Some(Value::Null));
+            assert_eq!(
+                q.remove("credit"),
+                Some(Value::Null),
+                "no credit in a v1 journal"
+            );
         }
     }
     // The follow-up came after v1: no agency in the fixture's store.

@@ -634,7 +634,9 @@ fn assert_overlay_question(q: &Value, id: &str) {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["air_text", "id", "name", "outlet", "source", "text", "to"],
+        [
+            "air_text", "credit", "id", "name", "outlet", "source", "text", "to"
+        ],
         "{q}"
     );
     assert_eq!(q["id"], json!(id));

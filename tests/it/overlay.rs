@@ -38,6 +38,7 @@ fn empty_row(s: &Session) -> Value {
     let mut row =
         json!({"visible":false,"text":"","name":"","outlet":"","speaker":"","speaker_role":""});
     row["air_text"] = json!("");
+    row["credit"] = json!("");
     row["graphic"] = json!("");
     row["strap_name"] = json!("");
     row["strap_role"] = json!("");
