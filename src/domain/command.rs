@@ -199,6 +199,9 @@ pub enum Command {
         speakers: Option<Vec<Speaker>>,
         /// When it starts (epoch milliseconds), or `Some(None)` to clear it, when given.
         starts_at: Option<Option<i64>>,
+        /// `Some(false)`: start a rehearsal for real (its test questions, votes and bans are
+        /// wiped).
+        rehearsal: Option<bool>,
     },
     /// Bans (`banned`) or unbans the device that asked a question, or with `address` the
     /// network it asked from.

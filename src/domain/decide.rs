@@ -135,7 +135,23 @@ impl SessionState {
                 title,
                 speakers,
                 starts_at,
-            } => Ok(self.session(*status, title, speakers, *starts_at)),
+                rehearsal,
+            } => {
+                let mut d = self.session(*status, title, speakers, *starts_at);
+                if *rehearsal == Some(false) && self.info.rehearsal {
+                    // Start for real: the rehearsal's questions, votes and bans go first.
+                    let mut info = match d.events.pop() {
+                        Some(Event::Session { info }) => info,
+                        _ => self.info.clone(),
+                    };
+                    info.rehearsal = false;
+                    d = Decision::events(vec![
+                        Event::Wipe { at: ctx.now },
+                        Event::Session { info },
+                    ]);
+                }
+                Ok(d)
+            }
             C::Ban {
                 question,
                 rev,

@@ -112,6 +112,12 @@ pub enum Event {
         /// Epoch milliseconds.
         at: i64,
     },
+    /// The rehearsal ended: its questions, votes, bans, polls and cases are gone (a `session`
+    /// event with `rehearsal: false` follows).
+    Wipe {
+        /// Epoch milliseconds.
+        at: i64,
+    },
     /// How many sockets of each role were joined (journaled every minute while any is).
     Presence {
         /// Epoch milliseconds.

@@ -481,6 +481,7 @@ mod tests {
                 speakers: vec![],
                 created_at: T0,
                 starts_at: None,
+                rehearsal: false,
             },
             Arc::new(Flagger::default()),
         )

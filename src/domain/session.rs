@@ -84,6 +84,10 @@ pub struct SessionInfo {
     /// When it is to start (an episode's date and time), epoch milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starts_at: Option<i64>,
+    /// A rehearsal: everything works and is test until the moderator starts it for real, which
+    /// wipes the test questions, votes and bans.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rehearsal: bool,
 }
 
 /// Checks a title against the contract's limits (docs/protocol.md).
@@ -164,6 +168,9 @@ pub enum Applied {
     Poll(PollChange),
     /// A question's case changed, or its contact was erased: moderators get the question again.
     Case(Uuid),
+    /// The rehearsal's questions, votes, bans and polls were wiped: every socket needs a new
+    /// welcome (the hub restarts the session).
+    Wipe,
     /// Nothing changed (a repeated vote, say).
     Nothing,
 }
@@ -559,6 +566,20 @@ impl SessionState {
                 }
                 _ => Applied::Nothing,
             },
+            Event::Wipe { .. } => {
+                let keep = (
+                    self.info.clone(),
+                    self.flagger.clone(),
+                    self.timer_default_ms,
+                    self.followup.clone(),
+                    self.peak,
+                );
+                *self = Self::new(keep.0, keep.1);
+                self.timer_default_ms = keep.2;
+                self.followup = keep.3;
+                self.peak = keep.4;
+                Applied::Wipe
+            }
             Event::Presence { counts, .. } => {
                 self.peak = self.peak.max(*counts);
                 Applied::Nothing

@@ -57,6 +57,7 @@ fn info() -> SessionInfo {
         ],
         created_at: T0 - 60_000,
         starts_at: None,
+        rehearsal: false,
     }
 }
 
@@ -187,6 +188,7 @@ fn set_status(status: SessionStatus) -> Command {
         title: None,
         speakers: None,
         starts_at: None,
+        rehearsal: None,
     }
 }
 fn ban(q: Uuid, banned: bool) -> Command {
@@ -1200,6 +1202,7 @@ fn closed_session_refuses_every_change_but_session() {
         title: Some("Ditutup".into()),
         speakers: None,
         starts_at: None,
+        rehearsal: None,
     });
     assert_eq!(h.state.info.title, "Ditutup");
     h.m(&set_status(SessionStatus::Open));
@@ -1222,6 +1225,7 @@ fn session_command_changes_info_and_a_no_op_journals_nothing() {
         title: Some("Baru".into()),
         speakers: Some(speakers.clone()),
         starts_at: None,
+        rehearsal: None,
     });
     assert_eq!(d.events.len(), 1);
     assert_eq!(h.applied, vec![Applied::Session]);
@@ -2641,6 +2645,7 @@ mod props {
                             title,
                             speakers: None,
                             starts_at: None,
+                            rehearsal: None,
                         },
                     )
                 }
@@ -3089,6 +3094,7 @@ fn a_retried_ask_succeeds_after_its_speaker_was_removed() {
         title: None,
         speakers: Some(vec![]),
         starts_at: None,
+        rehearsal: None,
     });
     let again = h.ok(audience(AUTHOR), &cmd);
     assert_eq!(again.question, first);
@@ -3400,6 +3406,7 @@ fn one_graphic_at_a_time_question_poll_call_to_action_and_name_strap() {
         title: None,
         speakers: Some(vec![info().speakers[0].clone()]),
         starts_at: None,
+        rehearsal: None,
     });
     assert_eq!(view::overlay(&h.state).graphic, None);
     // replaying rebuilds it

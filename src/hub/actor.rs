@@ -202,6 +202,9 @@ pub struct Actor {
     pub(super) dirty_polls: HashSet<Uuid>,
     /// Polls whose counts changed since the last staff round (moderators, screen, overlay).
     pub(super) dirty_polls_staff: HashSet<Uuid>,
+    /// A rehearsal was wiped: the actor stops after this batch, and every socket, told 4503,
+    /// comes back to the session started afresh from its journal (a new epoch, fresh welcomes).
+    pub(super) restart: bool,
     /// Last presence counts sent to moderators.
     pub(super) last_presence: [usize; 6],
     rx: mpsc::Receiver<Mail>,
@@ -247,6 +250,7 @@ impl Actor {
             dirty_polls: HashSet::new(),
             dirty_polls_staff: HashSet::new(),
             last_presence: [0; 6],
+            restart: false,
             rx,
             _registration: registration,
         }
@@ -278,6 +282,9 @@ impl Actor {
                     if n == 0 { break false; }
                     let batch = std::mem::take(&mut buf);
                     self.handle(batch).await;
+                    if self.restart {
+                        break true;
+                    }
                     idle_since = None;
                     let counts_changed = !self.dirty_votes.is_empty() || !self.dirty_polls.is_empty();
                     if counts_changed && votes.changed() {
@@ -323,7 +330,11 @@ impl Actor {
         }
         self.flush_staff_polls();
         self.flush_votes();
-        self.fanout.close_all(Close::ShuttingDown);
+        self.fanout.close_all(if self.restart {
+            Close::Restarting
+        } else {
+            Close::ShuttingDown
+        });
         if idle {
             tracing::info!(session = %self.record.info.id, "session idle: actor stopped");
         } else {
@@ -497,6 +508,9 @@ impl Actor {
             match r {
                 Ok(()) => {
                     self.journal_len += events.len() as u64;
+                    if events.iter().any(|e| matches!(e, Event::Wipe { .. })) {
+                        self.restart = true;
+                    }
                     if let Some(info) = info {
                         self.record.info = info;
                     }

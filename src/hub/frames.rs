@@ -75,6 +75,9 @@ pub struct SessionBody<'a> {
     pub links: Option<&'a Links>,
     /// The panel: `{id, name, role}` each.
     pub speakers: &'a [Speaker],
+    /// `true` while the session is a rehearsal; absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rehearsal: bool,
     /// When it is to start: RFC 3339 UTC with milliseconds; absent when not set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub starts_at: Option<String>,
@@ -93,6 +96,7 @@ impl<'a> SessionBody<'a> {
             join: None,
             links,
             speakers: &info.speakers,
+            rehearsal: info.rehearsal,
             starts_at: info.starts_at.map(crate::domain::view::rfc3339),
             status: info.status,
             title: &info.title,
@@ -537,6 +541,7 @@ mod tests {
             }],
             created_at: 0,
             starts_at: None,
+            rehearsal: false,
         }
     }
 

@@ -290,6 +290,20 @@ impl Hub {
         Self::create_session(self.shared.store.as_ref(), title, speakers, now).await
     }
 
+    /// Marks a session just created (no actor yet, an empty journal) as a rehearsal: its first
+    /// journal event says so.
+    pub async fn begin_rehearsal(&self, mut rec: SessionRecord) -> Result<SessionRecord, HubError> {
+        rec.info.rehearsal = true;
+        let e = [crate::domain::Event::Session {
+            info: rec.info.clone(),
+        }];
+        self.shared
+            .store
+            .append(rec.info.id, 0, &e, Some(&rec.info), &[])
+            .await?;
+        Ok(rec)
+    }
+
     /// A setting kept in the store, stored as `value` first when absent.
     pub async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, HubError> {
         Ok(self.shared.store.setting_or_insert(key, value).await?)
@@ -324,6 +338,7 @@ impl Hub {
                     speakers: speakers.clone(),
                     created_at: now,
                     starts_at: None,
+                    rehearsal: false,
                 },
                 keys: Keys {
                     desk: secrets::new_key(),

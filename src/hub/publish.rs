@@ -108,6 +108,9 @@ impl Actor {
                 });
             }
             Applied::Case(id) => self.moderator_frames(&[id], out),
+            // The actor restarts the session after the commit: every socket comes back to a
+            // fresh welcome (actor.rs).
+            Applied::Wipe => {}
             Applied::BanNet(net) => {
                 let ids: Vec<Uuid> = self.state.questions_from(net).map(|q| q.id).collect();
                 self.moderator_frames(&ids, out);

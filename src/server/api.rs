@@ -184,9 +184,17 @@ pub async fn create_session(
         None | Some(Value::Null) => vec![],
         Some(s) => super::protocol::speakers_input(s).map_err(ApiError::invalid)?,
     };
+    let rehearsal = match o.get("rehearsal") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ApiError::invalid("`rehearsal` must be true or false")),
+    };
     let now = chrono::Utc::now().timestamp_millis();
-    let rec = app.hub.new_session(title, &speakers, now).await?;
-    tracing::info!(session = %rec.info.id, "session created");
+    let mut rec = app.hub.new_session(title, &speakers, now).await?;
+    if rehearsal {
+        rec = app.hub.begin_rehearsal(rec).await?;
+    }
+    tracing::info!(session = %rec.info.id, rehearsal, "session created");
     Ok((
         StatusCode::CREATED,
         Json(session_json(&app.cfg.base_url(), &rec)),

@@ -537,9 +537,25 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
                         .timestamp_millis(),
                 )),
             };
-            if status.is_none() && title.is_none() && speakers.is_none() && starts_at.is_none() {
+            let rehearsal = match f.m.get("rehearsal") {
+                None | Some(Value::Null) => None,
+                Some(Value::Bool(false)) => Some(false),
+                Some(Value::Bool(true)) => {
+                    return Err(f.invalid(
+                        "`rehearsal` can only be false (start for real): a session starts in \
+                         rehearsal when it is created",
+                    ));
+                }
+                Some(_) => return Err(f.invalid("`rehearsal` must be false")),
+            };
+            if status.is_none()
+                && title.is_none()
+                && speakers.is_none()
+                && starts_at.is_none()
+                && rehearsal.is_none()
+            {
                 return Err(f.invalid(
-                    "`session` needs at least one of status, title, speakers, starts_at",
+                    "`session` needs at least one of status, title, speakers, starts_at, rehearsal",
                 ));
             }
             Command::Session {
@@ -547,6 +563,7 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
                 title,
                 speakers,
                 starts_at,
+                rehearsal,
             }
         }
         K::Ban | K::Unban => Command::Ban {

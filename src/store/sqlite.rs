@@ -98,6 +98,7 @@ fn record(row: &sqlx::sqlite::SqliteRow) -> Result<SessionRecord, StoreError> {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_at: row.try_get("created_at")?,
         starts_at: row.try_get("starts_at")?,
+        rehearsal: row.try_get::<i64, _>("rehearsal")? != 0,
     };
     Ok(SessionRecord {
         info,
@@ -270,15 +271,17 @@ impl Store for SqliteStore {
         }
         if let Some(info) = info {
             sqlx::query(
-                "UPDATE sessions SET title = ?, status = ?, speakers = ?, starts_at = ? WHERE id = ?",
+                "UPDATE sessions SET title = ?, status = ?, speakers = ?, starts_at = ?, \
+                 rehearsal = ? WHERE id = ?",
             )
-                .bind(&info.title)
-                .bind(status_str(info))
-                .bind(speakers_json(info))
-                .bind(info.starts_at)
-                .bind(&sid)
-                .execute(&mut *tx)
-                .await?;
+            .bind(&info.title)
+            .bind(status_str(info))
+            .bind(speakers_json(info))
+            .bind(info.starts_at)
+            .bind(i64::from(info.rehearsal))
+            .bind(&sid)
+            .execute(&mut *tx)
+            .await?;
         }
         for e in events {
             if let Event::Erase { question, .. } = e {
@@ -295,6 +298,14 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
             }
+        }
+        if events.iter().any(|e| matches!(e, Event::Wipe { .. })) {
+            // A rehearsal's cases go with its questions (the rows of questions made after
+            // the wipe in this batch are written below).
+            sqlx::query("DELETE FROM cases WHERE session_id = ?")
+                .bind(&sid)
+                .execute(&mut *tx)
+                .await?;
         }
         upsert_cases(&mut tx, cases).await?;
         tx.commit().await?;

@@ -294,3 +294,96 @@ async fn the_office_edits_title_speakers_and_start_time() {
     let (st, _) = http_json("PATCH", &url, Some(&s.moderator), Some(&body.to_string())).await;
     assert_eq!(st, 401, "the office's route");
 }
+
+/// A rehearsal: everything works and the session says so; "start for real" wipes the test
+/// questions, votes, bans and cases (journaled: also after a restart), every socket comes back
+/// to a fresh welcome, and the export holds only the broadcast.
+#[tokio::test]
+async fn starting_a_rehearsal_for_real_leaves_no_trace_of_it() {
+    let mut server = TestServer::start();
+    let (st, raw) = http_json(
+        "POST",
+        &server.http("/api/sessions"),
+        Some(ADMIN),
+        Some(&json!({"title":"Gladi Wong Kito #15","rehearsal":true}).to_string()),
+    )
+    .await;
+    assert_eq!(st, 201, "{raw}");
+    assert_eq!(raw["session"]["rehearsal"], true);
+    let s = Session::from_json(&raw);
+    let mut phone = Client::audience(&server, &s).await;
+    assert_eq!(phone.welcome["session"]["rehearsal"], true);
+    let mut m = Client::moderator(&server, &s).await;
+    let test_q = phone
+        .ok(json!({"type":"ask","ref":new_ref(),"text":"Uji coba satu dua","contact":"081255556666"}))
+        .await;
+    let tq = test_q["question"]["id"].as_str().unwrap().to_string();
+    let code = test_q["tracking"].as_str().unwrap().to_string();
+    m.ok(json!({"type":"approve","question":tq})).await;
+    phone
+        .ok(json!({"type":"vote","question":tq,"on":true}))
+        .await;
+    m.ok(json!({"type":"ban","question":tq})).await;
+    let (st, _) = http_json(
+        "GET",
+        &server.http(&format!("/api/track/{code}")),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "a rehearsal's code works during it");
+    // Start for real.
+    m.ok(json!({"type":"session","rehearsal":false})).await;
+    assert_eq!(m.expect_close().await, 4503, "every socket comes back");
+    assert_eq!(phone.expect_close().await, 4503);
+    let m = Client::moderator(&server, &s).await;
+    assert!(
+        m.welcome["session"].get("rehearsal").is_none(),
+        "{}",
+        m.welcome["session"]
+    );
+    assert_eq!(m.welcome["questions"], json!([]));
+    let mut phone = Client::connect(
+        &server,
+        json!({"type":"hello","role":"audience","session":s.code,"device":phone.device()}),
+    )
+    .await;
+    assert_eq!(phone.welcome["you"]["votes"], json!([]));
+    // The banned device may ask again; the broadcast's question is all the export holds.
+    let real = phone.ask("Pertanyaan siaran yang sebenarnya").await;
+    let (_, export) = http_json(
+        "GET",
+        &server.http(&format!("/api/sessions/{}/export", s.id)),
+        Some(&s.moderator),
+        None,
+    )
+    .await;
+    let qs = export["questions"].as_array().unwrap();
+    assert_eq!(qs.len(), 1, "{qs:?}");
+    assert_eq!(qs[0]["id"], json!(real));
+    let (st, _) = http_json(
+        "GET",
+        &server.http(&format!("/api/track/{code}")),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(st, 404, "the rehearsal's codes are gone");
+    let (_, board) = http_json("GET", &server.http("/api/board"), None, None).await;
+    assert_eq!(board["total"]["received"], 1);
+    // Journaled: a restart replays the wipe.
+    server.kill9();
+    server.restart();
+    let m = Client::moderator(&server, &s).await;
+    let qs = m.welcome["questions"].as_array().unwrap();
+    assert_eq!(qs.len(), 1);
+    assert_eq!(qs[0]["id"], json!(real));
+    // Only false is taken, and only once it changes anything.
+    let mut m = m;
+    let e = m
+        .err(json!({"type":"session","rehearsal":true}), "invalid")
+        .await;
+    assert!(e["message"].as_str().unwrap().contains("rehearsal"));
+    m.ok(json!({"type":"session","rehearsal":false})).await;
+    assert!(m.quiet(300).await, "not a rehearsal: nothing happens");
+}

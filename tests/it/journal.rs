@@ -295,6 +295,7 @@ async fn the_v1_journal_holds_every_kind_of_event() {
             | Event::Message { .. }
             | Event::Case { .. }
             | Event::Erase { .. }
+            | Event::Wipe { .. }
             | Event::Presence { .. } => {
                 panic!(
                     "address bans, polls, graphics, the stage and cases came after the v1 journal format: {e:?}"
