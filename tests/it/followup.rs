@@ -12,15 +12,7 @@ const CONTACT: &str = "0812 9988 7766";
 const STORED: &str = "081299887766";
 
 async fn agency(server: &TestServer, name: &str, short: &str) -> Value {
-    let (st, a) = http_json(
-        "POST",
-        &server.http("/api/agencies"),
-        Some(ADMIN),
-        Some(&json!({"name": name, "short": short}).to_string()),
-    )
-    .await;
-    assert_eq!(st, 201, "{a}");
-    a
+    server.create_agency(name, short).await
 }
 
 async fn moderator_named(server: &TestServer, s: &Session, name: &str) -> Client {

@@ -14,16 +14,12 @@ const CONTACT: &str = "+62 813-7766-5544";
 const STORED: &str = "+6281377665544";
 const EMAIL: &str = "rahasia.warga@contoh.id";
 
+/// A new agency's key.
 async fn agency(server: &TestServer, name: &str, short: &str) -> String {
-    let (st, a) = http_json(
-        "POST",
-        &server.http("/api/agencies"),
-        Some(ADMIN),
-        Some(&json!({"name": name, "short": short}).to_string()),
-    )
-    .await;
-    assert_eq!(st, 201, "{a}");
-    a["key"].as_str().unwrap().to_string()
+    server.create_agency(name, short).await["key"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Every text frame a socket receives within `ms` of quiet.

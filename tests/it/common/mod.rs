@@ -236,6 +236,19 @@ impl TestServer {
         body
     }
 
+    /// Creates an agency (docs/followup.md) through the admin API; returns it with its key.
+    pub async fn create_agency(&self, name: &str, short: &str) -> Value {
+        let (status, body) = http_json(
+            "POST",
+            &self.http("/api/agencies"),
+            Some(ADMIN),
+            Some(&json!({"name": name, "short": short}).to_string()),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
     /// A session with two speakers (s1, s2).
     pub async fn demo_session(&self) -> Session {
         let v = self
