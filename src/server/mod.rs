@@ -161,6 +161,7 @@ pub fn router(app: AppState) -> Router {
         .route("/overlay/{id}", get(pages::overlay))
         .route("/admin", get(pages::admin))
         .route("/join/{code}", get(pages::join))
+        .route("/desk/{id}", get(pages::desk))
         .route("/lacak", get(pages::track))
         .route("/lacak/{code}", get(pages::track))
         .route("/a/{agency}", get(pages::agency))

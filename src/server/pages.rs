@@ -94,6 +94,11 @@ pub async fn report(headers: HeaderMap) -> Response {
     serve("report/index.html", &headers)
 }
 
+/// `/desk/{id}`: the radio desk.
+pub async fn desk(headers: HeaderMap) -> Response {
+    serve("desk/index.html", &headers)
+}
+
 /// `/admin`: the admin page.
 pub async fn admin(headers: HeaderMap) -> Response {
     serve("admin/index.html", &headers)

@@ -93,10 +93,10 @@ async function onCreate(e) {
 }
 
 // ---- list --------------------------------------------------------------------
-function linkRow(kind, url, sessionId) {
+function linkRow(kind, url, sessionId, { label = t(`link.${kind}`), data = { link: kind }, open = true, rotateLabel = t('link.rotate') } = {}) {
   const id = `l-${Math.random().toString(36).slice(2)}`;
-  const input = h('input', { id, readOnly: true, value: url, dataset: { link: kind }, onfocus: () => input.select() });
-  const copyBtn = h('button', { type: 'button', dataset: { copy: kind } }, t('link.copy'));
+  const input = h('input', { id, readOnly: true, value: url, dataset: data, onfocus: () => input.select() });
+  const copyBtn = h('button', { type: 'button', dataset: { copy: data.link || (data.key && `${data.key}-key`) || kind } }, t('link.copy'));
   copyBtn.addEventListener('click', async () => {
     const ok = await copyText(url);
     if (!ok) input.select();
@@ -104,20 +104,32 @@ function linkRow(kind, url, sessionId) {
     setTimeout(() => setText(copyBtn, t('link.copy')), 1500);
   });
   return [
-    h('span', {}, h('label', { attrs: { for: id } }, t(`link.${kind}`))),
+    h('span', {}, h('label', { attrs: { for: id } }, label)),
     input,
     copyBtn,
-    h('a', { href: url, target: '_blank', rel: 'noopener' }, t('link.open')),
-    kind === 'audience' ? h('span', {}) : h('button', {
+    open ? h('a', { href: url, target: '_blank', rel: 'noopener' }, t('link.open')) : h('span', {}),
+    !kind || kind === 'audience' ? h('span', {}) : h('button', {
       type: 'button', class: 'subtle', dataset: { rotate: kind },
       onclick: () => rotate(sessionId, kind),
-    }, t('link.rotate')),
+    }, rotateLabel),
   ];
+}
+
+/** The radio desk's link, and what an SMS/WhatsApp gateway needs: the intake address and its
+ *  password (`keys.intake`), each with copy; new desk link, new gateway password. */
+function intakeRows(item, s) {
+  const links = item.links || {};
+  const keys = item.keys || {};
+  const rows = [];
+  if (links.desk) rows.push(...linkRow('desk', links.desk, s.id));
+  if (links.intake) rows.push(...linkRow(null, links.intake, s.id, { label: t('link.intake'), data: { link: 'intake' }, open: false }));
+  if (keys.intake) rows.push(...linkRow('intake', keys.intake, s.id, { label: t('link.intakeKey'), data: { key: 'intake' }, open: false, rotateLabel: t('link.intakeRotate') }));
+  return rows;
 }
 
 /** A new key for one role of a session: the old link stops working at once. */
 async function rotate(sessionId, kind) {
-  if (!window.confirm(t('link.rotateConfirm', { role: t(`link.${kind}`) }))) return;
+  if (!window.confirm(kind === 'intake' ? t('link.intakeConfirm') : t('link.rotateConfirm', { role: t(`link.${kind}`) }))) return;
   try {
     await api('POST', `/api/sessions/${encodeURIComponent(sessionId)}/keys/${kind}`);
     await refresh();
@@ -133,13 +145,21 @@ function renderSessions(list) {
   ul.replaceChildren(...list.map((item) => {
     const s = item.session || item;
     const links = item.links || {};
-    return h('li', { class: 'session', dataset: { sessionId: s.id, code: s.code } },
+    const when = startText(s.starts_at, i18n.lang);
+    const li = h('li', { class: 'session', dataset: { sessionId: s.id, code: s.code } },
       h('h3', {}, s.title),
       h('p', { class: 'meta' }, h('span', { class: 'code' }, s.code), ` · ${t(`status.${s.status}`)}`,
+        when ? h('span', { class: 'starts-at', dataset: { field: 'starts-at', startsAt: s.starts_at } }, ` · ${t('start.label', { when })}`) : '',
         (s.speakers || []).length ? ` · ${(s.speakers || []).map((sp) => `${sp.name} (${sp.role})`).join(', ')}` : ''),
-      h('div', { class: 'links' }, ...['audience', 'press', 'moderator', 'screen', 'overlay'].filter((k) => links[k]).flatMap((k) => linkRow(k, links[k], s.id))),
+      h('div', { class: 'links' }, ...['audience', 'press', 'moderator', 'screen', 'overlay'].filter((k) => links[k]).flatMap((k) => linkRow(k, links[k], s.id)),
+        ...intakeRows(item, s)),
+      (links.intake || (item.keys || {}).intake) ? h('p', { class: 'hint intake-hint' }, t('link.intakeHint')) : '',
       sessionTools(s, links));
+    const open = editForms.get(s.id);
+    if (open) li.append(open);
+    return li;
   }));
+  for (const id of [...editForms.keys()]) if (!list.some((item) => (item.session || item).id === id)) editForms.delete(id);
   renderSessionFilter(list.map((item) => item.session || item));
 }
 
@@ -155,6 +175,139 @@ async function refresh() {
     return;
   }
   await refreshFollowup();
+}
+
+// ---- a session's start time (Asia/Jakarta, WIB, UTC+7 all year) -----------------------------
+const WIB_MS = 7 * 3600 * 1000;
+/** "Jumat, 18 Desember 2026 19.00 WIB" from an RFC 3339 time, in Jakarta time. */
+function startText(iso, lang) {
+  const d = iso ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) return '';
+  const locale = lang === 'en' ? 'en-GB' : 'id-ID';
+  const tz = { timeZone: 'Asia/Jakarta' };
+  const day = d.toLocaleDateString(locale, { ...tz, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+  const parts = new Intl.DateTimeFormat(locale, { ...tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(d);
+  const hh = (parts.find((x) => x.type === 'hour') || {}).value || '';
+  const mm = (parts.find((x) => x.type === 'minute') || {}).value || '';
+  return `${day.replace(/^(\S+?),?\s/, '$1, ')} ${hh}${lang === 'en' ? ':' : '.'}${mm} WIB`;
+}
+/** A datetime-local value in Jakarta time for an RFC 3339 time; '' when not set. */
+function startInput(iso) {
+  const d = iso ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) return '';
+  return new Date(d.getTime() + WIB_MS).toISOString().slice(0, 16);
+}
+/** RFC 3339 with the Jakarta offset from a datetime-local value; '' for an empty one. */
+function startValue(local) {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::(\d{2}))?/.exec(String(local || ''));
+  return m ? `${m[1]}T${m[2]}:${m[3] || '00'}+07:00` : '';
+}
+
+// ---- "Ubah": a session's title, speakers and start time (PATCH /api/sessions/{id}) ----------
+const editForms = new Map(); // session id -> its open form, kept across a reload of the list
+
+function toggleEdit(s) {
+  if (editForms.has(s.id)) { closeEdit(s.id); return; }
+  const form = buildEditForm(s);
+  editForms.set(s.id, form);
+  const li = document.querySelector(`#sessions li[data-session-id="${CSS.escape(s.id)}"]`);
+  if (li) li.append(form);
+  $('[name=edit-title]', form).focus();
+}
+
+function closeEdit(id) {
+  const form = editForms.get(id);
+  editForms.delete(id);
+  if (form) form.remove();
+}
+
+function editSpeakerRow(sp = {}) {
+  const li = h('li', { class: 'edit-speaker', dataset: { speakerId: sp.id || '' } },
+    h('input', { name: 'edit-speaker-name', maxLength: 100, value: sp.name || '', placeholder: t('speaker.name'), attrs: { 'aria-label': t('speaker.name') } }),
+    h('input', { name: 'edit-speaker-role', maxLength: 100, value: sp.role || '', placeholder: t('speaker.role'), attrs: { 'aria-label': t('speaker.role') } }),
+    h('button', { type: 'button', class: 'subtle', dataset: { speakerAct: 'up' }, attrs: { 'aria-label': t('edit.up') } }, '↑'),
+    h('button', { type: 'button', class: 'subtle', dataset: { speakerAct: 'down' }, attrs: { 'aria-label': t('edit.down') } }, '↓'),
+    h('button', { type: 'button', class: 'danger subtle', dataset: { speakerAct: 'remove' } }, t('speaker.remove')));
+  return li;
+}
+
+function buildEditForm(s) {
+  const n = s.id;
+  const list = h('ol', { class: 'edit-speaker-list' }, ...(s.speakers || []).map((sp) => editSpeakerRow(sp)));
+  const start = h('input', { id: `es-${n}`, name: 'edit-start', type: 'datetime-local', value: startInput(s.starts_at) });
+  const form = h('form', { class: 'edit-form', noValidate: true, dataset: { editFor: s.id, startsAt: s.starts_at || '' } },
+    h('h4', {}, t('edit.heading')),
+    h('label', { attrs: { for: `et-${n}` } }, t('edit.title')),
+    h('input', { id: `et-${n}`, name: 'edit-title', maxLength: 200, value: s.title || '' }),
+    h('label', { attrs: { for: `es-${n}` } }, t('edit.start')),
+    h('div', { class: 'row' }, start,
+      h('button', { type: 'button', class: 'subtle', dataset: { act: 'edit-start-clear' }, onclick: () => { start.value = ''; } }, t('edit.startClear'))),
+    h('fieldset', { class: 'speakers' }, h('legend', {}, t('edit.speakers')), list,
+      h('button', { type: 'button', dataset: { act: 'edit-add-speaker' }, onclick: () => {
+        if (list.children.length >= 20) return;
+        const row = editSpeakerRow();
+        list.append(row);
+        $('input', row).focus();
+      } }, t('create.addSpeaker'))),
+    h('p', { class: 'field-error', role: 'alert', dataset: { field: 'edit-error' } }),
+    h('div', { class: 'row' },
+      h('button', { type: 'submit', class: 'primary', dataset: { act: 'edit-save' } }, t('edit.save')),
+      h('button', { type: 'button', dataset: { act: 'edit-cancel' }, onclick: () => closeEdit(s.id) }, t('act.cancel'))));
+  form._session = s;
+  list.addEventListener('click', (e) => {
+    const b = e.target.closest('[data-speaker-act]');
+    if (!b) return;
+    const row = b.closest('li');
+    const act = b.dataset.speakerAct;
+    if (act === 'remove') row.remove();
+    else if (act === 'up' && row.previousElementSibling) row.previousElementSibling.before(row);
+    else if (act === 'down' && row.nextElementSibling) row.nextElementSibling.after(row);
+    if (act !== 'remove') b.focus();
+  });
+  form.addEventListener('submit', (e) => { e.preventDefault(); saveEdit(form); });
+  return form;
+}
+
+function editError(form, text, server) {
+  $('[data-field=edit-error]', form).replaceChildren(text || '', server ? h('span', { class: 'server-message', attrs: { lang: 'en' } }, ` ${t('field.server', { message: server })}`) : '');
+}
+
+async function saveEdit(form) {
+  const s = form._session;
+  editError(form, '');
+  const title = $('[name=edit-title]', form).value.trim();
+  if (!title || textLength(title) > 200) { editError(form, t('create.needTitle')); $('[name=edit-title]', form).focus(); return; }
+  const speakers = [];
+  for (const row of $$('.edit-speaker', form)) {
+    const name = $('[name=edit-speaker-name]', row).value.trim();
+    const role = $('[name=edit-speaker-role]', row).value.trim();
+    if (!name && !role) continue;
+    if (!name || !role) { editError(form, t('create.needSpeaker')); $(name ? '[name=edit-speaker-role]' : '[name=edit-speaker-name]', row).focus(); return; }
+    speakers.push(row.dataset.speakerId ? { id: row.dataset.speakerId, name, role } : { name, role });
+  }
+  const body = {};
+  if (title !== s.title) body.title = title;
+  const before = (s.speakers || []).map((x) => ({ id: x.id, name: x.name, role: x.role }));
+  if (JSON.stringify(before) !== JSON.stringify(speakers.map((x) => ({ id: x.id, name: x.name, role: x.role })))) body.speakers = speakers;
+  const start = startValue($('[name=edit-start]', form).value);
+  if (start !== (s.starts_at ? startValue(startInput(s.starts_at)) : '')) body.starts_at = start;
+  if (!Object.keys(body).length) { closeEdit(s.id); return; }
+  const btn = $('[data-act=edit-save]', form);
+  btn.disabled = true;
+  try {
+    await api('PATCH', `/api/sessions/${encodeURIComponent(s.id)}`, body);
+    closeEdit(s.id);
+    await refresh();
+    const li = document.querySelector(`#sessions li[data-session-id="${CSS.escape(s.id)}"]`);
+    if (li) setText($('[data-field=export-status]', li), t('edit.saved'));
+  } catch (err) {
+    const m = String(err.field || err.message || '');
+    const field = ['starts_at', 'speakers', 'title', 'status'].find((f) => m.includes(f));
+    if (err.code === 'invalid' && field) editError(form, t(`edit.bad.${field}`), err.message);
+    else editError(form, errorText(err));
+  } finally {
+    btn.disabled = false;
+  }
 }
 
 // ---- the public address ------------------------------------------------------------
@@ -213,7 +366,8 @@ function sessionTools(s, links) {
     href: `/r/${encodeURIComponent(s.id)}${modKey ? `#k=${encodeURIComponent(modKey)}` : ''}`,
     target: '_blank', rel: 'noopener', dataset: { link: 'report' },
   }, t('report.link'));
-  return h('div', { class: 'session-tools row' }, menu, report, status);
+  const edit = h('button', { type: 'button', dataset: { act: 'edit-session' }, onclick: () => toggleEdit(s) }, t('edit.open'));
+  return h('div', { class: 'session-tools row' }, menu, report, edit, status);
 }
 
 function fileName(disposition, fallback) {

@@ -100,6 +100,9 @@ function startClient() {
   client = new TanyaClient({ role: key ? 'press' : 'audience', session: code, key });
   client.on('state', renderConn);
   client.on('change', onChange);
+  // A session frame is the session's whole state, but the shared client merges it into the
+  // view: a start time cleared is absent from it, so drop it here.
+  client.on('session', (m) => { if (m && m.session && !('starts_at' in m.session) && client.view.session) delete client.view.session.starts_at; });
   client.on('welcome', onWelcome);
   client.on('fatal', onFatal);
   client.on('error', showError);
@@ -198,6 +201,20 @@ function metaLine(q) {
   return parts.join(' · ');
 }
 
+/** "Jumat, 18 Desember 2026 19.00 WIB" from the session's `starts_at`, in Jakarta time whatever
+ *  the phone's own zone; '' when not set. */
+function startText(iso, lang) {
+  const d = iso ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) return '';
+  const locale = lang === 'en' ? 'en-GB' : 'id-ID';
+  const tz = { timeZone: 'Asia/Jakarta' };
+  const day = d.toLocaleDateString(locale, { ...tz, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+  const parts = new Intl.DateTimeFormat(locale, { ...tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(d);
+  const hh = (parts.find((x) => x.type === 'hour') || {}).value || '';
+  const mm = (parts.find((x) => x.type === 'minute') || {}).value || '';
+  return `${day.replace(/^(\S+?),?\s/, '$1, ')} ${hh}${lang === 'en' ? ':' : '.'}${mm} WIB`;
+}
+
 function render() {
   if (!client) return;
   const v = client.view;
@@ -205,6 +222,10 @@ function render() {
   if (s) {
     setText($('#session-title'), s.title);
     document.title = `${s.title} · Tanya`;
+    const when = startText(s.starts_at, i18n.lang);
+    const start = $('#session-start');
+    start.hidden = !when;
+    setText(start, when ? t('session.start', { when }) : '');
     const st = $('#session-status');
     st.hidden = s.status === 'open';
     setText(st, s.status === 'paused' ? t('session.paused') : s.status === 'closed' ? t('session.closed') : '');

@@ -2,7 +2,7 @@
 import { TanyaClient, pageKey, storePageKey, store } from '../shared/client.js';
 import { h, $, $$, setText, syncList, pathId, copyText, textLength, clockTime, isLoopbackUrl } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
-import { buildLowerThird, fillLowerThird, airData } from '../overlay/lower-third.js';
+import { buildLowerThird, fillLowerThird, airData, creditLine } from '../overlay/lower-third.js';
 import STRINGS, { DEFAULT_REJECT_REASONS } from './strings.js';
 
 const i18n = makeI18n(STRINGS);
@@ -93,6 +93,7 @@ function createCard(q) {
   const el = h('article', { class: 'card', tabIndex: -1, dataset: { qid: q.id } },
     h('div', { class: 'card-head' },
       h('span', { class: 'badge src', dataset: { field: 'source' } }),
+      h('span', { class: 'badge via', dataset: { field: 'via' }, hidden: true }),
       h('span', { class: 'who', dataset: { field: 'who' } }),
       h('span', { class: 'to', dataset: { field: 'to' } }),
       h('span', { class: 'flags', dataset: { field: 'flags' } }),
@@ -115,6 +116,7 @@ function createCard(q) {
       h('span', { class: 'badge case', dataset: { field: 'case' }, hidden: true }),
       h('span', { class: 'badge overdue', dataset: { field: 'overdue' }, hidden: true }),
       h('span', { class: 'badge public', dataset: { field: 'public' }, hidden: true }),
+      h('span', { class: 'badge credit', dataset: { field: 'credit' }, hidden: true }),
       h('span', { class: 'contact', dataset: { field: 'contact' }, hidden: true }),
       h('span', { class: 'place', dataset: { field: 'place' }, hidden: true }),
       h('span', { class: 'topic', dataset: { field: 'topic' }, hidden: true })),
@@ -164,6 +166,9 @@ function actionsFor(q) {
   // Beside "Reject": reject with a ready reason or a typed one (the key R).
   const r = a.findIndex(([act]) => act === 'reject');
   if (r >= 0) a.splice(r + 1, 0, ['reject-reason', 'act.rejectReason', 'danger subtle']);
+  // Credit the channel on the lower third (key c): for the queue and the question on air, when
+  // there is a channel or a station to name.
+  if (creditable(q)) a.push(['credit', 'act.credit', 'credit-btn']);
   if (q.author && ['pending', 'rejected', 'approved'].includes(q.status)) {
     a.push(q.banned ? ['unban', 'act.unban'] : ['ban', 'act.ban', 'danger subtle']);
     // `address_banned` is null when the network the question came from is not known. Banning
@@ -176,7 +181,30 @@ function actionsFor(q) {
   return a;
 }
 
-const KEYS = { approve: 'a', reject: 'r', 'reject-reason': 'R', edit: 'e', live: 'l', answered: 'd', requeue: 'u', merge: 'm', forward: 'f', history: 'h' };
+const KEYS = { approve: 'a', reject: 'r', 'reject-reason': 'R', edit: 'e', live: 'l', answered: 'd', requeue: 'u', merge: 'm', forward: 'f', history: 'h', credit: 'c' };
+
+/** A question whose channel and station may be credited on air: queued or live, with something
+ *  to name (an audience question from a phone has neither). */
+const creditable = (q) => !!q && ['approved', 'live'].includes(q.status) && !!creditLine(q);
+
+/** Where an entry came from: the radio desk (with its station) or an SMS/WhatsApp gateway. */
+function updateVia(el, q) {
+  const via = $('[data-field=via]', el);
+  const channel = q.channel && STRINGS.id[`channel.${q.channel}`] ? t(`channel.${q.channel}`) : (q.channel || '');
+  let text = '';
+  if (q.via === 'desk') text = [t('via.desk'), q.station, channel].filter(Boolean).join(' · ');
+  else if (q.via === 'gateway') text = [t('via.gateway'), channel].filter(Boolean).join(' · ');
+  via.hidden = !text;
+  if (text) via.dataset.via = q.via; else delete via.dataset.via;
+  setText(via, text);
+  // an entry with its own badge needs no "OPERATOR" one
+  if (text) $('[data-field=source]', el).hidden = true;
+  const credit = $('[data-field=credit]', el);
+  const line = q.credit ? creditLine(q) : '';
+  credit.hidden = !line;
+  setText(credit, line ? t('card.credit', { credit: line }) : '');
+  if (line) $('[data-field=followup]', el).hidden = false;
+}
 
 function updateCard(el, q) {
   el.dataset.qid = q.id;
@@ -188,7 +216,8 @@ function updateCard(el, q) {
   el.classList.toggle('selected', ui.selected === q.id);
   el.classList.toggle('merge-source', ui.mergeSource === q.id);
   const src = $('[data-field=source]', el);
-  const srcText = q.source === 'press' ? t('src.press') : q.source === 'operator' ? `${t('src.operator')} · ${t(`channel.${q.channel}`)}` : '';
+  const srcText = q.source === 'press' ? t('src.press') : q.source === 'operator'
+    ? [t('src.operator'), STRINGS.id[`channel.${q.channel}`] ? t(`channel.${q.channel}`) : q.channel, q.station].filter(Boolean).join(' · ') : '';
   setText(src, srcText);
   src.hidden = !srcText;
   setText($('[data-field=who]', el), [q.name || t('card.anon'), q.outlet].filter(Boolean).join(' · '));
@@ -222,6 +251,7 @@ function updateCard(el, q) {
   reason.hidden = !(q.status === 'rejected' && q.reason);
   setText(reason, q.reason ? t('card.reason') + q.reason : '');
   updateFollowup(el, q);
+  updateVia(el, q);
   // editor
   const editor = $('.editor', el);
   if (editing && editor.hidden) {
@@ -267,6 +297,11 @@ function updateCard(el, q) {
       nodes.push(sel);
     }
     row.replaceChildren(...nodes);
+  }
+  const cb = $('[data-act=credit]', row);
+  if (cb) {
+    cb.setAttribute('aria-pressed', q.credit ? 'true' : 'false');
+    cb.title = t('act.creditTitle');
   }
   const sel = $('select[data-act=assign]', row);
   if (sel && sel.value !== (q.to || '')) sel.value = q.to || '';
@@ -737,6 +772,168 @@ function opFollowup() {
   return out;
 }
 
+// ---- the session's start time (Asia/Jakarta, WIB, UTC+7 all year) ----------------------------
+const WIB_MS = 7 * 3600 * 1000;
+/** "Jumat, 18 Desember 2026 19.00 WIB" (English: "Friday, 18 December 2026 19:00 WIB") from an
+ *  RFC 3339 time, in Jakarta time whatever this computer's zone; '' when not set or not valid. */
+function startText(iso, lang, short = false) {
+  const d = iso ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) return '';
+  const locale = lang === 'en' ? 'en-GB' : 'id-ID';
+  const tz = { timeZone: 'Asia/Jakarta' };
+  const len = short ? 'short' : 'long';
+  const day = d.toLocaleDateString(locale, { ...tz, weekday: short ? undefined : 'long', day: 'numeric', month: len, year: 'numeric' });
+  const parts = new Intl.DateTimeFormat(locale, { ...tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(d);
+  const hh = (parts.find((x) => x.type === 'hour') || {}).value || '';
+  const mm = (parts.find((x) => x.type === 'minute') || {}).value || '';
+  const date = short ? day : day.replace(/^(\S+?),?\s/, '$1, ');
+  return `${date} ${hh}${lang === 'en' ? ':' : '.'}${mm} WIB`;
+}
+/** The value of a datetime-local field (Jakarta time) for an RFC 3339 time; '' when not set. */
+function startInput(iso) {
+  const d = iso ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) return '';
+  return new Date(d.getTime() + WIB_MS).toISOString().slice(0, 16);
+}
+/** RFC 3339 with the Jakarta offset from a datetime-local value ("2026-12-18T19:00"); '' for ''. */
+function startValue(local) {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::(\d{2}))?/.exec(String(local || ''));
+  return m ? `${m[1]}T${m[2]}:${m[3] || '00'}+07:00` : '';
+}
+
+// ---- editing the session: title, speakers, start time ("Ubah sesi") -----------------------------
+const SPEAKERS_MAX = 20;
+function speakerRow(sp = {}) {
+  const n = document.querySelectorAll('#edit-speakers li').length + 1;
+  const li = h('li', { class: 'edit-speaker', dataset: { speakerId: sp.id || '' } },
+    h('input', { name: 'edit-speaker-name', maxLength: 100, value: sp.name || '', autocomplete: 'off' }),
+    h('input', { name: 'edit-speaker-role', maxLength: 100, value: sp.role || '', autocomplete: 'off' }),
+    h('button', { type: 'button', class: 'subtle', dataset: { speakerAct: 'up' } }, '↑'),
+    h('button', { type: 'button', class: 'subtle', dataset: { speakerAct: 'down' } }, '↓'),
+    h('button', { type: 'button', class: 'danger subtle', dataset: { speakerAct: 'remove' } }, t('edit.remove')));
+  labelSpeakerRow(li, n);
+  return li;
+}
+function labelSpeakerRow(li, n) {
+  const who = t('edit.speakerN', { n });
+  $('[name=edit-speaker-name]', li).setAttribute('aria-label', `${who}: ${t('edit.name')}`);
+  $('[name=edit-speaker-name]', li).placeholder = t('edit.name');
+  $('[name=edit-speaker-role]', li).setAttribute('aria-label', `${who}: ${t('edit.role')}`);
+  $('[name=edit-speaker-role]', li).placeholder = t('edit.role');
+  $('[data-speaker-act=up]', li).setAttribute('aria-label', `${who}: ${t('edit.up')}`);
+  $('[data-speaker-act=down]', li).setAttribute('aria-label', `${who}: ${t('edit.down')}`);
+  $('[data-speaker-act=remove]', li).setAttribute('aria-label', `${who}: ${t('edit.remove')}`);
+}
+function renumberSpeakers() {
+  const rows = $$('#edit-speakers li');
+  rows.forEach((li, i) => {
+    labelSpeakerRow(li, i + 1);
+    $('[data-speaker-act=up]', li).disabled = i === 0;
+    $('[data-speaker-act=down]', li).disabled = i === rows.length - 1;
+  });
+  $('#edit-add-speaker').disabled = rows.length >= SPEAKERS_MAX;
+}
+
+function openSessionEdit() {
+  const s = client.view.session;
+  if (!s) return;
+  $('#edit-title').value = s.title || '';
+  $('#edit-start').value = startInput(s.starts_at);
+  $('#edit-speakers').replaceChildren(...(s.speakers || []).map((sp) => speakerRow(sp)));
+  renumberSpeakers();
+  setText($('#edit-error'), '');
+  $('#edit-save').disabled = false;
+  const dlg = $('#session-dialog');
+  if (!dlg.open) dlg.showModal();
+  $('#edit-title').focus();
+}
+
+/** The fields that changed, as the `session` command takes them (the speakers as the whole list,
+ *  each kept speaker with its id); null when a field is missing. */
+function sessionEdits() {
+  const s = client.view.session || {};
+  const title = $('#edit-title').value.trim();
+  if (!title || textLength(title) > 200) return { need: 'edit.needTitle', focus: '#edit-title' };
+  const speakersOut = [];
+  for (const li of $$('#edit-speakers li')) {
+    const name = $('[name=edit-speaker-name]', li).value.trim();
+    const role = $('[name=edit-speaker-role]', li).value.trim();
+    if (!name && !role) continue;
+    if (!name || !role) return { need: 'edit.needSpeaker', focus: li.querySelector(name ? '[name=edit-speaker-role]' : '[name=edit-speaker-name]') };
+    const sp = { name, role };
+    if (li.dataset.speakerId) sp.id = li.dataset.speakerId;
+    speakersOut.push(sp);
+  }
+  const frame = { type: 'session' };
+  if (title !== s.title) frame.title = title;
+  const before = (s.speakers || []).map((x) => ({ id: x.id, name: x.name, role: x.role }));
+  if (JSON.stringify(before) !== JSON.stringify(speakersOut.map((x) => ({ id: x.id, name: x.name, role: x.role })))) frame.speakers = speakersOut;
+  const start = startValue($('#edit-start').value);
+  if (start !== (s.starts_at ? startValue(startInput(s.starts_at)) : '')) frame.starts_at = start;
+  return { frame };
+}
+
+function editErrorText(err) {
+  const f = invalidField(err, ['title', 'speakers', 'starts_at']);
+  const message = (err && typeof err.message === 'string' && err.message) || '';
+  if (f) return t(`edit.bad.${f}`) + (i18n.lang === 'en' && message ? ` (${message})` : '');
+  return errorText(err);
+}
+
+async function saveSessionEdit(e) {
+  e.preventDefault();
+  const r = sessionEdits();
+  if (r.need) {
+    setText($('#edit-error'), t(r.need));
+    const f = typeof r.focus === 'string' ? $(r.focus) : r.focus;
+    if (f) f.focus();
+    return;
+  }
+  if (Object.keys(r.frame).length === 1) { $('#session-dialog').close(); notice(t('edit.nothing')); return; }
+  setText($('#edit-error'), '');
+  $('#edit-save').disabled = true;
+  try {
+    await client.send(r.frame);
+    $('#session-dialog').close();
+    notice(t('edit.saved'), 'good');
+  } catch (err) {
+    setText($('#edit-error'), editErrorText(err));
+  } finally {
+    $('#edit-save').disabled = false;
+  }
+}
+
+function setupSessionEdit() {
+  $('#session-edit').addEventListener('click', openSessionEdit);
+  $('#edit-form').addEventListener('submit', saveSessionEdit);
+  $('#edit-cancel').addEventListener('click', () => $('#session-dialog').close());
+  $('#edit-start-clear').addEventListener('click', () => { $('#edit-start').value = ''; });
+  $('#edit-add-speaker').addEventListener('click', () => {
+    if ($$('#edit-speakers li').length >= SPEAKERS_MAX) return;
+    const li = speakerRow();
+    $('#edit-speakers').append(li);
+    renumberSpeakers();
+    $('[name=edit-speaker-name]', li).focus();
+  });
+  $('#edit-speakers').addEventListener('click', (e) => {
+    const b = e.target.closest('[data-speaker-act]');
+    if (!b) return;
+    const li = b.closest('li');
+    const act = b.dataset.speakerAct;
+    if (act === 'remove') {
+      const next = li.nextElementSibling || li.previousElementSibling;
+      li.remove();
+      (next ? $('[name=edit-speaker-name]', next) : $('#edit-add-speaker')).focus();
+    } else if (act === 'up' && li.previousElementSibling) {
+      li.previousElementSibling.before(li);
+    } else if (act === 'down' && li.nextElementSibling) {
+      li.nextElementSibling.after(li);
+    }
+    renumberSpeakers();
+    if (act !== 'remove') (b.disabled ? $(`[data-speaker-act=${act === 'up' ? 'down' : 'up'}]`, li) : b).focus();
+  });
+}
+
 // ---- render ----------------------------------------------------------------
 let queued = false;
 function schedule() {
@@ -751,6 +948,13 @@ function render() {
   if (s) {
     setText($('#session-title'), s.title);
     document.title = `${s.title} · Tanya moderator`;
+    const start = $('#session-start');
+    const when = startText(s.starts_at, i18n.lang);
+    start.hidden = !when;
+    // short in the bar ("18 Des 2026 19.00 WIB"), in full when pointed at
+    setText(start, when ? startText(s.starts_at, i18n.lang, true) : '');
+    start.title = when ? t('start.label', { when }) : '';
+    if (s.starts_at) start.dataset.startsAt = s.starts_at; else delete start.dataset.startsAt;
     const st = $('#session-status');
     st.dataset.status = s.status;
     setText(st, t(`status.${s.status}`));
@@ -914,8 +1118,12 @@ function renderLinks(s) {
   set('#link-screen', links.screen || '');
   set('#link-overlay', links.overlay || '');
   set('#link-moderator', links.moderator || '');
-  for (const k of ['press', 'screen', 'overlay', 'moderator']) $(`#link-${k}`).closest('.row').previousElementSibling.hidden = !links[k];
-  for (const k of ['press', 'screen', 'overlay', 'moderator']) $(`#link-${k}`).closest('.row').hidden = !links[k];
+  set('#link-desk', links.desk || '');
+  set('#link-intake', links.intake || '');
+  const kinds = ['press', 'screen', 'overlay', 'moderator', 'desk', 'intake'];
+  for (const k of kinds) $(`#link-${k}`).closest('.row').previousElementSibling.hidden = !links[k];
+  for (const k of kinds) $(`#link-${k}`).closest('.row').hidden = !links[k];
+  $('#intake-hint').hidden = !links.intake;
   // This console rotated the moderator key: it keeps its socket and takes the new key, so that a
   // reconnect or a reload in this tab still gets in.
   const mine = links.moderator && new URLSearchParams(new URL(links.moderator).hash.slice(1)).get('k');
@@ -1039,6 +1247,12 @@ function act(name, id, arg) {
     case 'case-send': sendCase(id); break;
     case 'case-publish': togglePublish(id); break;
     case 'history': if (q) toggleHistory(id); break;
+    case 'credit': if (creditable(q)) {
+      const on = !q.credit;
+      cmd({ type: 'credit', question: id, on }).then(() => {
+        notice(on ? t('credit.on', { credit: creditLine(q) }) : t('credit.off'), 'good');
+      }, () => {});
+    } break;
     default: break;
   }
 }
@@ -1328,7 +1542,7 @@ function typing(el) {
 function onKey(e) {
   const target = e.target;
   // the close confirmation is modal: no shortcut acts behind it
-  if ($('#close-dialog').open || $('#take-dialog').open) return;
+  if ($('#close-dialog').open || $('#take-dialog').open || $('#session-dialog').open) return;
   // inside the editor / reason field
   if (target.matches && target.matches('[data-field=edit-text]')) {
     const id = target.closest('.card').dataset.qid;
@@ -1386,6 +1600,7 @@ function onKey(e) {
   else if (k === 'm') act('merge', id);
   else if (k === 'f') act('forward', id);
   else if (k === 'h') act('history', id);
+  else if (k === 'c') act('credit', id);
   else handled = false;
   if (handled) e.preventDefault();
 }
@@ -1716,6 +1931,7 @@ function boot() {
   $('#export-xlsx').addEventListener('click', () => download('xlsx'));
   $('#export-csv').addEventListener('click', () => download('csv'));
   setupName();
+  setupSessionEdit();
   $('#poll-form').addEventListener('submit', onPollCreate);
   $('#op-text').addEventListener('input', updateOpCount);
   $('#op-text').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) onOperator(e); });
@@ -1731,10 +1947,11 @@ function boot() {
   for (const b of $$('[data-rotate]')) {
     b.addEventListener('click', async () => {
       const role = b.dataset.rotate;
-      if (!window.confirm(t('links.rotateConfirm', { role: t(`role.${role}`) }))) return;
+      const intake = role === 'intake';
+      if (!window.confirm(intake ? t('links.intakeConfirm') : t('links.rotateConfirm', { role: t(`role.${role}`) }))) return;
       try {
         await cmd({ type: 'rotate_key', role });
-        notice(t('links.rotated'), 'good');
+        notice(intake ? t('links.intakeRotated') : t('links.rotated'), 'good');
       } catch { /* the error is shown by the client's error handler */ }
     });
   }
@@ -1742,6 +1959,9 @@ function boot() {
   client.on('state', renderConn);
   client.on('welcome', takeModeration);
   client.on('change', schedule);
+  // A session frame is the session's whole state, but the shared client merges it into the
+  // view (keeping the links of the welcome): a start time cleared is absent from it, so drop it.
+  client.on('session', (m) => { if (m && m.session && !('starts_at' in m.session) && client.view.session) delete client.view.session.starts_at; });
   client.on('error', (err) => notice(errorText(err), 'bad'));
   client.on('fatal', (f) => {
     $('#board').hidden = true;

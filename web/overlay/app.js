@@ -196,6 +196,7 @@ const FIELD = {
   outlet: 'outlet', f2: 'outlet',
   speaker: 'speaker', f3: 'speaker',
   speaker_role: 'speaker_role', role: 'speaker_role', f4: 'speaker_role',
+  credit: 'credit',
 };
 
 /** The fields a caller sent (`update(data)`): JSON, CasparCG's XML templateData, or plain text. */
@@ -219,11 +220,11 @@ function templateFields(raw) {
 }
 
 /** The lower third from a caller's fields (`text`/`f0`, `name`/`f1`, `outlet`/`f2`,
- *  `speaker`/`f3`, `speaker_role`/`f4`, or the columns of live.json); the text on air is
+ *  `speaker`/`f3`, `speaker_role`/`f4`, `credit`, or the columns of live.json); the text on air is
  *  `air_text` when given (live.json's short version for air), else `text`. Null when empty. */
 export function parseTemplateData(raw) {
   const obj = templateFields(raw);
-  const out = { text: '', air_text: '', name: '', outlet: '', speaker: '', speaker_role: '' };
+  const out = { text: '', air_text: '', name: '', outlet: '', speaker: '', speaker_role: '', credit: '' };
   let any = false;
   for (const [k, v] of Object.entries(obj || {})) {
     const f = FIELD[k];

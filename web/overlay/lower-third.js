@@ -5,7 +5,7 @@ import { h, setText } from '../shared/dom.js';
 /** Fields that reach the air. Nothing else of a question is ever shown. The text on air is the
  *  moderator's short version (`air_text`) when there is one, else the question's text. */
 export function airData(question, speakers) {
-  if (!question) return { text: '', name: '', outlet: '', speaker: '', speaker_role: '' };
+  if (!question) return { text: '', name: '', outlet: '', speaker: '', speaker_role: '', credit: '' };
   const sp = question.to ? (speakers || []).find((s) => s.id === question.to) : null;
   return {
     text: question.air_text || question.text || '',
@@ -13,7 +13,21 @@ export function airData(question, speakers) {
     outlet: question.outlet || '',
     speaker: sp ? sp.name : '',
     speaker_role: sp ? sp.role : '',
+    credit: typeof question.credit === 'string' ? question.credit : question.credit === true ? creditLine(question) : '',
   };
+}
+
+/** Words of the channels on air (always Indonesian: it is what the public reads). */
+const CREDIT_CHANNEL = { phone: 'via telepon', sms: 'via SMS', whatsapp: 'via WhatsApp', radio: 'via radio', email: 'via e-mail', web: 'via web' };
+
+/** The credit line a question gets on air once the moderator credits it: "via telepon · RRI
+ *  Palembang", "via SMS", "RRI Palembang" (asked in the room: no channel); '' when there is
+ *  nothing to credit. The same words as the hub's overlay view (`credit`), so the console's
+ *  preview can show it before the take. */
+export function creditLine(q) {
+  if (!q) return '';
+  const via = q.channel ? CREDIT_CHANNEL[q.channel] || '' : '';
+  return [via, q.station || ''].filter(Boolean).join(' · ');
 }
 
 export function buildLowerThird() {
@@ -22,6 +36,7 @@ export function buildLowerThird() {
       h('div', { class: 'lt-who' },
         h('span', { class: 'lt-asker', id: 'lt-asker', dataset: { field: 'asker' } }),
         h('span', { class: 'lt-to', id: 'lt-to', dataset: { field: 'speaker' } })),
+      h('p', { class: 'lt-credit', id: 'lt-credit', dataset: { field: 'credit' }, hidden: true }),
       h('p', { class: 'lt-text', id: 'lt-text', dataset: { field: 'text' } })));
 }
 
@@ -44,6 +59,11 @@ export function fillLowerThird(el, d, { arrow = '→ ' } = {}) {
   const sl = speakerLine(d);
   setText(to, sl ? arrow + sl : '');
   to.hidden = !sl;
+  const credit = el.querySelector('.lt-credit');
+  if (credit) {
+    setText(credit, d.credit || '');
+    credit.hidden = !d.credit;
+  }
   setText(el.querySelector('.lt-text'), d.text);
   el.querySelector('.lt-who').hidden = asker.hidden && to.hidden;
   fitText(el);

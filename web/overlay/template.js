@@ -41,6 +41,7 @@
       { field: 'f2', ftype: 'textfield', title: 'Outlet', value: '' },
       { field: 'f3', ftype: 'textfield', title: 'Speaker', value: '' },
       { field: 'f4', ftype: 'textfield', title: 'Speaker role', value: '' },
+      { field: 'credit', ftype: 'textfield', title: 'Credit line (e.g. via telepon · RRI Palembang)', value: '' },
       { field: 'poll_question', ftype: 'textfield', title: 'Poll question (instead of a question)', value: '' },
       { field: 'poll_option1', ftype: 'textfield', title: 'Poll option 1', value: '' },
       { field: 'poll_count1', ftype: 'textfield', title: 'Poll count 1', value: '' },

@@ -298,7 +298,7 @@ export class TanyaClient {
         if (msg.poll) v.polls.set(msg.poll.id, { ...(v.polls.get(msg.poll.id) || {}), ...msg.poll });
         break;
       case 'session':
-        if (msg.session) v.session = { ...v.session, ...msg.session };
+        if (msg.session) { v.session = { ...v.session, ...msg.session }; if (!("starts_at" in msg.session)) delete v.session.starts_at; }
         break;
       case 'stage':
         // The answer timer and the backstage message; `stageAt` is when it arrived (a running
