@@ -484,6 +484,8 @@ async function tables(page, url) {
 /** Developer words no user-facing text may hold; "token" only as the admin token. */
 function developerWords(text, lang) {
   const found = [];
+  // Tracking codes (K7Q-M3X-R9T) are data: a segment may spell KEY or HUB.
+  text = text.replace(/\b[2-9A-Z]{3}-[2-9A-Z]{3}-[2-9A-Z]{3}\b/g, '');
   if (/\bhub\b/i.test(text)) found.push('hub');
   if (text.includes('#k=')) found.push('#k=');
   if (text.includes('TANYA_')) found.push('TANYA_');
