@@ -171,7 +171,7 @@ test('the report with the moderator key: counts, peak, charts, agencies and the 
   const w = world;
   // the hub's numbers are the ones this test made (else the page cannot be checked against them)
   for (const [k, v] of Object.entries(w.counts)) assert.equal(w.report.counts[k], v, `API counts.${k}`);
-  assert.deepEqual(w.report.peak, { audience: 2, moderator: 1, overlay: 0, press: 1, screen: 0 }, 'the peak: two phones, a press phone, a console');
+  assert.deepEqual(w.report.peak, { audience: 2, desk: 0, moderator: 1, overlay: 0, press: 1, screen: 0 }, 'the peak: two phones, a press phone, a console');
 
   const problems = [];
   const { page } = await newPage(browser, DESK, problems);
