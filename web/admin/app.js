@@ -2,6 +2,7 @@
 // export and report; agencies (OPD) with their links; follow-up cases across sessions; purge.
 import { h, $, $$, setText, copyText, isLoopbackUrl, syncList, textLength } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
+import { startText, startInput, startValue } from '../shared/time.js';
 import { store } from '../shared/client.js';
 import STRINGS from './strings.js';
 import { contactNodes, fmtDate, fmtDateTime, daysFromToday, placeText, statusText, historyItems, isOpen } from '../agency/case-view.js';
@@ -175,32 +176,6 @@ async function refresh() {
     return;
   }
   await refreshFollowup();
-}
-
-// ---- a session's start time (Asia/Jakarta, WIB, UTC+7 all year) -----------------------------
-const WIB_MS = 7 * 3600 * 1000;
-/** "Jumat, 18 Desember 2026 19.00 WIB" from an RFC 3339 time, in Jakarta time. */
-function startText(iso, lang) {
-  const d = iso ? new Date(iso) : null;
-  if (!d || Number.isNaN(d.getTime())) return '';
-  const locale = lang === 'en' ? 'en-GB' : 'id-ID';
-  const tz = { timeZone: 'Asia/Jakarta' };
-  const day = d.toLocaleDateString(locale, { ...tz, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
-  const parts = new Intl.DateTimeFormat(locale, { ...tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(d);
-  const hh = (parts.find((x) => x.type === 'hour') || {}).value || '';
-  const mm = (parts.find((x) => x.type === 'minute') || {}).value || '';
-  return `${day.replace(/^(\S+?),?\s/, '$1, ')} ${hh}${lang === 'en' ? ':' : '.'}${mm} WIB`;
-}
-/** A datetime-local value in Jakarta time for an RFC 3339 time; '' when not set. */
-function startInput(iso) {
-  const d = iso ? new Date(iso) : null;
-  if (!d || Number.isNaN(d.getTime())) return '';
-  return new Date(d.getTime() + WIB_MS).toISOString().slice(0, 16);
-}
-/** RFC 3339 with the Jakarta offset from a datetime-local value; '' for an empty one. */
-function startValue(local) {
-  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::(\d{2}))?/.exec(String(local || ''));
-  return m ? `${m[1]}T${m[2]}:${m[3] || '00'}+07:00` : '';
 }
 
 // ---- "Ubah": a session's title, speakers and start time (PATCH /api/sessions/{id}) ----------

@@ -2,6 +2,7 @@
 import { TanyaClient, store, sessionKey } from '../shared/client.js';
 import { h, $, $$, setText, syncList, textLength, pathId, hashParams, copyText } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
+import { startText } from '../shared/time.js';
 import STRINGS from './strings.js';
 
 const MAX = 300;
@@ -199,20 +200,6 @@ function metaLine(q) {
   if (q.outlet) parts.push(q.outlet);
   if (q.to && speakerName(q.to)) parts.push(t('meta.to', { name: speakerName(q.to) }));
   return parts.join(' · ');
-}
-
-/** "Jumat, 18 Desember 2026 19.00 WIB" from the session's `starts_at`, in Jakarta time whatever
- *  the phone's own zone; '' when not set. */
-function startText(iso, lang) {
-  const d = iso ? new Date(iso) : null;
-  if (!d || Number.isNaN(d.getTime())) return '';
-  const locale = lang === 'en' ? 'en-GB' : 'id-ID';
-  const tz = { timeZone: 'Asia/Jakarta' };
-  const day = d.toLocaleDateString(locale, { ...tz, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
-  const parts = new Intl.DateTimeFormat(locale, { ...tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(d);
-  const hh = (parts.find((x) => x.type === 'hour') || {}).value || '';
-  const mm = (parts.find((x) => x.type === 'minute') || {}).value || '';
-  return `${day.replace(/^(\S+?),?\s/, '$1, ')} ${hh}${lang === 'en' ? ':' : '.'}${mm} WIB`;
 }
 
 function render() {
