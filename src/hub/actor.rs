@@ -94,6 +94,10 @@ const VOTES_GAP: Duration = Duration::from_millis(250);
 /// The least time between two rounds of poll counts to moderators, the screen and the overlay.
 const STAFF_GAP: Duration = Duration::from_millis(100);
 
+/// How long a case row may lag an edit of its question (the follow-up pages read the table;
+/// the live hour's frames never wait for it).
+const CASES_GAP: Duration = Duration::from_secs(1);
+
 /// Paces a coalesced round of frames: it goes out at once when the last round is `gap` old or
 /// more, else when `gap` has passed since it.
 struct Pacer {
@@ -202,6 +206,14 @@ pub struct Actor {
     pub(super) dirty_polls: HashSet<Uuid>,
     /// Polls whose counts changed since the last staff round (moderators, screen, overlay).
     pub(super) dirty_polls_staff: HashSet<Uuid>,
+    /// Questions whose case row exists (written with the question's first event).
+    pub(super) cased: HashSet<Uuid>,
+    /// Questions changed since their case row was last written by something that moves no
+    /// case (an edit, an approval, a vote of the status): written behind, once per
+    /// `CASES_GAP`, off the path of the live frames.
+    pub(super) dirty_cases: HashSet<Uuid>,
+    /// The store knows this session's case rows lag (`mark_cases_behind`).
+    pub(super) cases_marked: bool,
     /// A rehearsal was wiped: the actor stops after this batch, and every socket, told 4503,
     /// comes back to the session started afresh from its journal (a new epoch, fresh welcomes).
     pub(super) restart: bool,
@@ -235,6 +247,7 @@ impl Actor {
             whatsapp: shared.cfg.join.whatsapp.clone(),
         };
         state.timer_default_ms = u64::from(shared.cfg.stage.timer_seconds) * 1000;
+        let cased = state.questions().map(|q| q.id).collect();
         Self {
             shared,
             record,
@@ -249,6 +262,9 @@ impl Actor {
             dirty_votes: HashSet::new(),
             dirty_polls: HashSet::new(),
             dirty_polls_staff: HashSet::new(),
+            cased,
+            dirty_cases: HashSet::new(),
+            cases_marked: false,
             last_presence: [0; 6],
             restart: false,
             rx,
@@ -275,6 +291,9 @@ impl Actor {
         let every = Duration::from_millis(self.shared.cfg.followup.presence_every_ms);
         let mut journal_tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         journal_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut cases_tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + CASES_GAP, CASES_GAP);
+        cases_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut buf = Vec::with_capacity(BATCH);
         let idle = loop {
             tokio::select! {
@@ -315,6 +334,7 @@ impl Actor {
                     }
                 }
                 _ = journal_tick.tick() => self.journal_presence().await,
+                _ = cases_tick.tick(), if !self.dirty_cases.is_empty() => self.flush_cases().await,
                 _ = cancel.cancelled() => break false,
             }
         };
@@ -330,6 +350,7 @@ impl Actor {
         }
         self.flush_staff_polls();
         self.flush_votes();
+        self.flush_cases().await;
         self.fanout.close_all(if self.restart {
             Close::Restarting
         } else {
@@ -491,7 +512,29 @@ impl Actor {
                 .iter()
                 .any(|e| matches!(e, Event::Session { .. }))
                 .then(|| self.state.info.clone());
-            let cases = self.case_rows(events);
+            let mut cases = self.case_rows(events);
+            if !self.dirty_cases.is_empty() && !self.cases_marked {
+                // Marked before the journal rows that make the case rows lag, so a start after
+                // a crash knows to catch them up; unmarkable, they are written now instead.
+                match self
+                    .shared
+                    .store
+                    .mark_cases_behind(self.record.info.id)
+                    .await
+                {
+                    Ok(()) => self.cases_marked = true,
+                    Err(e) => {
+                        tracing::warn!(session = %self.record.info.id, error = %e, "case rows written with the journal");
+                        let session = self.record.info.id;
+                        cases.extend(
+                            self.dirty_cases
+                                .drain()
+                                .filter_map(|id| self.state.question(id))
+                                .map(|q| super::followup::case_row(session, &self.state, q)),
+                        );
+                    }
+                }
+            }
             let t = Instant::now();
             let r = self
                 .shared
@@ -510,6 +553,9 @@ impl Actor {
                     self.journal_len += events.len() as u64;
                     if events.iter().any(|e| matches!(e, Event::Wipe { .. })) {
                         self.restart = true;
+                        // The wipe deleted the session's case rows; those of questions
+                        // made after it in this batch were written with it.
+                        self.dirty_cases.clear();
                     }
                     if let Some(info) = info {
                         self.record.info = info;

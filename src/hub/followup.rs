@@ -250,23 +250,60 @@ impl Actor {
         self.commit(&mut vec![e], &mut Vec::new()).await;
     }
 
-    /// The case rows of the questions these events changed, in the state after them.
-    pub(super) fn case_rows(&self, events: &[Event]) -> Vec<CaseRow> {
+    /// The case rows written with these events, in the state after them: a new question's
+    /// (its tracking code works once its `ok` is out), and those of questions whose case moved
+    /// or whose contact was erased. Other changes of a question (edits, approvals, on air)
+    /// mark its row to be written behind by [`Actor::flush_cases`].
+    pub(super) fn case_rows(&mut self, events: &[Event]) -> Vec<CaseRow> {
         let mut seen = HashSet::new();
         let mut rows = Vec::new();
         for e in events {
             let id = match e {
+                Event::Put { question, .. } if self.cased.contains(&question.id) => {
+                    self.dirty_cases.insert(question.id);
+                    continue;
+                }
                 Event::Put { question, .. } => question.id,
                 Event::Case { question, .. } | Event::Erase { question, .. } => *question,
+                Event::Wipe { .. } => {
+                    self.cased.clear();
+                    seen.clear();
+                    rows.clear();
+                    continue;
+                }
                 _ => continue,
             };
             if seen.insert(id)
                 && let Some(q) = self.state.question(id)
             {
+                self.cased.insert(id);
+                self.dirty_cases.remove(&id);
                 rows.push(case_row(self.record.info.id, &self.state, q));
             }
         }
         rows
+    }
+
+    /// Writes the case rows that lag their questions (edits since the last round). A failed
+    /// write keeps them for the next round; a restart compares every row with the journal.
+    pub(super) async fn flush_cases(&mut self) {
+        if self.dirty_cases.is_empty() {
+            return;
+        }
+        let session = self.record.info.id;
+        let rows: Vec<CaseRow> = self
+            .dirty_cases
+            .iter()
+            .filter_map(|id| self.state.question(*id))
+            .map(|q| case_row(session, &self.state, q))
+            .collect();
+        match self.shared.store.put_cases(session, &rows).await {
+            Ok(()) => {
+                self.dirty_cases.clear();
+                self.cases_marked = false;
+            }
+            Err(e) => tracing::error!(session = %session, error = %e, "case rows not written"),
+        }
     }
 }
 
@@ -479,22 +516,37 @@ impl Hub {
             }))
     }
 
-    /// Writes the case rows of a session whose table lags its journal (a journal from before
-    /// the case table, or a session replayed from elsewhere).
+    /// Writes the case rows of a session that lag its journal: a journal from before the case
+    /// table, a session replayed from elsewhere, or edits written behind that a crash lost.
+    /// Returns how many rows were written.
     pub(super) async fn backfill_cases(
         &self,
         session: Uuid,
         state: &SessionState,
-    ) -> Result<(), HubError> {
-        let n = state.questions().count() as u64;
-        if n == 0 || self.shared.store.case_count(session).await? == n {
-            return Ok(());
-        }
+    ) -> Result<usize, HubError> {
+        let stored = self.shared.store.case_bodies(session).await?;
         let rows: Vec<CaseRow> = state
             .questions()
             .map(|q| case_row(session, state, q))
+            .filter(|r| stored.get(&r.question) != Some(&r.body))
             .collect();
-        self.shared.store.put_cases(&rows).await?;
+        self.shared.store.put_cases(session, &rows).await?;
+        Ok(rows.len())
+    }
+
+    /// At start: the case rows of sessions whose edits were being written behind when the
+    /// hub stopped without its shutdown (a crash, `kill -9`), caught up from their journals.
+    pub(super) async fn catch_up_cases(&self) -> Result<(), HubError> {
+        for id in self.shared.store.sessions_cases_behind().await? {
+            let Some(rec) = self.shared.store.find_session(&id.to_string()).await? else {
+                continue;
+            };
+            let events = self.shared.store.load_events(id).await?;
+            let mut state = SessionState::replay(rec.info, self.shared.flagger.clone(), &events);
+            state.followup.options = self.shared.options.clone();
+            let n = self.backfill_cases(id, &state).await?;
+            tracing::info!(session = %id, rows = n, "case rows caught up with the journal");
+        }
         Ok(())
     }
 }

@@ -225,6 +225,7 @@ impl Hub {
             next_generation: AtomicU64::new(1),
         });
         hub.load_agencies().await?;
+        hub.catch_up_cases().await?;
         let sweep = hub.shared.clone();
         hub.shared
             .tasks
@@ -420,7 +421,10 @@ impl Hub {
         drop(events);
         state.followup.options = self.shared.options.clone();
         state.followup.stations = Arc::new(self.shared.cfg.desk.stations.clone());
-        self.backfill_cases(rec.info.id, &state).await?;
+        let lagging = self.backfill_cases(rec.info.id, &state).await?;
+        if lagging > 0 {
+            tracing::info!(session = %rec.info.id, rows = lagging, "case rows caught up with the journal");
+        }
         let authors = AuthorIds::new(self.shared.signer.author_salt(rec.info.id));
         let (tx, rx) = mpsc::channel(self.shared.cfg.limits.session_queue);
         let id = rec.info.id;

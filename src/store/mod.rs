@@ -3,6 +3,8 @@
 
 pub mod sqlite;
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -138,10 +140,17 @@ pub trait Store: Send + Sync + 'static {
         info: Option<&SessionInfo>,
         cases: &[CaseRow],
     ) -> Result<(), StoreError>;
-    /// Writes case rows outside of an append (rebuilding a session's projection).
-    async fn put_cases(&self, cases: &[CaseRow]) -> Result<(), StoreError>;
-    /// How many case rows a session has.
-    async fn case_count(&self, session: Uuid) -> Result<u64, StoreError>;
+    /// Writes case rows of a session outside of an append (rows written behind, or a
+    /// projection rebuilt), and clears the session's `cases_behind` mark.
+    async fn put_cases(&self, session: Uuid, cases: &[CaseRow]) -> Result<(), StoreError>;
+    /// Marks a session's case rows as lagging its journal (before the journal rows that make
+    /// them lag are appended).
+    async fn mark_cases_behind(&self, session: Uuid) -> Result<(), StoreError>;
+    /// Sessions marked by `mark_cases_behind` and not caught up since.
+    async fn sessions_cases_behind(&self) -> Result<Vec<Uuid>, StoreError>;
+    /// The body of each case row a session has, by question: what a restart compares with
+    /// the journal to find the rows that lag it.
+    async fn case_bodies(&self, session: Uuid) -> Result<HashMap<Uuid, String>, StoreError>;
     /// Case rows matching the filter, newest question first.
     async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError>;
     /// Questions that still have a contact and whose case closed before `closed_before`, or

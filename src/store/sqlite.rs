@@ -1,5 +1,6 @@
 //! SQLite store: WAL, `synchronous=FULL`, migrations embedded in the binary.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -312,19 +313,42 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn put_cases(&self, cases: &[CaseRow]) -> Result<(), StoreError> {
+    async fn put_cases(&self, session: Uuid, cases: &[CaseRow]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         upsert_cases(&mut tx, cases).await?;
+        sqlx::query("UPDATE sessions SET cases_behind = 0 WHERE id = ? AND cases_behind <> 0")
+            .bind(session.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn case_count(&self, session: Uuid) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE session_id = ?")
+    async fn mark_cases_behind(&self, session: Uuid) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET cases_behind = 1 WHERE id = ?")
             .bind(session.to_string())
-            .fetch_one(&self.pool)
+            .execute(&self.pool)
             .await?;
-        Ok(n as u64)
+        Ok(())
+    }
+
+    async fn sessions_cases_behind(&self) -> Result<Vec<Uuid>, StoreError> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM sessions WHERE cases_behind <> 0")
+                .fetch_all(&self.pool)
+                .await?;
+        ids.iter().map(|s| uuid(s)).collect()
+    }
+
+    async fn case_bodies(&self, session: Uuid) -> Result<HashMap<Uuid, String>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT question_id, body FROM cases WHERE session_id = ?")
+                .bind(session.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(q, body)| Ok((uuid(&q)?, body)))
+            .collect()
     }
 
     async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {

@@ -573,3 +573,85 @@ async fn bad_follow_up_input_gets_a_clear_error_and_changes_nothing() {
     assert_eq!(c["cases"][0]["status"], "received");
     assert_eq!(c["cases"][0]["history"], json!([]));
 }
+
+/// The case row of a question lags an edit by at most a second (the live frames never wait for
+/// it), and a crash in that second loses nothing: the session is marked before the edit is
+/// journaled, and the next start catches its rows up before anyone asks.
+#[tokio::test]
+async fn edits_reach_the_case_table_behind_the_live_frames_and_survive_a_crash() {
+    let mut server = TestServer::start();
+    let s = server.demo_session().await;
+    let mut phone = Client::audience(&server, &s).await;
+    let ok = ask_with_contact(&mut phone, "Lampu jalan di Plaju padam").await;
+    let code = ok["tracking"].as_str().unwrap().to_string();
+    let qid = ok["question"]["id"].as_str().unwrap().to_string();
+    let mut m = Client::moderator(&server, &s).await;
+    m.ok(json!({"type":"edit","question":qid,"text":"Lampu jalan di Plaju padam sejak Senin"}))
+        .await;
+    let mut seen = Value::Null;
+    for _ in 0..40 {
+        let (st, t) = track(&server, &code).await;
+        assert_eq!(st, 200, "{t}");
+        seen = t["question"]["text"].clone();
+        if seen == json!("Lampu jalan di Plaju padam sejak Senin") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        seen,
+        json!("Lampu jalan di Plaju padam sejak Senin"),
+        "the tracking page follows the edit within the write-behind gap"
+    );
+    // An edit, then kill -9 at once: its row is either written or its session marked.
+    m.ok(json!({"type":"edit","question":qid,"text":"Lampu jalan di Plaju padam tiga hari"}))
+        .await;
+    server.kill9();
+    let (behind, body) = {
+        use sqlx::{ConnectOptions, Connection, Row};
+        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(server.db_path())
+            .connect()
+            .await
+            .expect("open the database after the crash");
+        let behind: i64 = sqlx::query_scalar("SELECT cases_behind FROM sessions WHERE id = ?")
+            .bind(&s.id)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        let body: String = sqlx::query("SELECT body FROM cases WHERE question_id = ?")
+            .bind(&qid)
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+            .get("body");
+        c.close().await.unwrap();
+        (behind, body)
+    };
+    assert!(
+        behind == 1 || body.contains("padam tiga hari"),
+        "a lagging row with no mark: behind {behind}, {body}"
+    );
+    server.restart();
+    // No socket has joined the session: the start caught its rows up.
+    let (st, t) = track(&server, &code).await;
+    assert_eq!(st, 200, "{t}");
+    assert_eq!(
+        t["question"]["text"],
+        json!("Lampu jalan di Plaju padam tiga hari")
+    );
+    // The office's case list reads the same row, with the contact (admin key).
+    let (st, list) = http_json(
+        "GET",
+        &server.http(&format!("/api/cases?session={}", s.id)),
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{list}");
+    let text = list.to_string();
+    assert!(
+        text.contains("padam tiga hari") && text.contains(STORED),
+        "{list}"
+    );
+}

@@ -54,11 +54,20 @@ impl Store for FailingCommits {
             .append(session, first_seq, events, info, cases)
             .await
     }
-    async fn put_cases(&self, cases: &[CaseRow]) -> Result<(), StoreError> {
-        self.inner.put_cases(cases).await
+    async fn put_cases(&self, session: Uuid, cases: &[CaseRow]) -> Result<(), StoreError> {
+        self.inner.put_cases(session, cases).await
     }
-    async fn case_count(&self, session: Uuid) -> Result<u64, StoreError> {
-        self.inner.case_count(session).await
+    async fn mark_cases_behind(&self, session: Uuid) -> Result<(), StoreError> {
+        self.inner.mark_cases_behind(session).await
+    }
+    async fn sessions_cases_behind(&self) -> Result<Vec<Uuid>, StoreError> {
+        self.inner.sessions_cases_behind().await
+    }
+    async fn case_bodies(
+        &self,
+        session: Uuid,
+    ) -> Result<std::collections::HashMap<Uuid, String>, StoreError> {
+        self.inner.case_bodies(session).await
     }
     async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
         self.inner.cases(filter).await
