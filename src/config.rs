@@ -706,7 +706,15 @@ impl Config {
         self.time_zone.parse().unwrap_or(chrono_tz::Asia::Jakarta)
     }
 
-    /// Today's date in the office's time zone.
+    /// The date of an instant (epoch milliseconds) in the office's time zone.
+    pub fn local_date(&self, ms: i64) -> chrono::NaiveDate {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap_or_default()
+            .with_timezone(&self.tz())
+            .date_naive()
+    }
+
+    /// Today in the configured time zone.
     pub fn today(&self) -> chrono::NaiveDate {
         chrono::Utc::now().with_timezone(&self.tz()).date_naive()
     }

@@ -753,6 +753,8 @@ impl SessionState {
             contact: followup.contact,
             place: followup.place,
             topic: followup.topic,
+            carried_from: None,
+            carried_to: None,
             client_ref: new.client_ref.to_string(),
             created_at: ctx.now,
             updated_at: ctx.now,
@@ -835,6 +837,7 @@ impl SessionState {
     ) -> Result<&Question, Rejection> {
         self.check_not_closed()?;
         let q = self.find(who, id)?;
+        check_not_carried(q)?;
         check_rev(q, rev)?;
         check_status(q, t, verb)?;
         Ok(q)
@@ -972,4 +975,18 @@ fn put(q: &Question, now: i64, f: impl FnOnce(&mut Question)) -> Event {
 
 fn one(e: Event) -> Decision {
     Decision::events(vec![e])
+}
+
+/// A question carried over to another episode is followed there: this episode refuses changes.
+pub(super) fn check_not_carried(q: &Question) -> Result<(), Rejection> {
+    match &q.carried_to {
+        Some(e) => Err(Rejection::new(
+            ErrorCode::Conflict,
+            format!(
+                "the question was carried over to the episode \"{}\" ({}): act on it there",
+                e.title, e.code
+            ),
+        )),
+        None => Ok(()),
+    }
 }

@@ -764,6 +764,7 @@ impl SessionState {
         let q = self.questions.get(&question).ok_or_else(|| {
             Rejection::new(ErrorCode::NotFound, "no such question in this session")
         })?;
+        super::decide::check_not_carried(q)?;
         let empty = Case::default();
         let case = self.cases.get(&q.id).unwrap_or(&empty);
         match by.role {

@@ -7,6 +7,7 @@
 //! [`view`] (what each role sees), [`text`], [`flags`] and [`personal`] (personal data, masked
 //! in public views), [`followup`] (cases after the hour, tracking codes, contacts), [`stage`] (the overlay's graphics, the speaker screen's timer and messages).
 
+pub mod carry;
 pub mod command;
 mod decide;
 pub mod event;

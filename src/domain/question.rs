@@ -239,6 +239,12 @@ pub struct Question {
     /// The moderator credits the channel on the lower third ("via telepon · RRI Palembang").
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub credit: bool,
+    /// The episode this question was carried over from, with its tracking code and case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carried_from: Option<Episode>,
+    /// The episode this question was carried over to: it is followed there from then on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carried_to: Option<Episode>,
     /// The idempotency key the question was created with (`ask`/`enter` `ref`).
     #[serde(rename = "ref")]
     pub client_ref: String,
@@ -246,6 +252,17 @@ pub struct Question {
     pub created_at: i64,
     /// Epoch milliseconds.
     pub updated_at: i64,
+}
+
+/// Another episode of the same programme, as a carried question names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Episode {
+    /// The session's id.
+    pub session: Uuid,
+    /// Its join code.
+    pub code: String,
+    /// Its title when the question was carried.
+    pub title: String,
 }
 
 #[cfg(test)]

@@ -73,6 +73,12 @@ pub struct QuestionView<'a> {
     /// Moderators: whether the asking device is banned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub banned: Option<bool>,
+    /// The episode it was carried over from (`{code, title}`); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carried_from: Option<EpisodeView<'a>>,
+    /// The episode it was carried over to (`{code, title}`); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carried_to: Option<EpisodeView<'a>>,
     /// Moderators: the question's case: `{agency, due, public, status}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case: Option<CaseView<'a>>,
@@ -147,6 +153,24 @@ pub struct QuestionView<'a> {
     pub votes: usize,
 }
 
+/// Another episode, as a carried question's view names it.
+#[derive(Debug, Serialize)]
+pub struct EpisodeView<'a> {
+    /// Its join code.
+    pub code: &'a str,
+    /// Its title.
+    pub title: &'a str,
+}
+
+impl<'a> EpisodeView<'a> {
+    fn of(e: &'a Option<super::question::Episode>) -> Option<Self> {
+        e.as_ref().map(|e| Self {
+            code: &e.code,
+            title: &e.title,
+        })
+    }
+}
+
 /// Builds the view of `q` of the given kind.
 pub fn question<'a>(
     state: &'a SessionState,
@@ -184,6 +208,8 @@ pub fn question<'a>(
         flags: None,
         author: None,
         banned: None,
+        carried_from: EpisodeView::of(&q.carried_from),
+        carried_to: EpisodeView::of(&q.carried_to),
         address_banned: None,
         air_text: None,
         masked_text: None,

@@ -79,6 +79,21 @@ pub enum Control {
     },
     /// Read the state (HTTP answers).
     Query(QueryFn),
+    /// The programme's current episode changed: the sockets that joined through it go (4307).
+    Episode {
+        /// The programme.
+        programme: Uuid,
+    },
+    /// The programme this session is the current episode of changed (title, join code).
+    Programme {
+        /// The programme as it is now.
+        programme: Box<crate::store::Programme>,
+    },
+    /// A programme key of this role was rotated: its programme-link sockets go (4401).
+    ProgrammeKey {
+        /// The role whose key changed.
+        role: KeyRole,
+    },
     /// A new key for a role (the admin's `POST /api/sessions/{id}/keys/{role}`).
     RotateKey {
         /// The key that changes.
@@ -193,6 +208,8 @@ pub struct Actor {
     pub(super) links: Links,
     /// How the public joins, in every role's session view.
     pub(super) join: frames::Join,
+    /// The programme this session is the current episode of, as its session view names it.
+    pub(super) programme: Option<frames::ProgrammeRef>,
     /// Names this unbroken history; new at every start.
     pub(super) epoch: String,
     /// Last event seq issued.
@@ -242,19 +259,21 @@ impl Actor {
         let fanout = Fanout::new(shared.cfg.limits.resume_window, &shared.tasks);
         let links = super::links(&shared.cfg.base_url(), &record);
         let join = frames::Join {
+            code: None,
             sms: shared.cfg.join.sms.clone(),
             url: links.audience.clone(),
             whatsapp: shared.cfg.join.whatsapp.clone(),
         };
         state.timer_default_ms = u64::from(shared.cfg.stage.timer_seconds) * 1000;
         let cased = state.questions().map(|q| q.id).collect();
-        Self {
+        let mut a = Self {
             shared,
             record,
             state,
             authors,
             links,
             join,
+            programme: None,
             epoch: Uuid::new_v4().simple().to_string(),
             seq: 0,
             journal_len,
@@ -269,7 +288,10 @@ impl Actor {
             restart: false,
             rx,
             _registration: registration,
-        }
+        };
+        let p = a.current_programme();
+        a.set_programme(p.as_ref());
+        a
     }
 
     /// Runs until shutdown (then answers what is queued, sends pending votes and closes every
@@ -413,6 +435,21 @@ impl Actor {
                 authors: &self.authors,
                 record: &self.record,
             }),
+            Control::Episode { programme } => {
+                if self.record.programme == Some(programme) {
+                    self.close_programme_sockets(None);
+                    let p = self.current_programme();
+                    self.set_programme(p.as_ref());
+                }
+            }
+            Control::Programme { programme } => {
+                if self.record.programme == Some(programme.id) {
+                    let p = self.current_programme();
+                    self.set_programme(p.as_ref());
+                    self.publish_session();
+                }
+            }
+            Control::ProgrammeKey { role } => self.close_programme_sockets(Some(role)),
             Control::RotateKey { .. } => unreachable!("handled with the batch"),
         }
     }
@@ -482,7 +519,7 @@ impl Actor {
         let old: Vec<u64> = self
             .fanout
             .all()
-            .filter(|(id, c)| Some(c.who.role()) == key.role() && Some(*id) != keep)
+            .filter(|(id, c)| Some(c.who.role()) == key.role() && Some(*id) != keep && !c.via)
             .map(|(id, _)| id)
             .collect();
         for id in old {
@@ -493,7 +530,7 @@ impl Actor {
         self.seq += 1;
         let f = frames::encode(&frames::Session::new(
             self.seq,
-            frames::SessionBody::new(&self.state.info, Some(&self.links)).with_join(&self.join),
+            self.body(Some(&self.links)),
         ));
         self.fanout.publish(PerView {
             seq: self.seq,

@@ -44,6 +44,13 @@ pub enum Close {
     Full,
     /// 4503: the session's actor failed; reconnecting starts it again from its journal.
     Restarting,
+    /// 4307: the programme this socket joined through has another current episode (or none):
+    /// send the same `hello` again.
+    EpisodeChanged,
+    /// 4404: the programme has no current episode.
+    NoEpisode,
+    /// 4404: no such programme.
+    NoProgramme,
 }
 
 impl Close {
@@ -54,7 +61,8 @@ impl Close {
             Self::TooLarge => 1009,
             Self::BadHello(_) => 4400,
             Self::BadKey | Self::KeyChanged => 4401,
-            Self::NoSession => 4404,
+            Self::NoSession | Self::NoEpisode | Self::NoProgramme => 4404,
+            Self::EpisodeChanged => 4307,
             Self::HelloTimeout => 4408,
             Self::Flooding | Self::TooSlow | Self::TooManyDevices => 4429,
             Self::ShuttingDown | Self::Unavailable | Self::Full | Self::Restarting => 4503,
@@ -70,6 +78,9 @@ impl Close {
             Self::BadKey => "wrong or missing key",
             Self::KeyChanged => "the key was changed: ask for the new link",
             Self::NoSession => "no such session",
+            Self::NoEpisode => "the programme has no current episode",
+            Self::NoProgramme => "no such programme",
+            Self::EpisodeChanged => "the programme's current episode changed: say hello again",
             Self::HelloTimeout => "no hello in time",
             Self::Flooding => "flooding: too many frames",
             Self::TooSlow => "too slow to keep up",
@@ -115,6 +126,8 @@ pub struct Conn {
     pub lagged: Arc<AtomicBool>,
     /// A moderator's name from its `hello`, recorded with its changes.
     pub name: Option<Box<str>>,
+    /// It joined through a programme's link (`hello` `programme`).
+    pub via: bool,
 }
 
 /// One published event, as each view sees it (`None`: not for that view).
@@ -481,6 +494,7 @@ mod tests {
             tx,
             lagged: Arc::new(AtomicBool::new(false)),
             name: None,
+            via: false,
         };
         (c, rx)
     }

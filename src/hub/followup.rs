@@ -55,6 +55,26 @@ pub enum RequestKind {
         /// The `session` command, fields checked.
         cmd: Command,
     },
+    /// A question of the episode before, carried over into this one with its case.
+    CarryIn {
+        /// The question as the earlier episode has it.
+        question: Box<Question>,
+        /// Its case there.
+        case: Box<crate::domain::followup::Case>,
+        /// The earlier episode.
+        from: crate::domain::question::Episode,
+        /// Who carried it.
+        by: By,
+    },
+    /// A question of this episode was carried over to a later one.
+    CarryOut {
+        /// The question.
+        question: Uuid,
+        /// The later episode.
+        to: crate::domain::question::Episode,
+        /// Who carried it.
+        by: By,
+    },
     /// A question from a gateway (the intake API) or the desk: an `enter`, attributed.
     Enter {
         /// The `enter` command, fields checked.
@@ -150,6 +170,20 @@ impl Actor {
                 Ok(()) => self.state.decide_case(&by, question, &action, now),
                 Err(r) => Err(r),
             },
+            RequestKind::CarryIn {
+                question: q,
+                case,
+                from,
+                by,
+            } => {
+                question = Some(q.id);
+                self.state.decide_carry_in(*q, *case, from, by, now)
+            }
+            RequestKind::CarryOut {
+                question: id,
+                to,
+                by,
+            } => self.state.decide_carry_out(id, to, by, now),
             RequestKind::Erase { question } => match self.state.question(question) {
                 Some(q) if q.contact.is_some() => {
                     Ok(Decision::events(vec![Event::Erase { question, at: now }]))
@@ -460,12 +494,26 @@ impl Hub {
     pub async fn erase_contacts(&self, which: Vec<(Uuid, Uuid)>) -> Result<usize, HubError> {
         let mut n = 0;
         for (session, question) in which {
-            let Some(s) = self.session(&session.to_string()).await? else {
-                continue;
-            };
-            match s.request(RequestKind::Erase { question }).await? {
-                Ok(_) => n += 1,
-                Err(r) => tracing::warn!(%question, error = %r.message, "contact not erased"),
+            // A question carried over between episodes is in each one's journal: erased in
+            // every one, newest first.
+            let mut at = Some(session);
+            let mut first = true;
+            while let Some(session) = at.take() {
+                let Some(s) = self.session(&session.to_string()).await? else {
+                    break;
+                };
+                match s.request(RequestKind::Erase { question }).await? {
+                    Ok(_) => n += usize::from(first),
+                    Err(r) => tracing::warn!(%question, error = %r.message, "contact not erased"),
+                }
+                first = false;
+                at = s
+                    .query(move |v| {
+                        v.state
+                            .question(question)
+                            .and_then(|q| q.carried_from.as_ref().map(|e| e.session))
+                    })
+                    .await?;
             }
         }
         if n > 0 {

@@ -32,7 +32,7 @@ pub fn encode<T: Serialize>(frame: &T) -> Utf8Bytes {
 /// the HTTP answers that create or list sessions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Links {
-    /// The phone page: `BASE/j/CODE`.
+    /// The phone page: `BASE/j/CODE`, or `BASE/p/SLUG` for an episode of a programme.
     pub audience: String,
     /// The radio desk page: `BASE/desk/ID#k=KEY`.
     pub desk: String,
@@ -52,6 +52,10 @@ pub struct Links {
 /// overlay's call to action): never built from a browser's own address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Join {
+    /// The code to show for joining when it is not the session's own: the join code of the
+    /// programme this session is the current episode of (`WONGKITO`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// The SMS number people can also ask through (display text), or `null`.
     pub sms: Option<String>,
     /// The phone page: `BASE/j/CODE`.
@@ -73,6 +77,9 @@ pub struct SessionBody<'a> {
     /// Moderators only: the links of every role, keys included.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub links: Option<&'a Links>,
+    /// The programme this session is an episode of: `{slug, title}`; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programme: Option<&'a ProgrammeRef>,
     /// The panel: `{id, name, role}` each.
     pub speakers: &'a [Speaker],
     /// `true` while the session is a rehearsal; absent otherwise.
@@ -95,6 +102,7 @@ impl<'a> SessionBody<'a> {
             id: info.id,
             join: None,
             links,
+            programme: None,
             speakers: &info.speakers,
             rehearsal: info.rehearsal,
             starts_at: info.starts_at.map(crate::domain::view::rfc3339),
@@ -110,6 +118,21 @@ impl<'a> SessionBody<'a> {
         self.join = Some(join);
         self
     }
+
+    /// The same, with the programme it is an episode of.
+    pub fn with_programme(mut self, programme: Option<&'a ProgrammeRef>) -> Self {
+        self.programme = programme;
+        self
+    }
+}
+
+/// A programme, as an episode's session view names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProgrammeRef {
+    /// Its address (`/p/{slug}`).
+    pub slug: String,
+    /// Its title.
+    pub title: String,
 }
 
 /// The office's own words on the phone page (`null`: the page's own).
@@ -574,6 +597,8 @@ mod tests {
             via: None,
             station: None,
             credit: false,
+            carried_from: None,
+            carried_to: None,
         }
     }
 
@@ -644,6 +669,7 @@ mod tests {
         });
         state.apply(&crate::domain::Event::Overlay { visible: true });
         let join = Join {
+            code: None,
             sms: None,
             url: "http://h/j/K7M2QX".into(),
             whatsapp: Some("0811 7000 123".into()),

@@ -28,6 +28,9 @@ pub enum Refusal {
     /// The session's actor stopped: the hub is shutting down, or the actor failed and the next
     /// join starts it again (4503).
     Stopped,
+    /// The socket came through a programme whose current episode is no longer this session
+    /// (the socket asks the hub again).
+    EpisodeChanged,
 }
 
 /// A socket joined: who it speaks for.
@@ -41,7 +44,14 @@ impl Actor {
     /// Checks the key, settles the device, queues the welcome (and the missed events of a
     /// resume) and registers the socket.
     pub(super) fn join(&mut self, req: JoinRequest) -> Result<Joined, Refusal> {
-        let keys = &self.record.keys;
+        let programme = match req.via {
+            Some(p) => match self.current_programme() {
+                Some(prog) if prog.id == p => Some(prog),
+                _ => return Err(Refusal::EpisodeChanged),
+            },
+            None => None,
+        };
+        let keys = programme.as_ref().map_or(&self.record.keys, |p| &p.keys);
         let expected = match req.role {
             Role::Audience => None,
             Role::Press => Some(&keys.press),
@@ -87,6 +97,7 @@ impl Actor {
                 tx: req.tx,
                 lagged: req.lagged,
                 name: req.name.map(String::into_boxed_str),
+                via: req.via.is_some(),
             },
         );
         Ok(Joined { who })

@@ -10,6 +10,7 @@ pub mod fanout;
 pub mod followup;
 pub mod frames;
 pub mod join;
+pub mod programme;
 pub mod publish;
 pub mod quota;
 pub mod secrets;
@@ -50,6 +51,12 @@ pub enum HubError {
     /// A title or speaker list is not valid; the message names the field.
     #[error("{0}")]
     Invalid(String),
+    /// No such thing (a programme); the message names it.
+    #[error("{0}")]
+    NotFound(String),
+    /// Taken or in the way (a slug, a join code); the message says what.
+    #[error("{0}")]
+    Conflict(String),
     /// Every join code tried was taken.
     #[error("no free join code was found; try again")]
     NoFreeCode,
@@ -94,6 +101,8 @@ pub struct Shared {
     pub desk: frames::DeskTexts,
     /// The agencies cases are forwarded to.
     pub agencies: followup::Agencies,
+    /// The programmes and their current episodes.
+    pub programmes: programme::Programmes,
     /// The place and topic lists.
     pub options: Arc<crate::domain::followup::Options>,
     /// New questions per contact through the intake API and the desk
@@ -208,6 +217,7 @@ impl Hub {
                     reasons: cfg.moderation.reject_reasons.clone(),
                 },
                 agencies: followup::Agencies::default(),
+                programmes: programme::Programmes::default(),
                 desk: frames::DeskTexts {
                     stations: cfg.desk.stations.clone(),
                 },
@@ -225,6 +235,7 @@ impl Hub {
             next_generation: AtomicU64::new(1),
         });
         hub.load_agencies().await?;
+        hub.load_programmes().await?;
         hub.catch_up_cases().await?;
         let sweep = hub.shared.clone();
         hub.shared
@@ -329,6 +340,17 @@ impl Hub {
     ) -> Result<SessionRecord, HubError> {
         let title = crate::domain::session::validate_title(title)?;
         let speakers = crate::domain::session::validate_speakers(speakers)?;
+        Self::create_record(store, title, speakers, now, None).await
+    }
+
+    /// Stores a new session (an episode of `programme` when given) with fresh code and keys.
+    pub(crate) async fn create_record(
+        store: &dyn Store,
+        title: String,
+        speakers: Vec<crate::domain::Speaker>,
+        now: i64,
+        programme: Option<Uuid>,
+    ) -> Result<SessionRecord, HubError> {
         for _ in 0..20 {
             let rec = SessionRecord {
                 info: SessionInfo {
@@ -349,6 +371,7 @@ impl Hub {
                     overlay: secrets::new_key(),
                     press: secrets::new_key(),
                 },
+                programme,
             };
             match store.create_session(&rec).await {
                 Ok(()) => return Ok(rec),
@@ -376,7 +399,14 @@ impl Hub {
             return Ok(Some(h));
         }
         if !(secrets::looks_like_code(key) || Uuid::parse_str(key).is_ok()) {
-            return Ok(None);
+            // A programme's join code (`WONGKITO`): its current episode.
+            return match self.programme(key).filter(|p| p.join_code.is_some()) {
+                Some(p) => match p.current {
+                    Some(cur) => Box::pin(self.session(&cur.to_string())).await,
+                    None => Ok(None),
+                },
+                None => Ok(None),
+            };
         }
         let Some(rec) = self.shared.store.find_session(key).await? else {
             return Ok(None);
@@ -580,6 +610,9 @@ pub struct JoinRequest {
     pub lagged: Arc<AtomicBool>,
     /// A moderator's name (`hello` `name`).
     pub name: Option<String>,
+    /// The programme the socket joined through (`hello` `programme`): its keys are checked,
+    /// and the socket is closed 4307 when the programme's current episode changes.
+    pub via: Option<Uuid>,
 }
 
 /// The links of a session, from the hub's public base URL.

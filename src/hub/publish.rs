@@ -59,27 +59,7 @@ impl Actor {
             Applied::Votes(ids) => self.dirty_votes.extend(ids),
             // Their frames come once per command, after all its events (actor.rs).
             Applied::Overlay | Applied::Stage | Applied::Nothing => {}
-            Applied::Session => {
-                self.seq += 1;
-                let info = &self.state.info;
-                let f = frames::encode(&frames::Session::new(
-                    self.seq,
-                    SessionBody::new(info, None).with_join(&self.join),
-                ));
-                let m = frames::encode(&frames::Session::new(
-                    self.seq,
-                    SessionBody::new(info, Some(&self.links)).with_join(&self.join),
-                ));
-                out.push(PerView {
-                    seq: self.seq,
-                    moderator: Some(m),
-                    public: Some(f.clone()),
-                    screen: Some(f.clone()),
-                    desk: Some(f.clone()),
-                    overlay: Some(f),
-                    author: None,
-                });
-            }
+            Applied::Session => out.push(self.session_frames()),
             Applied::Ban(device) => {
                 let ids: Vec<Uuid> = self.state.questions_of(device).map(|q| q.id).collect();
                 self.moderator_frames(&ids, out);
@@ -276,6 +256,38 @@ impl Actor {
         }
     }
 
+    /// A `session` frame for every view (the next `seq`).
+    pub(super) fn session_frames(&mut self) -> PerView {
+        self.seq += 1;
+        let f = frames::encode(&frames::Session::new(self.seq, self.body(None)));
+        let m = frames::encode(&frames::Session::new(
+            self.seq,
+            self.body(Some(&self.links)),
+        ));
+        PerView {
+            seq: self.seq,
+            moderator: Some(m),
+            public: Some(f.clone()),
+            screen: Some(f.clone()),
+            desk: Some(f.clone()),
+            overlay: Some(f),
+            author: None,
+        }
+    }
+
+    /// Publishes the session to every socket (its programme changed).
+    pub(super) fn publish_session(&mut self) {
+        let f = self.session_frames();
+        self.fanout.publish(f);
+    }
+
+    /// The session as this actor's sockets see it: `links` for moderators.
+    pub(super) fn body<'a>(&'a self, links: Option<&'a frames::Links>) -> SessionBody<'a> {
+        SessionBody::new(&self.state.info, links)
+            .with_join(&self.join)
+            .with_programme(self.programme.as_ref())
+    }
+
     /// A welcome frame: full (`resumed_at` None) or resumed at a seq.
     pub(super) fn welcome(&self, who: &Who, resumed_at: Option<u64>) -> Utf8Bytes {
         let role = who.role();
@@ -284,7 +296,7 @@ impl Actor {
             &self.epoch,
             role,
             resumed_at.unwrap_or(self.seq),
-            SessionBody::new(&self.state.info, links).with_join(&self.join),
+            self.body(links),
         );
         w.resumed = resumed_at.is_some();
         if matches!(role, Role::Moderator | Role::Screen | Role::Overlay) {

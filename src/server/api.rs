@@ -62,6 +62,8 @@ impl From<HubError> for ApiError {
     fn from(e: HubError) -> Self {
         match e {
             HubError::Invalid(m) => Self::invalid(m),
+            HubError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
+            HubError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             HubError::ShuttingDown | HubError::SessionStopped => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -153,15 +155,35 @@ impl FromRequestParts<AppState> for SessionStaff {
             .await
             .map_err(|_| ApiError::not_found("no such session"))?;
         let s = running(app, &id).await?;
-        let allowed = app.admin.accepts(&app.hub, &token).await
-            || s.query(move |v| same_secret(&token, &v.record.keys.moderator))
-                .await?;
+        let allowed =
+            moderates(app, &s, &token).await? || app.admin.accepts(&app.hub, &token).await;
         if allowed {
             Ok(SessionStaff(s))
         } else {
             Err(ApiError::unauthorized())
         }
     }
+}
+
+/// Whether `token` is the session's moderator key, or that of the programme it is an episode of.
+pub(super) async fn moderates(
+    app: &AppState,
+    s: &crate::hub::SessionHandle,
+    token: &str,
+) -> Result<bool, ApiError> {
+    let presented = token.to_string();
+    let (own, programme) = s
+        .query(move |v| {
+            (
+                same_secret(&presented, &v.record.keys.moderator),
+                v.record.programme,
+            )
+        })
+        .await?;
+    Ok(own
+        || programme
+            .and_then(|p| app.hub.shared().programmes.by_id(p))
+            .is_some_and(|p| same_secret(token, &p.keys.moderator)))
 }
 
 /// `POST /api/sessions`.
@@ -513,11 +535,25 @@ pub async fn live_json(
 ) -> Result<Response, ApiError> {
     let key = q.k.ok_or_else(ApiError::unauthorized)?;
     let s = running(&app, &id).await?;
+    live_rows(&app, &s, Some(key), None).await
+}
+
+/// The rows of `live.json` for a session: `key` checked against its overlay key (`None`: the
+/// caller checked a programme's); `join` the code and address to show instead of the
+/// session's (a programme's).
+pub(super) async fn live_rows(
+    app: &AppState,
+    s: &crate::hub::SessionHandle,
+    key: Option<String>,
+    join: Option<(String, String)>,
+) -> Result<Response, ApiError> {
     let base = app.cfg.base_url();
     let (sms, whatsapp) = (app.cfg.join.sms.clone(), app.cfg.join.whatsapp.clone());
     let row = s
         .query(move |v| {
-            if !same_secret(&key, &v.record.keys.overlay) {
+            if let Some(key) = &key
+                && !same_secret(key, &v.record.keys.overlay)
+            {
                 return None;
             }
             let o = view::overlay(v.state);
@@ -527,7 +563,11 @@ pub async fn live_json(
                 .and_then(|to| v.state.info.speakers.iter().find(|s| s.id == to));
             let graphic = o.graphic.as_ref().map_or("", |g| g.kind);
             let strap = o.graphic.as_ref().and_then(|g| g.speaker);
-            let code = &v.state.info.code;
+            let (code, url) = join.unwrap_or_else(|| {
+                let code = v.state.info.code.clone();
+                let url = format!("{base}/j/{code}");
+                (code, url)
+            });
             let mut row = json!({
                 "visible": o.visible,
                 "text": q.map_or("", |q| q.text),
@@ -537,7 +577,7 @@ pub async fn live_json(
                 "strap_name": strap.map_or("", |s| s.name.as_str()),
                 "strap_role": strap.map_or("", |s| s.role.as_str()),
                 "join_code": code,
-                "join_url": format!("{base}/j/{code}"),
+                "join_url": url,
                 "join_sms": sms.as_deref().unwrap_or(""),
                 "join_whatsapp": whatsapp.as_deref().unwrap_or(""),
                 "name": q.and_then(|q| q.name).unwrap_or(""),

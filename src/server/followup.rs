@@ -639,10 +639,7 @@ pub async fn staff_session(
     if app.admin.accepts(&app.hub, &token).await {
         return Ok((s, true));
     }
-    let ok = s
-        .query(move |v| crate::hub::secrets::same_secret(&token, &v.record.keys.moderator))
-        .await?;
-    if ok {
+    if super::api::moderates(app, &s, &token).await? {
         Ok((s, false))
     } else {
         Err(ApiError::unauthorized())
@@ -763,7 +760,8 @@ pub async fn report(
         "generated_at": rfc3339(chrono::Utc::now().timestamp_millis()),
         "peak": peak,
         "session": {"code": info.code, "created_at": rfc3339(info.created_at), "id": info.id,
-                    "speakers": info.speakers, "status": info.status, "title": info.title},
+                    "speakers": info.speakers, "starts_at": info.starts_at.map(rfc3339),
+                    "status": info.status, "title": info.title},
         "time_zone": app.cfg.time_zone,
     }))
     .into_response())

@@ -44,7 +44,7 @@ async fn session(app: &AppState, id: &str) -> Result<SessionHandle, ApiError> {
 /// The body of an intake: a JSON object, or a form (`kecamatan`, `kelurahan` for `place`). A
 /// body that starts with `{` is JSON whatever its content type says (`curl -d` calls JSON a
 /// form).
-fn fields(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn fields(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -132,7 +132,7 @@ fn enter_of(mut m: Map<String, Value>) -> Result<(Command, Option<String>), ApiE
 
 /// Runs an intake on a session: the question (new, or the one its `ref` made before), its
 /// tracking code and the reply for the citizen.
-async fn intake(
+pub(super) async fn intake(
     app: &AppState,
     s: &SessionHandle,
     m: Map<String, Value>,
@@ -215,6 +215,11 @@ pub async fn verify(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     session(&app, &id).await?;
+    challenge(&app, &q)
+}
+
+/// Meta's verification: `hub.challenge` back when `hub.verify_token` is the configured one.
+pub(super) fn challenge(app: &AppState, q: &HashMap<String, String>) -> Result<Response, ApiError> {
     let ok = q.get("hub.mode").map(String::as_str) == Some("subscribe")
         && match (&app.cfg.whatsapp.verify_token, q.get("hub.verify_token")) {
             (Some(want), Some(got)) => same_secret(want, got),
@@ -265,6 +270,18 @@ pub async fn deliver(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    check_signature(&app, &headers, &body, &id)?;
+    let s = session(&app, &id).await?;
+    messages(&app, &s, &body).await
+}
+
+/// The delivery's `X-Hub-Signature-256` under `whatsapp.app_secret`; 401 when it does not match.
+pub(super) fn check_signature(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    to: &str,
+) -> Result<(), ApiError> {
     let unsigned = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -277,12 +294,21 @@ pub async fn deliver(
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(unsigned)?;
-    if !signed(&secret, &body, sig) {
-        tracing::warn!(session = %id, "whatsapp delivery with a bad signature");
+    if !signed(&secret, body, sig) {
+        tracing::warn!(to, "whatsapp delivery with a bad signature");
         return Err(unsigned());
     }
-    let s = session(&app, &id).await?;
-    let v: Value = serde_json::from_slice(&body)
+    Ok(())
+}
+
+/// The text messages of a signed delivery, as questions of `s`.
+pub(super) async fn messages(
+    app: &AppState,
+    s: &SessionHandle,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let id = s.id;
+    let v: Value = serde_json::from_slice(body)
         .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
     let (mut accepted, mut ignored) = (0usize, 0usize);
     let changes = v["entry"]
@@ -332,7 +358,7 @@ pub async fn deliver(
         role: ByRole::Gateway,
     };
     for f in texts {
-        match intake(&app, &s, f, by.clone()).await {
+        match intake(app, s, f, by.clone()).await {
             Ok(_) => accepted += 1,
             Err(e) => {
                 tracing::info!(session = %id, error = ?e, "whatsapp message not taken");

@@ -9,6 +9,7 @@ pub mod followup;
 pub mod intake;
 pub mod office;
 pub mod pages;
+pub mod programme;
 pub mod protocol;
 pub mod ws;
 
@@ -155,7 +156,13 @@ fn register_metrics() {
 pub fn router(app: AppState) -> Router {
     let pages = Router::new()
         .route("/", get(pages::audience))
-        .route("/j/{code}", get(pages::audience))
+        .route("/j/{code}", get(programme::join_page))
+        .route("/p/{slug}", get(pages::audience))
+        .route("/p/{slug}/m", get(pages::moderator))
+        .route("/p/{slug}/screen", get(pages::screen))
+        .route("/p/{slug}/overlay", get(pages::overlay))
+        .route("/p/{slug}/desk", get(pages::desk))
+        .route("/api/p/{slug}", get(programme::public))
         .route("/m/{id}", get(pages::moderator))
         .route("/screen/{id}", get(pages::screen))
         .route("/overlay/{id}", get(pages::overlay))
@@ -212,6 +219,38 @@ pub fn router(app: AppState) -> Router {
             axum::routing::post(followup::office_act),
         )
         .route("/api/purge", axum::routing::post(followup::purge))
+        .route(
+            "/api/programmes",
+            get(programme::list).post(programme::create),
+        )
+        .route(
+            "/api/programmes/{slug}",
+            get(programme::get).patch(programme::patch),
+        )
+        .route(
+            "/api/programmes/{slug}/keys/{role}",
+            axum::routing::post(programme::rotate_key),
+        )
+        .route(
+            "/api/programmes/{slug}/episodes",
+            axum::routing::post(programme::new_episode),
+        )
+        .route(
+            "/api/programmes/{slug}/intake",
+            axum::routing::post(programme::intake),
+        )
+        .route(
+            "/api/programmes/{slug}/whatsapp",
+            get(programme::whatsapp_verify).post(programme::whatsapp),
+        )
+        .route(
+            "/api/programmes/{slug}/live.json",
+            get(programme::live_json),
+        )
+        .route(
+            "/api/sessions/{id}/carry",
+            get(programme::carry_list).post(programme::carry),
+        )
         .route("/api/board", get(followup::board))
         .route(
             "/api/sessions/{id}/intake",

@@ -57,8 +57,11 @@ impl Deref for WireError {
 pub struct Hello {
     /// The role the socket speaks for.
     pub role: Role,
-    /// Join code or session id.
+    /// Join code or session id; empty when `programme` is given.
     pub session: String,
+    /// A programme's slug (or join code): the socket joins its current episode, with the
+    /// programme's keys, and follows it (4307 when it changes).
+    pub programme: Option<String>,
     /// The role's secret (the press code for `press`); ignored for audience.
     pub key: Option<String>,
     /// Audience and press: the device token of an earlier `welcome`; ignored for other roles.
@@ -280,8 +283,20 @@ fn parse_hello(f: &Fields<'_>) -> Result<Hello, WireError> {
     let role = Role::parse(role_s).ok_or_else(|| {
         f.invalid("`role` must be one of audience, press, moderator, screen, overlay")
     })?;
-    let session = f.req_str("session")?;
-    if session.is_empty() || session.len() > 64 {
+    let programme = f.opt_str("programme")?;
+    let session = match programme {
+        Some(p) => {
+            if f.m.get("session").is_some_and(|v| !v.is_null()) {
+                return Err(f.invalid("give `session` or `programme`, not both"));
+            }
+            if p.trim().is_empty() || p.len() > 64 {
+                return Err(f.invalid("`programme` must be a programme's slug or join code"));
+            }
+            ""
+        }
+        None => f.req_str("session")?,
+    };
+    if programme.is_none() && (session.is_empty() || session.len() > 64) {
         return Err(f.invalid("`session` must be a join code or a session id"));
     }
     let key = f.opt_str("key")?.map(str::to_string);
@@ -313,6 +328,7 @@ fn parse_hello(f: &Fields<'_>) -> Result<Hello, WireError> {
     Ok(Hello {
         role,
         session: session.to_string(),
+        programme: programme.map(str::to_string),
         key,
         device,
         since,

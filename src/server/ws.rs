@@ -19,6 +19,7 @@ use crate::domain::{ErrorCode, Role};
 use crate::hub::fanout::{self, Close, Out, OutRx, OutTx};
 use crate::hub::join::Refusal;
 use crate::hub::{JoinRequest, SessionHandle};
+use uuid::Uuid;
 
 /// The upgrade handler.
 pub async fn upgrade(
@@ -396,17 +397,19 @@ async fn join(app: &AppState, client: IpAddr, hello: Hello) -> Result<Joined, Cl
     if app.hub.is_shutting_down() {
         return Err(Close::ShuttingDown);
     }
-    let session = running_session(app, &hello.session).await?;
-    match join_session(app, client, &hello, session).await {
-        // The session stopped as this socket joined (idle, or its actor failed): once more,
-        // which starts it again from its journal.
-        Err(Refusal::Stopped) if !app.hub.is_shutting_down() => {
-            let session = running_session(app, &hello.session).await?;
-            join_session(app, client, &hello, session).await
+    let (session, via) = target(app, &hello).await?;
+    match join_session(app, client, &hello, session, via).await {
+        // The session stopped as this socket joined (idle, or its actor failed), or the
+        // programme moved to another episode meanwhile: once more, which starts it again
+        // from its journal or finds the new episode.
+        Err(Refusal::Stopped | Refusal::EpisodeChanged) if !app.hub.is_shutting_down() => {
+            let (session, via) = target(app, &hello).await?;
+            join_session(app, client, &hello, session, via).await
         }
         r => r,
     }
     .map_err(|r| match r {
+        Refusal::EpisodeChanged => Close::EpisodeChanged,
         Refusal::BadKey => Close::BadKey,
         Refusal::TooManyDevices(_) => {
             metrics::counter!("tanya_connections_refused_total", "why" => "new_devices")
@@ -416,6 +419,24 @@ async fn join(app: &AppState, client: IpAddr, hello: Hello) -> Result<Joined, Cl
         Refusal::Stopped if app.hub.is_shutting_down() => Close::ShuttingDown,
         Refusal::Stopped => Close::Restarting,
     })
+}
+
+/// The session `hello` names: by `session`, or the current episode of its `programme` (with
+/// the programme's id, whose keys the socket is checked against).
+async fn target(app: &AppState, hello: &Hello) -> Result<(SessionHandle, Option<Uuid>), Close> {
+    let Some(name) = &hello.programme else {
+        return Ok((running_session(app, &hello.session).await?, None));
+    };
+    match app.hub.programme_session(name).await {
+        Ok(Some((p, s))) => Ok((s, Some(p.id))),
+        Ok(None) => Err(Close::NoEpisode),
+        Err(crate::hub::HubError::NotFound(_)) => Err(Close::NoProgramme),
+        Err(crate::hub::HubError::ShuttingDown) => Err(Close::ShuttingDown),
+        Err(e) => {
+            tracing::warn!(error = %e, "session start failed");
+            Err(Close::Unavailable)
+        }
+    }
 }
 
 /// The running actor of the session `hello` names (started when needed).
@@ -437,6 +458,7 @@ async fn join_session(
     client: IpAddr,
     hello: &Hello,
     session: SessionHandle,
+    via: Option<Uuid>,
 ) -> Result<Joined, Refusal> {
     let conn = app.hub.conn_id();
     // Staff sockets are few and see every change: a long queue, so a burst never resyncs them.
@@ -458,6 +480,7 @@ async fn join_session(
         tx: tx.clone(),
         lagged: lagged.clone(),
         name: hello.name.clone(),
+        via,
     };
     session.join(req).await?;
     tracing::debug!(conn, role = role.as_str(), addr = %client, "client address");

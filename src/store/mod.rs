@@ -58,6 +58,31 @@ pub struct SessionRecord {
     pub info: SessionInfo,
     /// The secrets of its roles.
     pub keys: Keys,
+    /// The programme it is an episode of.
+    pub programme: Option<Uuid>,
+}
+
+/// A programme: it holds sessions as episodes, and its links follow the current one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Programme {
+    /// Its id.
+    pub id: Uuid,
+    /// Its address (`/p/{slug}`): 2-40 of `a-z`, `0-9`, `-`.
+    pub slug: String,
+    /// Its title.
+    pub title: String,
+    /// A memorable join code (`WONGKITO`), upper case.
+    pub join_code: Option<String>,
+    /// The speakers a new episode starts with.
+    pub speakers: Vec<crate::domain::Speaker>,
+    /// The current episode.
+    pub current: Option<Uuid>,
+    /// The next broadcast's date and time, epoch milliseconds (shown while none is open).
+    pub next_at: Option<i64>,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+    /// The secrets of its links' roles.
+    pub keys: Keys,
 }
 
 /// One question's row in the case projection (`cases` table).
@@ -169,6 +194,12 @@ pub trait Store: Send + Sync + 'static {
     async fn create_agency(&self, agency: &Agency) -> Result<(), StoreError>;
     /// Replaces an agency's name, short name and key.
     async fn update_agency(&self, agency: &Agency) -> Result<(), StoreError>;
+    /// Every programme, oldest first.
+    async fn programmes(&self) -> Result<Vec<Programme>, StoreError>;
+    /// Stores a new programme; `Duplicate` when its slug or join code is taken.
+    async fn create_programme(&self, p: &Programme) -> Result<(), StoreError>;
+    /// Replaces a programme's row; `Duplicate` when its slug or join code is taken.
+    async fn update_programme(&self, p: &Programme) -> Result<(), StoreError>;
     /// Replaces a session's keys, durably (a key rotation).
     async fn set_keys(&self, session: Uuid, keys: &Keys) -> Result<(), StoreError>;
     /// Returns the setting `key`, storing `value` first when it is absent.

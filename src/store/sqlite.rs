@@ -10,7 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use uuid::Uuid;
 
-use super::{Agency, CaseFilter, CaseRow, Keys, SessionRecord, Store, StoreError};
+use super::{Agency, CaseFilter, CaseRow, Keys, Programme, SessionRecord, Store, StoreError};
 use crate::domain::{Event, SessionInfo};
 
 /// Rows per multi-row journal INSERT.
@@ -111,7 +111,42 @@ fn record(row: &sqlx::sqlite::SqliteRow) -> Result<SessionRecord, StoreError> {
             desk: row.try_get("desk_key")?,
             intake: row.try_get("intake_key")?,
         },
+        programme: row
+            .try_get::<Option<String>, _>("programme_id")?
+            .as_deref()
+            .map(uuid)
+            .transpose()?,
     })
+}
+
+fn programme(row: &sqlx::sqlite::SqliteRow) -> Result<Programme, StoreError> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+    Ok(Programme {
+        id: uuid(&row.try_get::<String, _>("id")?)?,
+        slug: row.try_get("slug")?,
+        title: row.try_get("title")?,
+        join_code: row.try_get("join_code")?,
+        speakers: serde_json::from_str(&row.try_get::<String, _>("speakers")?).map_err(corrupt)?,
+        current: row
+            .try_get::<Option<String>, _>("current_session")?
+            .as_deref()
+            .map(uuid)
+            .transpose()?,
+        next_at: row.try_get("next_at")?,
+        created_at: row.try_get("created_at")?,
+        keys: serde_json::from_str(&row.try_get::<String, _>("keys")?).map_err(corrupt)?,
+    })
+}
+
+/// A unique-constraint failure as `Duplicate`.
+fn duplicate(r: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>) -> Result<u64, StoreError> {
+    match r {
+        Ok(r) => Ok(r.rows_affected()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(StoreError::Duplicate(e.message().to_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn uuid(s: &str) -> Result<Uuid, StoreError> {
@@ -150,7 +185,8 @@ async fn upsert_cases(
              tracking = excluded.tracking, status = excluded.status, agency = excluded.agency, \
              due = excluded.due, closed_at = excluded.closed_at, \
              has_contact = excluded.has_contact, public = excluded.public, \
-             updated_at = excluded.updated_at, body = excluded.body",
+             updated_at = excluded.updated_at, body = excluded.body \
+             WHERE cases.session_id = excluded.session_id",
         )
         .bind(c.question.to_string())
         .bind(c.session.to_string())
@@ -186,8 +222,8 @@ impl Store for SqliteStore {
     async fn create_session(&self, rec: &SessionRecord) -> Result<(), StoreError> {
         let r = sqlx::query(
             "INSERT INTO sessions (id, code, title, status, speakers, created_at, \
-             moderator_key, screen_key, overlay_key, press_key, desk_key, intake_key) \
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+             moderator_key, screen_key, overlay_key, press_key, desk_key, intake_key, \
+             programme_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         )
         .bind(rec.info.id.to_string())
         .bind(&rec.info.code)
@@ -201,6 +237,7 @@ impl Store for SqliteStore {
         .bind(&rec.keys.press)
         .bind(&rec.keys.desk)
         .bind(&rec.keys.intake)
+        .bind(rec.programme.map(|p| p.to_string()))
         .execute(&self.pool)
         .await;
         match r {
@@ -285,6 +322,20 @@ impl Store for SqliteStore {
             .await?;
         }
         for e in events {
+            // A question carried over from an earlier episode: its case row moves here (the
+            // earlier episode never writes it again: a row is only updated by its session).
+            if let Event::Put { question, .. } = e
+                && let Some(from) = &question.carried_from
+            {
+                sqlx::query(
+                    "UPDATE cases SET session_id = ? WHERE question_id = ? AND session_id = ?",
+                )
+                .bind(&sid)
+                .bind(question.id.to_string())
+                .bind(from.session.to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
             if let Event::Erase { question, .. } = e {
                 // The contact leaves every earlier row of the question: the value is then in
                 // no row of the journal (secure_delete zeroes what the old rows held).
@@ -443,6 +494,65 @@ impl Store for SqliteStore {
             .await?;
         if r.rows_affected() != 1 {
             return Err(StoreError::Corrupt(format!("no agency {}", a.id)));
+        }
+        Ok(())
+    }
+
+    async fn programmes(&self) -> Result<Vec<Programme>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM programmes ORDER BY created_at, slug")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(programme).collect()
+    }
+
+    async fn create_programme(&self, p: &Programme) -> Result<(), StoreError> {
+        let keys =
+            serde_json::to_string(&p.keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let speakers =
+            serde_json::to_string(&p.speakers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        duplicate(
+            sqlx::query(
+                "INSERT INTO programmes (id, slug, title, join_code, speakers, current_session, \
+                 next_at, created_at, keys) VALUES (?,?,?,?,?,?,?,?,?)",
+            )
+            .bind(p.id.to_string())
+            .bind(&p.slug)
+            .bind(&p.title)
+            .bind(p.join_code.as_deref())
+            .bind(speakers)
+            .bind(p.current.map(|c| c.to_string()))
+            .bind(p.next_at)
+            .bind(p.created_at)
+            .bind(keys)
+            .execute(&self.pool)
+            .await,
+        )?;
+        Ok(())
+    }
+
+    async fn update_programme(&self, p: &Programme) -> Result<(), StoreError> {
+        let keys =
+            serde_json::to_string(&p.keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let speakers =
+            serde_json::to_string(&p.speakers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let n = duplicate(
+            sqlx::query(
+                "UPDATE programmes SET slug = ?, title = ?, join_code = ?, speakers = ?, \
+                 current_session = ?, next_at = ?, keys = ? WHERE id = ?",
+            )
+            .bind(&p.slug)
+            .bind(&p.title)
+            .bind(p.join_code.as_deref())
+            .bind(speakers)
+            .bind(p.current.map(|c| c.to_string()))
+            .bind(p.next_at)
+            .bind(keys)
+            .bind(p.id.to_string())
+            .execute(&self.pool)
+            .await,
+        )?;
+        if n != 1 {
+            return Err(StoreError::Corrupt(format!("no programme {}", p.id)));
         }
         Ok(())
     }

@@ -37,6 +37,7 @@ mod open_files;
 mod overlay;
 mod polls;
 mod powercut;
+mod programme;
 mod proxy;
 mod restart_durability;
 mod resume;

@@ -57,6 +57,15 @@ impl Store for FailingCommits {
     async fn put_cases(&self, session: Uuid, cases: &[CaseRow]) -> Result<(), StoreError> {
         self.inner.put_cases(session, cases).await
     }
+    async fn programmes(&self) -> Result<Vec<tanya::store::Programme>, StoreError> {
+        self.inner.programmes().await
+    }
+    async fn create_programme(&self, p: &tanya::store::Programme) -> Result<(), StoreError> {
+        self.inner.create_programme(p).await
+    }
+    async fn update_programme(&self, p: &tanya::store::Programme) -> Result<(), StoreError> {
+        self.inner.update_programme(p).await
+    }
     async fn mark_cases_behind(&self, session: Uuid) -> Result<(), StoreError> {
         self.inner.mark_cases_behind(session).await
     }

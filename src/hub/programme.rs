@@ -1,0 +1,582 @@
+//! Programmes: sessions held as episodes, and the stable links that follow the current one
+//! (docs/programmes.md). A programme has its own keys; a socket that joins through a programme
+//! (`hello` `programme`) is checked against them and is told 4307 when the current episode
+//! changes, so that it says hello again and lands in the new one.
+
+use std::collections::HashSet;
+use std::sync::RwLock;
+
+use uuid::Uuid;
+
+use super::actor::{Actor, Control};
+use super::fanout::{Close, Out};
+use super::{Hub, HubError, Mail, SessionHandle, frames, secrets};
+use crate::domain::question::Episode;
+use crate::domain::role::KeyRole;
+use crate::domain::text::FieldError;
+use crate::domain::{Event, SpeakerInput, Status};
+use crate::store::{Keys, Programme, SessionRecord, StoreError};
+
+/// The programmes, read at start and kept in step with the store.
+#[derive(Debug, Default)]
+pub struct Programmes {
+    list: RwLock<Vec<Programme>>,
+}
+
+impl Programmes {
+    /// Every programme, oldest first.
+    pub fn all(&self) -> Vec<Programme> {
+        self.list.read().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn find(&self, f: impl Fn(&Programme) -> bool) -> Option<Programme> {
+        self.list
+            .read()
+            .ok()
+            .and_then(|l| l.iter().find(|p| f(p)).cloned())
+    }
+
+    /// The programme with this id.
+    pub fn by_id(&self, id: Uuid) -> Option<Programme> {
+        self.find(|p| p.id == id)
+    }
+
+    /// The programme with this slug (any case) or join code (any case, spaces and dashes
+    /// ignored).
+    pub fn by_name(&self, name: &str) -> Option<Programme> {
+        let slug = name.trim().to_ascii_lowercase();
+        let code = normal_code(name);
+        self.find(|p| p.slug == slug || p.join_code.as_deref() == Some(code.as_str()))
+    }
+
+    fn put(&self, p: Programme) {
+        if let Ok(mut l) = self.list.write() {
+            match l.iter_mut().find(|x| x.id == p.id) {
+                Some(x) => *x = p,
+                None => l.push(p),
+            }
+        }
+    }
+
+    fn set(&self, list: Vec<Programme>) {
+        if let Ok(mut l) = self.list.write() {
+            *l = list;
+        }
+    }
+}
+
+/// A join code as typed: upper case, without spaces and dashes.
+fn normal_code(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// Checks a slug: 2-40 of `a-z`, `0-9` and `-`, starting and ending with a letter or digit.
+pub fn validate_slug(raw: &str) -> Result<String, FieldError> {
+    let s = raw.trim().to_ascii_lowercase();
+    let ok = (2..=40).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if ok {
+        Ok(s)
+    } else {
+        Err(FieldError(format!(
+            "`slug` \"{raw}\" must be 2-40 of a-z, 0-9 and -, starting and ending with a letter or digit"
+        )))
+    }
+}
+
+/// Checks a join code: 7-16 letters and digits (never the length of a session's six-character
+/// code, so the two never collide), stored upper case.
+pub fn validate_join_code(raw: &str) -> Result<String, FieldError> {
+    let s = normal_code(raw);
+    if (7..=16).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(s)
+    } else {
+        Err(FieldError(format!(
+            "`join_code` \"{raw}\" must be 7-16 letters and digits (such as WONGKITO)"
+        )))
+    }
+}
+
+/// A change of a programme (`PATCH /api/programmes/{slug}`); `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct ProgrammePatch {
+    /// A new title.
+    pub title: Option<String>,
+    /// A new join code, or `Some(None)` to clear it.
+    pub join_code: Option<Option<String>>,
+    /// New default speakers.
+    pub speakers: Option<Vec<SpeakerInput>>,
+    /// The next broadcast, or `Some(None)` to clear it.
+    pub next_at: Option<Option<i64>>,
+    /// The current episode, or `Some(None)` for none.
+    pub current: Option<Option<Uuid>>,
+}
+
+/// A new episode (`POST /api/programmes/{slug}/episodes`).
+#[derive(Debug, Default, Clone)]
+pub struct NewEpisode {
+    /// Its title; default "{programme} · {date}".
+    pub title: Option<String>,
+    /// When it is to start.
+    pub starts_at: Option<i64>,
+    /// Started in rehearsal.
+    pub rehearsal: bool,
+    /// Made the current episode at once.
+    pub current: bool,
+}
+
+/// What a carry-over of questions did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Carried {
+    /// The questions now in the episode.
+    pub carried: Vec<Uuid>,
+    /// Those that were not, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A question not carried over.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Skipped {
+    /// The question.
+    pub id: Uuid,
+    /// Why.
+    pub reason: String,
+}
+
+/// The programme-link view of a session: the programme and `{slug, title}`.
+pub(super) fn programme_ref(p: &Programme) -> frames::ProgrammeRef {
+    frames::ProgrammeRef {
+        slug: p.slug.clone(),
+        title: p.title.clone(),
+    }
+}
+
+/// The key of a role in a key set.
+pub fn key_of(keys: &Keys, role: KeyRole) -> &str {
+    match role {
+        KeyRole::Moderator => &keys.moderator,
+        KeyRole::Screen => &keys.screen,
+        KeyRole::Overlay => &keys.overlay,
+        KeyRole::Press => &keys.press,
+        KeyRole::Desk => &keys.desk,
+        KeyRole::Intake => &keys.intake,
+    }
+}
+
+fn new_keys() -> Keys {
+    Keys {
+        desk: secrets::new_key(),
+        intake: secrets::new_key(),
+        moderator: secrets::new_key(),
+        overlay: secrets::new_key(),
+        press: secrets::new_key(),
+        screen: secrets::new_key(),
+    }
+}
+
+fn taken(e: StoreError) -> HubError {
+    match e {
+        StoreError::Duplicate(_) => {
+            HubError::Conflict("the slug or the join code is taken by another programme".into())
+        }
+        other => other.into(),
+    }
+}
+
+impl Hub {
+    /// Reads the programmes from the store (at start).
+    pub(super) async fn load_programmes(&self) -> Result<(), HubError> {
+        let list = self.shared.store.programmes().await?;
+        self.shared.programmes.set(list);
+        Ok(())
+    }
+
+    /// Every programme.
+    pub fn programmes(&self) -> Vec<Programme> {
+        self.shared.programmes.all()
+    }
+
+    /// A programme by slug or join code.
+    pub fn programme(&self, name: &str) -> Option<Programme> {
+        self.shared.programmes.by_name(name)
+    }
+
+    fn programme_or_404(&self, name: &str) -> Result<Programme, HubError> {
+        self.programme(name)
+            .ok_or_else(|| HubError::NotFound(format!("no programme `{}`", name.trim())))
+    }
+
+    /// A new programme with fresh keys.
+    pub async fn create_programme(
+        &self,
+        title: &str,
+        slug: &str,
+        join_code: Option<&str>,
+        speakers: &[SpeakerInput],
+        now: i64,
+    ) -> Result<Programme, HubError> {
+        let p = Programme {
+            id: Uuid::new_v4(),
+            slug: validate_slug(slug)?,
+            title: crate::domain::session::validate_title(title)?,
+            join_code: join_code.map(validate_join_code).transpose()?,
+            speakers: crate::domain::session::validate_speakers(speakers)?,
+            current: None,
+            next_at: None,
+            created_at: now,
+            keys: new_keys(),
+        };
+        self.shared
+            .store
+            .create_programme(&p)
+            .await
+            .map_err(taken)?;
+        self.shared.programmes.put(p.clone());
+        tracing::info!(programme = %p.slug, "programme created");
+        Ok(p)
+    }
+
+    /// Changes a programme. Making another episode current (or none) tells every socket that
+    /// joined through the programme to say hello again (4307).
+    pub async fn update_programme(
+        &self,
+        name: &str,
+        patch: ProgrammePatch,
+    ) -> Result<Programme, HubError> {
+        let _guard = self.starting.lock().await;
+        let before = self.programme_or_404(name)?;
+        let mut p = before.clone();
+        if let Some(t) = &patch.title {
+            p.title = crate::domain::session::validate_title(t)?;
+        }
+        if let Some(c) = &patch.join_code {
+            p.join_code = c.as_deref().map(validate_join_code).transpose()?;
+        }
+        if let Some(s) = &patch.speakers {
+            p.speakers = crate::domain::session::validate_speakers(s)?;
+        }
+        if let Some(n) = patch.next_at {
+            p.next_at = n;
+        }
+        if let Some(c) = patch.current {
+            if let Some(id) = c {
+                let rec = self.shared.store.find_session(&id.to_string()).await?;
+                if rec.and_then(|r| r.programme) != Some(p.id) {
+                    return Err(HubError::Invalid(format!(
+                        "`current`: session {id} is not an episode of `{}`",
+                        p.slug
+                    )));
+                }
+            }
+            p.current = c;
+        }
+        self.shared
+            .store
+            .update_programme(&p)
+            .await
+            .map_err(taken)?;
+        self.shared.programmes.put(p.clone());
+        if before.current != p.current {
+            tracing::info!(programme = %p.slug, current = ?p.current, "current episode changed");
+            if let Some(old) = before.current.and_then(|id| self.running(id)) {
+                let _ = old
+                    .tx
+                    .send(Mail::Control(Control::Episode { programme: p.id }))
+                    .await;
+            }
+        }
+        // The current episode's sockets see the programme's title and join code.
+        if let Some(cur) = p.current.and_then(|id| self.running(id)) {
+            let _ = cur
+                .tx
+                .send(Mail::Control(Control::Programme {
+                    programme: Box::new(p.clone()),
+                }))
+                .await;
+        }
+        Ok(p)
+    }
+
+    /// A new key for a programme's role: the sockets that joined through the programme with
+    /// the old one are closed with 4401.
+    pub async fn rotate_programme_key(
+        &self,
+        name: &str,
+        role: KeyRole,
+    ) -> Result<Programme, HubError> {
+        let _guard = self.starting.lock().await;
+        let mut p = self.programme_or_404(name)?;
+        let new = secrets::new_key();
+        match role {
+            KeyRole::Moderator => p.keys.moderator = new,
+            KeyRole::Screen => p.keys.screen = new,
+            KeyRole::Overlay => p.keys.overlay = new,
+            KeyRole::Press => p.keys.press = new,
+            KeyRole::Desk => p.keys.desk = new,
+            KeyRole::Intake => p.keys.intake = new,
+        }
+        self.shared.store.update_programme(&p).await?;
+        self.shared.programmes.put(p.clone());
+        if let Some(cur) = p.current.and_then(|id| self.running(id)) {
+            let _ = cur
+                .tx
+                .send(Mail::Control(Control::ProgrammeKey { role }))
+                .await;
+        }
+        tracing::info!(programme = %p.slug, role = role.as_str(), "programme key rotated");
+        Ok(p)
+    }
+
+    /// The episodes of a programme, newest first.
+    pub async fn episodes(&self, programme: Uuid) -> Result<Vec<SessionRecord>, HubError> {
+        let mut list = self.shared.store.list_sessions().await?;
+        list.retain(|r| r.programme == Some(programme));
+        Ok(list)
+    }
+
+    /// A new episode with the programme's speakers; the current one when asked.
+    pub async fn new_episode(
+        &self,
+        name: &str,
+        e: NewEpisode,
+        now: i64,
+    ) -> Result<(Programme, SessionRecord), HubError> {
+        let p = self.programme_or_404(name)?;
+        let title = match &e.title {
+            Some(t) => crate::domain::session::validate_title(t)?,
+            None => {
+                let day = self.shared.cfg.local_date(e.starts_at.unwrap_or(now));
+                format!("{} · {}", p.title, day.format("%d-%m-%Y"))
+            }
+        };
+        let mut rec = Self::create_record(
+            self.shared.store.as_ref(),
+            title,
+            p.speakers.clone(),
+            now,
+            Some(p.id),
+        )
+        .await?;
+        if e.rehearsal || e.starts_at.is_some() {
+            // The episode's first journal event says so (as a rehearsal's does).
+            rec.info.rehearsal = e.rehearsal;
+            rec.info.starts_at = e.starts_at;
+            let ev = [Event::Session {
+                info: rec.info.clone(),
+            }];
+            self.shared
+                .store
+                .append(rec.info.id, 0, &ev, Some(&rec.info), &[])
+                .await?;
+        }
+        tracing::info!(programme = %p.slug, session = %rec.info.id, "episode created");
+        let p = if e.current {
+            self.update_programme(
+                &p.slug,
+                ProgrammePatch {
+                    current: Some(Some(rec.info.id)),
+                    ..ProgrammePatch::default()
+                },
+            )
+            .await?
+        } else {
+            p
+        };
+        Ok((p, rec))
+    }
+
+    /// The current episode of a programme (by slug or join code), started when needed:
+    /// `NotFound` for no such programme, `Ok(None)` while it has no current episode.
+    pub async fn programme_session(
+        &self,
+        name: &str,
+    ) -> Result<Option<(Programme, SessionHandle)>, HubError> {
+        let p = self.programme_or_404(name)?;
+        let Some(cur) = p.current else {
+            return Ok(None);
+        };
+        Ok(self.session(&cur.to_string()).await?.map(|h| (p, h)))
+    }
+
+    /// The episode before `session` in its programme (by creation), if any.
+    pub async fn previous_episode(
+        &self,
+        session: &SessionRecord,
+    ) -> Result<Option<SessionRecord>, HubError> {
+        let Some(pid) = session.programme else {
+            return Ok(None);
+        };
+        let list = self.episodes(pid).await?;
+        let at = list.iter().position(|r| r.info.id == session.info.id);
+        Ok(at.and_then(|i| list.get(i + 1)).cloned())
+    }
+
+    /// The questions `session` may carry over from the episode before it: approved, never
+    /// answered, not carried anywhere yet and not in `session` already.
+    pub async fn carry_candidates(
+        &self,
+        session: &SessionHandle,
+        record: &SessionRecord,
+    ) -> Result<(Option<SessionRecord>, Vec<Uuid>), HubError> {
+        let Some(prev) = self.previous_episode(record).await? else {
+            return Ok((None, vec![]));
+        };
+        let here: HashSet<Uuid> = session
+            .query(|v| v.state.questions().map(|q| q.id).collect())
+            .await?;
+        let Some(from) = self.session(&prev.info.id.to_string()).await? else {
+            return Ok((Some(prev), vec![]));
+        };
+        let ids = from
+            .query(move |v| {
+                v.state
+                    .questions()
+                    .filter(|q| {
+                        q.status == Status::Approved
+                            && q.carried_to.is_none()
+                            && !here.contains(&q.id)
+                    })
+                    .map(|q| q.id)
+                    .collect()
+            })
+            .await?;
+        Ok((Some(prev), ids))
+    }
+
+    /// Carries questions of the episode before `session` into it: the same id and tracking
+    /// code, the case with its history, approved at the bottom of the queue; the earlier
+    /// episode marks them carried (and refuses changes to them from then on).
+    pub async fn carry(
+        &self,
+        session: &SessionHandle,
+        record: &SessionRecord,
+        ids: &[Uuid],
+        by: crate::domain::followup::By,
+    ) -> Result<Carried, HubError> {
+        let (prev, candidates) = self.carry_candidates(session, record).await?;
+        let Some(prev) = prev else {
+            return Err(HubError::Invalid(
+                "this session has no earlier episode to carry questions from".into(),
+            ));
+        };
+        let mut out = Carried::default();
+        let mut take = Vec::new();
+        for id in ids {
+            if candidates.contains(id) {
+                take.push(*id);
+            } else {
+                out.skipped.push(Skipped {
+                    id: *id,
+                    reason: "not an approved, unanswered question of the episode before".into(),
+                });
+            }
+        }
+        if take.is_empty() {
+            return Ok(out);
+        }
+        let Some(from) = self.session(&prev.info.id.to_string()).await? else {
+            return Err(HubError::SessionStopped);
+        };
+        let wanted = take.clone();
+        let items = from
+            .query(move |v| {
+                wanted
+                    .iter()
+                    .filter_map(|id| v.state.question(*id))
+                    .map(|q| (q.clone(), v.state.case(q.id).cloned().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+            })
+            .await?;
+        let source = Episode {
+            session: prev.info.id,
+            code: prev.info.code.clone(),
+            title: prev.info.title.clone(),
+        };
+        let target = Episode {
+            session: record.info.id,
+            code: record.info.code.clone(),
+            title: record.info.title.clone(),
+        };
+        // Into the new episode first: a crash before the earlier one is marked leaves the
+        // question in both, and carrying it again finds it here and only marks it there.
+        for (question, case) in items {
+            let id = question.id;
+            let r = session
+                .request(super::followup::RequestKind::CarryIn {
+                    question: Box::new(question),
+                    case: Box::new(case),
+                    from: source.clone(),
+                    by: by.clone(),
+                })
+                .await?;
+            if let Err(r) = r {
+                out.skipped.push(Skipped {
+                    id,
+                    reason: r.message,
+                });
+                continue;
+            }
+            let marked = from
+                .request(super::followup::RequestKind::CarryOut {
+                    question: id,
+                    to: target.clone(),
+                    by: by.clone(),
+                })
+                .await?;
+            if let Err(r) = marked {
+                tracing::warn!(question = %id, error = %r.message, "carried question not marked in the earlier episode");
+            }
+            out.carried.push(id);
+        }
+        Ok(out)
+    }
+}
+
+impl Actor {
+    /// The programme this session is the current episode of (its links follow it).
+    pub(super) fn current_programme(&self) -> Option<Programme> {
+        let p = self.shared.programmes.by_id(self.record.programme?)?;
+        (p.current == Some(self.record.info.id)).then_some(p)
+    }
+
+    /// The programme's title and join code in this episode's session view.
+    pub(super) fn set_programme(&mut self, p: Option<&Programme>) {
+        self.programme = p.map(programme_ref);
+        let base = self.shared.cfg.base_url();
+        match p {
+            Some(p) => {
+                self.join.url = format!("{base}/p/{}", p.slug);
+                self.join.code = p.join_code.clone();
+            }
+            None => {
+                self.join.url = self.links.audience.clone();
+                self.join.code = None;
+            }
+        }
+    }
+
+    /// Closes the sockets that joined through the programme (the current episode changed:
+    /// 4307; or a programme key of `role` was rotated: 4401).
+    pub(super) fn close_programme_sockets(&mut self, role: Option<KeyRole>) {
+        let why = match role {
+            None => Close::EpisodeChanged,
+            Some(_) => Close::KeyChanged,
+        };
+        let ids: Vec<u64> = self
+            .fanout
+            .all()
+            .filter(|(_, c)| c.via && role.is_none_or(|r| r.role() == Some(c.who.role())))
+            .map(|(id, _)| id)
+            .collect();
+        for id in ids {
+            self.fanout.send(id, Out::Close(why.clone()));
+            self.fanout.remove(id);
+        }
+    }
+}
