@@ -818,12 +818,18 @@ impl SessionState {
         }
     }
 
-    /// Existence, as the sender sees it: a question it may not see is `not_found`.
+    /// Existence, as the sender sees it: a question it may not see is `not_found`; one carried
+    /// over to a later episode is `conflict` (it is changed there).
     fn find(&self, who: &Who, id: Uuid) -> Result<&Question, Rejection> {
-        self.questions
+        let q = self
+            .questions
             .get(&id)
             .filter(|q| self.visible_to(who, q))
-            .ok_or_else(|| Rejection::new(ErrorCode::NotFound, "no such question in this session"))
+            .ok_or_else(|| {
+                Rejection::new(ErrorCode::NotFound, "no such question in this session")
+            })?;
+        check_not_carried(q)?;
+        Ok(q)
     }
 
     /// The common checks of a moderator command: closed, existence, rev, status.
@@ -837,7 +843,6 @@ impl SessionState {
     ) -> Result<&Question, Rejection> {
         self.check_not_closed()?;
         let q = self.find(who, id)?;
-        check_not_carried(q)?;
         check_rev(q, rev)?;
         check_status(q, t, verb)?;
         Ok(q)

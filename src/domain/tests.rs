@@ -3757,3 +3757,175 @@ mod cases {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Carry-over between episodes (docs/programmes.md)
+// ---------------------------------------------------------------------------------------------
+
+mod carry {
+    use super::*;
+    use crate::domain::followup::{By, Case, CaseAction};
+    use crate::domain::question::Episode;
+
+    fn episode(n: u128, title: &str) -> Episode {
+        Episode {
+            session: Uuid::from_u128(n),
+            code: "Q9QP33".into(),
+            title: title.into(),
+        }
+    }
+
+    fn apply(h: &mut Hub, d: &Decision) {
+        for e in &d.events {
+            h.state.apply(e);
+        }
+        h.journal.extend(d.events.iter().cloned());
+    }
+
+    /// Last month's approved question with a forwarded case, and this month's session.
+    fn months() -> (Hub, Hub, Uuid) {
+        let mut before = Hub::new();
+        before.approved("Antrean panjang di kantor Dukcapil");
+        let q = before.approved("Jalan Sako berlubang");
+        before.m(&Command::Case {
+            question: q,
+            action: CaseAction::Forward {
+                agency: "pupr".into(),
+                due: chrono::NaiveDate::from_ymd_opt(2026, 12, 20),
+                note: Some("Mohon dicek".into()),
+            },
+            by: By::moderator(Some("Rina".into())),
+        });
+        let mut now = Hub::new();
+        now.approved("Pertanyaan bulan ini");
+        (before, now, q)
+    }
+
+    fn carry_in(before: &Hub, now: &Hub, q: Uuid) -> Result<Decision, Rejection> {
+        now.state.decide_carry_in(
+            before.q(q).clone(),
+            before.state.case(q).cloned().unwrap_or_default(),
+            episode(1, "Wong Kito November"),
+            By::moderator(Some("Rina".into())),
+            now.now + 1,
+        )
+    }
+
+    #[test]
+    fn a_carried_question_keeps_its_id_texts_and_case_and_joins_the_bottom_of_the_queue() {
+        let (before, mut now, q) = months();
+        let d = carry_in(&before, &now, q).expect("carried");
+        apply(&mut now, &d);
+        let c = now.q(q);
+        assert_eq!(c.text, "Jalan Sako berlubang");
+        assert_eq!(c.status, Status::Approved);
+        assert_eq!(c.rev, 1);
+        assert_eq!(c.carried_from, Some(episode(1, "Wong Kito November")));
+        assert_eq!(c.created_at, before.q(q).created_at, "when it was asked");
+        assert_eq!(now.queue().last(), Some(&q));
+        assert_eq!(
+            now.state.case(q),
+            before.state.case(q),
+            "the case and its history"
+        );
+        assert_eq!(now.state.votes(q), 0, "votes are the episode's own");
+        // The replayed journal gives the same; a second carry changes nothing.
+        let replayed = now.replayed();
+        assert_eq!(replayed.question(q), now.state.question(q));
+        assert_eq!(replayed.case(q), now.state.case(q));
+        assert!(carry_in(&before, &now, q).unwrap().events.is_empty());
+    }
+
+    #[test]
+    fn only_approved_questions_never_carried_may_be_carried_and_not_into_a_closed_session() {
+        let (mut before, mut now, q) = months();
+        let pending = before.ask(AUTHOR, "Belum disetujui");
+        let r = carry_in(&before, &now, pending).unwrap_err();
+        assert_eq!(r.code, ErrorCode::Invalid);
+        let mut closed = Hub::new();
+        closed.m(&Command::Session {
+            status: Some(SessionStatus::Closed),
+            title: None,
+            speakers: None,
+            starts_at: None,
+            rehearsal: None,
+        });
+        assert_eq!(
+            carry_in(&before, &closed, q).unwrap_err().code,
+            ErrorCode::Closed
+        );
+        // A question of the same id that was not carried here is a conflict.
+        let d = carry_in(&before, &now, q).unwrap();
+        apply(&mut now, &d);
+        let mut marked = before.q(q).clone();
+        marked.carried_to = Some(episode(2, "Wong Kito Desember"));
+        let r = now
+            .state
+            .decide_carry_in(
+                marked,
+                Case::default(),
+                episode(1, "x"),
+                By::moderator(None),
+                T0,
+            )
+            .map(|d| d.events.len());
+        assert_eq!(r, Ok(0), "already here: nothing to do");
+        let other = Hub::new();
+        let mut stranger = before.q(q).clone();
+        stranger.carried_to = Some(episode(2, "Wong Kito Desember"));
+        let r = other
+            .state
+            .decide_carry_in(
+                stranger,
+                Case::default(),
+                episode(1, "x"),
+                By::moderator(None),
+                T0,
+            )
+            .unwrap_err();
+        assert_eq!(
+            r.code,
+            ErrorCode::Invalid,
+            "a question carried once is not carried again"
+        );
+    }
+
+    #[test]
+    fn the_earlier_episode_marks_a_carried_question_and_refuses_changes_to_it() {
+        let (mut before, _now, q) = months();
+        let d = before
+            .state
+            .decide_carry_out(q, episode(2, "Wong Kito Desember"), By::moderator(None), T0)
+            .unwrap();
+        apply(&mut before, &d);
+        assert_eq!(
+            before.q(q).carried_to,
+            Some(episode(2, "Wong Kito Desember"))
+        );
+        for cmd in [reject(q), live(q), edit(q, "Teks lain")] {
+            let r = before.err(moderator(), &cmd);
+            assert_eq!(r.code, ErrorCode::Conflict, "{cmd:?}: {r:?}");
+        }
+        let r = before.err(audience(OTHER), &vote(q, true));
+        assert_eq!(r.code, ErrorCode::Conflict);
+        let r = before
+            .state
+            .decide_case(
+                &By::moderator(None),
+                q,
+                &CaseAction::Resolve {
+                    answer: "Sudah".into(),
+                },
+                T0,
+            )
+            .unwrap_err();
+        assert_eq!(r.code, ErrorCode::Conflict);
+        assert!(r.message.contains("Wong Kito Desember"), "{}", r.message);
+        let again = before
+            .state
+            .decide_carry_out(q, episode(2, "Wong Kito Desember"), By::moderator(None), T0)
+            .unwrap();
+        assert!(again.events.is_empty());
+        assert_eq!(before.replayed().question(q), before.state.question(q));
+    }
+}

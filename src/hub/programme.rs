@@ -580,3 +580,63 @@ impl Actor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_lower_case_letters_digits_and_dashes() {
+        assert_eq!(validate_slug(" WongKito ").unwrap(), "wongkito");
+        assert_eq!(validate_slug("diskusi-2027").unwrap(), "diskusi-2027");
+        for bad in [
+            "",
+            "a",
+            "-wong",
+            "wong-",
+            "wong kito",
+            "wong_kito",
+            "wöng",
+            &"a".repeat(41),
+        ] {
+            let e = validate_slug(bad).unwrap_err();
+            assert!(e.0.contains("`slug`"), "{bad}: {}", e.0);
+        }
+    }
+
+    #[test]
+    fn join_codes_are_never_the_length_of_a_session_code() {
+        assert_eq!(validate_join_code("wong-kito").unwrap(), "WONGKITO");
+        assert_eq!(validate_join_code("DWK 2027").unwrap(), "DWK2027");
+        for bad in ["ABCDEF", "ABC", "WONG!KITO", &"A".repeat(17)] {
+            let e = validate_join_code(bad).unwrap_err();
+            assert!(e.0.contains("`join_code`"), "{bad}: {}", e.0);
+        }
+        // A six-character session code never passes as a join code.
+        assert!(validate_join_code(&secrets::new_code()).is_err());
+    }
+
+    #[test]
+    fn programmes_are_found_by_slug_or_by_join_code_as_typed() {
+        let list = Programmes::default();
+        list.put(Programme {
+            id: Uuid::from_u128(1),
+            slug: "wongkito".into(),
+            title: "Diskusi Wong Kito".into(),
+            join_code: Some("WONGKITO".into()),
+            speakers: vec![],
+            current: None,
+            next_at: None,
+            created_at: 0,
+            keys: new_keys(),
+        });
+        for name in ["wongkito", "WongKito", "wong-kito", "WONG KITO"] {
+            assert_eq!(
+                list.by_name(name).map(|p| p.id),
+                Some(Uuid::from_u128(1)),
+                "{name}"
+            );
+        }
+        assert!(list.by_name("wong").is_none());
+    }
+}

@@ -752,6 +752,24 @@ mod tests {
                 ..
             }
         ));
+        let h = parse(
+            r#"{"type":"hello","role":"overlay","programme":"wongkito","key":"k"}"#,
+            None,
+        )
+        .unwrap();
+        assert!(matches!(
+            &h,
+            ClientMsg::Hello(Hello { programme: Some(p), session, .. }) if p == "wongkito" && session.is_empty()
+        ));
+        for bad in [
+            r#"{"type":"hello","role":"overlay","programme":"wongkito","session":"ABCDEF"}"#,
+            r#"{"type":"hello","role":"overlay","programme":""}"#,
+            r#"{"type":"hello","role":"overlay","programme":5}"#,
+        ] {
+            let e = parse(bad, None).unwrap_err();
+            let m = &e.rejection.message;
+            assert!(m.contains("programme"), "{bad}: {m}");
+        }
         let h = parse(r#"{"type":"hello","role":"screen","session":"abcdef","key":"k","since":{"epoch":"e","seq":3}}"#, None).unwrap();
         assert!(matches!(
             h,
