@@ -1,5 +1,6 @@
 // Admin page /admin: token (sessionStorage), create a session, list sessions with links, their
-// export and report; agencies (OPD) with their links; follow-up cases across sessions; purge.
+// export and report; programmes with their links and episodes; agencies (OPD) with their links;
+// follow-up cases across sessions; purge.
 import { h, $, $$, setText, copyText, isLoopbackUrl, syncList, textLength } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
 import { startText, startInput, startValue } from '../shared/time.js';
@@ -94,7 +95,7 @@ async function onCreate(e) {
 }
 
 // ---- list --------------------------------------------------------------------
-function linkRow(kind, url, sessionId, { label = t(`link.${kind}`), data = { link: kind }, open = true, rotateLabel = t('link.rotate') } = {}) {
+function linkRow(kind, url, sessionId, { label = t(`link.${kind}`), data = { link: kind }, open = true, rotateLabel = t('link.rotate'), onRotate = null } = {}) {
   const id = `l-${Math.random().toString(36).slice(2)}`;
   const input = h('input', { id, readOnly: true, value: url, dataset: data, onfocus: () => input.select() });
   const copyBtn = h('button', { type: 'button', dataset: { copy: data.link || (data.key && `${data.key}-key`) || kind } }, t('link.copy'));
@@ -111,7 +112,7 @@ function linkRow(kind, url, sessionId, { label = t(`link.${kind}`), data = { lin
     open ? h('a', { href: url, target: '_blank', rel: 'noopener' }, t('link.open')) : h('span', {}),
     !kind || kind === 'audience' ? h('span', {}) : h('button', {
       type: 'button', class: 'subtle', dataset: { rotate: kind },
-      onclick: () => rotate(sessionId, kind),
+      onclick: () => (onRotate ? onRotate(kind) : rotate(sessionId, kind)),
     }, rotateLabel),
   ];
 }
@@ -165,17 +166,287 @@ function renderSessions(list) {
 }
 
 async function refresh() {
-  if (!getToken()) { renderSessions([]); clearFollowup(); return; }
+  if (!getToken()) { renderSessions([]); renderProgrammes([]); clearFollowup(); return; }
   try {
     const data = await api('GET', '/api/sessions');
     showError(null);
     renderSessions((data && data.sessions) || []);
   } catch (err) {
     showError(err);
-    if (err.code === 'unauthorized') clearFollowup();
+    if (err.code === 'unauthorized') { clearFollowup(); renderProgrammes([]); }
     return;
   }
+  await refreshProgrammes();
   await refreshFollowup();
+}
+
+// ---- programmes: links that follow the current episode, episodes, next date, join code ------
+const prog = { list: [] };
+const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,39}$/;
+const JOIN_RE = /^[A-Z0-9]{4,16}$/;
+const PROG_ROLES = ['press', 'moderator', 'screen', 'overlay', 'desk'];
+
+function progNotice(text, kind = 'ok') {
+  const el = $('#prog-notice');
+  el.hidden = !text;
+  el.className = `notice ${kind}`;
+  setText(el, text || '');
+}
+
+async function refreshProgrammes() {
+  try {
+    const data = await api('GET', '/api/programmes');
+    renderProgrammes((data && data.programmes) || []);
+  } catch (err) {
+    if (err.code === 'unauthorized') { renderProgrammes([]); return; }
+    progNotice(errorText(err), 'bad');
+  }
+}
+
+function renderProgrammes(list) {
+  prog.list = list;
+  $('#programmes-empty').hidden = list.length > 0;
+  // forms being filled in keep what was typed across a reload of the list
+  const typed = new Map();
+  for (const inp of $$('#programme-list input[name]')) {
+    const li = inp.closest('li[data-programme]');
+    if (li && (inp.type === 'checkbox' ? inp.checked : inp.value) && inp.dataset.dirty) typed.set(`${li.dataset.programme} ${inp.name}`, inp.type === 'checkbox' ? inp.checked : inp.value);
+  }
+  $('#programme-list').replaceChildren(...list.map(programmeItem));
+  for (const [k, v] of typed) {
+    const [slug, name] = k.split(' ');
+    const inp = document.querySelector(`#programme-list li[data-programme="${CSS.escape(slug)}"] input[name="${CSS.escape(name)}"]`);
+    if (inp) { if (inp.type === 'checkbox') inp.checked = v; else inp.value = v; inp.dataset.dirty = '1'; }
+  }
+}
+
+function programmeItem(p) {
+  const links = p.links || {};
+  const keys = p.keys || {};
+  const episodes = Array.isArray(p.episodes) ? p.episodes : [];
+  const cur = episodes.find((e) => e.id === p.current) || null;
+  const next = startText(p.next_at, i18n.lang);
+  const onRotate = (kind) => rotateProgramme(p, kind);
+  const rows = [];
+  if (links.audience) rows.push(...linkRow('audience', links.audience, null));
+  for (const k of PROG_ROLES) if (links[k]) rows.push(...linkRow(k, links[k], null, { onRotate }));
+  if (links.intake) rows.push(...linkRow(null, links.intake, null, { label: t('link.intake'), data: { link: 'intake' }, open: false }));
+  if (keys.intake) rows.push(...linkRow('intake', keys.intake, null, { label: t('link.intakeKey'), data: { key: 'intake' }, open: false, rotateLabel: t('link.intakeRotate'), onRotate }));
+  if (links.live_json) rows.push(...linkRow(null, links.live_json, null, { label: t('link.live_json'), data: { link: 'live_json' }, open: false }));
+  const status = h('p', { class: 'hint', role: 'status', dataset: { field: 'prog-status' } });
+  const error = h('p', { class: 'field-error', role: 'alert', dataset: { field: 'prog-error' } });
+  const li = h('li', { class: 'session programme', dataset: { programme: p.slug, programmeId: p.id || '' } },
+    h('h3', {}, h('span', { dataset: { field: 'title' } }, p.title), ' ', h('span', { class: 'code', dataset: { field: 'slug' } }, `/p/${p.slug}`)),
+    h('p', { class: 'meta prog-meta' },
+      p.join_code ? h('span', { class: 'code', dataset: { field: 'join-code' } }, p.join_code) : '',
+      p.join_code ? ' · ' : '',
+      h('span', { dataset: { field: 'current-episode', current: p.current || '' } }, cur ? t('prog.current', { title: cur.title }) : t('prog.noCurrent')),
+      ' · ',
+      h('span', { class: 'starts-at', dataset: { field: 'next-at', nextAt: p.next_at || '' } }, next ? t('prog.nextAt', { when: next }) : t('prog.noNext'))),
+    h('p', { class: 'hint' }, t('prog.links')),
+    h('div', { class: 'links' }, ...rows),
+    links.intake || keys.intake ? h('p', { class: 'hint intake-hint' }, t('link.intakeHint')) : '',
+    h('h4', {}, t('prog.episodes')),
+    episodes.length ? h('ol', { class: 'episodes', dataset: { field: 'episodes' } }, ...episodes.map((e) => episodeItem(p, e)))
+      : h('p', { class: 'hint', dataset: { field: 'no-episodes' } }, t('prog.noEpisodes')),
+    p.current ? h('button', { type: 'button', class: 'subtle', dataset: { act: 'clear-current' }, onclick: () => setCurrent(p, null) }, t('ep.clearCurrent')) : '',
+    h('div', { class: 'prog-forms' }, episodeForm(p), nextForm(p), codeForm(p)),
+    error, status);
+  li.addEventListener('input', (e) => { if (e.target.name) e.target.dataset.dirty = '1'; });
+  return li;
+}
+
+function episodeItem(p, e) {
+  const current = e.id === p.current;
+  const when = startText(e.starts_at, i18n.lang);
+  return h('li', { dataset: { episodeId: e.id, code: e.code || '', current: current ? 'true' : 'false', status: e.status || '' } },
+    h('span', { class: 'ep-title', dataset: { field: 'title' } }, e.title || ''),
+    h('span', { class: 'code' }, e.code || ''),
+    h('span', { class: 'hint' }, STRINGS.id[`status.${e.status}`] ? t(`status.${e.status}`) : (e.status || '')),
+    when ? h('span', { class: 'starts-at', dataset: { field: 'starts-at', startsAt: e.starts_at } }, when) : '',
+    e.rehearsal ? h('span', { class: 'badge rehearsal', dataset: { field: 'rehearsal' } }, t('ep.rehearsal')) : '',
+    current ? h('span', { class: 'badge current', dataset: { field: 'current' } }, t('ep.current'))
+      : h('button', { type: 'button', dataset: { act: 'make-current' }, onclick: () => setCurrent(p, e) }, t('ep.makeCurrent')));
+}
+
+function episodeForm(p) {
+  const n = p.slug;
+  const form = h('form', { noValidate: true, dataset: { act: 'new-episode', form: 'new-episode' } },
+    h('h4', {}, t('ep.new')),
+    h('label', { attrs: { for: `ept-${n}` } }, t('ep.title')),
+    h('input', { id: `ept-${n}`, name: 'ep-title', maxLength: 200, placeholder: t('ep.titleHint', { programme: p.title }) }),
+    h('label', { attrs: { for: `eps-${n}` } }, t('ep.start')),
+    h('input', { id: `eps-${n}`, name: 'ep-start', type: 'datetime-local' }),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'ep-rehearsal' }), ' ', t('ep.rehearsalLabel')),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'ep-current', checked: !p.current }), ' ', t('ep.currentLabel')),
+    h('button', { type: 'submit', class: 'primary', dataset: { act: 'episode-create' } }, t('ep.submit')));
+  form.addEventListener('submit', (e) => { e.preventDefault(); createEpisode(p, form); });
+  return form;
+}
+
+function nextForm(p) {
+  const n = p.slug;
+  const input = h('input', { id: `pn-${n}`, name: 'next-at', type: 'datetime-local', value: startInput(p.next_at) });
+  const form = h('form', { noValidate: true, dataset: { form: 'next-at' } },
+    h('h4', {}, t('prog.nextLabel')),
+    h('label', { class: 'visually-hidden', attrs: { for: `pn-${n}` } }, t('prog.nextLabel')),
+    input,
+    h('div', { class: 'row' },
+      h('button', { type: 'submit', dataset: { act: 'next-save' } }, t('prog.nextSave')),
+      h('button', { type: 'button', class: 'subtle', dataset: { act: 'next-clear' }, onclick: () => patchProgramme(p, { next_at: null }, t('prog.nextSaved')) }, t('prog.nextClear'))));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const v = startValue(input.value);
+    patchProgramme(p, { next_at: v || null }, t('prog.nextSaved'));
+  });
+  return form;
+}
+
+function codeForm(p) {
+  const n = p.slug;
+  const input = h('input', { id: `pc-${n}`, name: 'join-code', maxLength: 16, value: p.join_code || '', spellcheck: false, attrs: { autocapitalize: 'characters' } });
+  const form = h('form', { noValidate: true, dataset: { form: 'join-code' } },
+    h('h4', {}, t('prog.codeLabel')),
+    h('label', { class: 'visually-hidden', attrs: { for: `pc-${n}` } }, t('prog.codeLabel')),
+    input,
+    h('div', { class: 'row' }, h('button', { type: 'submit', dataset: { act: 'code-save' } }, t('prog.codeSave'))));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const v = input.value.replace(/\s+/g, '').toUpperCase();
+    const li = progLi(p.slug);
+    if (v && !JOIN_RE.test(v)) { if (li) progError(li, t('prog.badCode')); input.focus(); return; }
+    patchProgramme(p, { join_code: v || null }, v ? t('prog.codeSaved') : t('prog.codeCleared'));
+  });
+  return form;
+}
+
+const progLi = (slug) => document.querySelector(`#programme-list li[data-programme="${CSS.escape(slug)}"]`);
+
+function progError(li, text, server) {
+  $('[data-field=prog-error]', li).replaceChildren(text || '', server ? h('span', { class: 'server-message', attrs: { lang: 'en' } }, ` ${t('field.server', { message: server })}`) : '');
+}
+
+/** After a change: the list again, with a word in the programme's line. */
+async function progDone(slug, text) {
+  await refreshProgrammes();
+  const li = progLi(slug);
+  if (li) setText($('[data-field=prog-status]', li), text);
+}
+
+function progFailed(p, err) {
+  const li = progLi(p.slug);
+  if (err.code === 'not_found') { progNotice(t('prog.notFound'), 'bad'); refreshProgrammes(); return; }
+  if (err.code === 'unauthorized') { showError(err); return; }
+  const m = String(err.field || err.message || '');
+  let text = errorText(err);
+  if (err.code === 'conflict') text = t('prog.taken');
+  else if (err.code === 'invalid' && /join_code/.test(m)) text = t('prog.badCode');
+  else if (err.code === 'invalid' && /starts_at|next_at/.test(m)) text = t('edit.bad.starts_at');
+  if (li) progError(li, text, err.code === 'invalid' ? err.message : ''); else progNotice(text, 'bad');
+}
+
+async function patchProgramme(p, body, done) {
+  const li = progLi(p.slug);
+  if (li) progError(li, '');
+  try {
+    await api('PATCH', `/api/programmes/${encodeURIComponent(p.slug)}`, body);
+    await progDone(p.slug, done);
+  } catch (err) {
+    progFailed(p, err);
+  }
+}
+
+/** Another episode current (or none): every page on a programme link follows at once. */
+async function setCurrent(p, e) {
+  if (!window.confirm(e ? t('ep.makeCurrentConfirm', { title: e.title }) : t('ep.clearConfirm'))) return;
+  const li = progLi(p.slug);
+  if (li) progError(li, '');
+  try {
+    await api('PATCH', `/api/programmes/${encodeURIComponent(p.slug)}`, { current: e ? e.id : null });
+  } catch (err) {
+    progFailed(p, err);
+    return;
+  }
+  await refresh(); // the sessions too: an episode's status may have changed
+  const again = progLi(p.slug);
+  if (again) setText($('[data-field=prog-status]', again), e ? t('ep.madeCurrent', { title: e.title }) : t('ep.cleared'));
+}
+
+async function createEpisode(p, form) {
+  const li = progLi(p.slug);
+  if (li) progError(li, '');
+  const body = {};
+  const title = $('[name=ep-title]', form).value.trim();
+  if (title) {
+    if (textLength(title) > 200) { if (li) progError(li, t('create.needTitle')); return; }
+    body.title = title;
+  }
+  const start = startValue($('[name=ep-start]', form).value);
+  if (start) body.starts_at = start;
+  if ($('[name=ep-rehearsal]', form).checked) body.rehearsal = true;
+  body.current = $('[name=ep-current]', form).checked;
+  const btn = $('[data-act=episode-create]', form);
+  btn.disabled = true;
+  try {
+    const res = await api('POST', `/api/programmes/${encodeURIComponent(p.slug)}/episodes`, body);
+    const s = (res && res.session && (res.session.session || res.session)) || {};
+    for (const inp of $$('input', form)) delete inp.dataset.dirty;
+    await refresh();
+    const again = progLi(p.slug);
+    if (again) setText($('[data-field=prog-status]', again), t('ep.created', { title: s.title || title, code: s.code || '' }));
+  } catch (err) {
+    progFailed(p, err);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function rotateProgramme(p, kind) {
+  if (!window.confirm(kind === 'intake' ? t('prog.intakeConfirm') : t('prog.rotateConfirm', { role: t(`link.${kind}`) }))) return;
+  try {
+    await api('POST', `/api/programmes/${encodeURIComponent(p.slug)}/keys/${kind}`);
+    await progDone(p.slug, t('prog.rotated'));
+  } catch (err) {
+    progFailed(p, err);
+  }
+}
+
+function progFieldError(field, text) {
+  const input = $(`#prog-${field}`);
+  setText($(`#prog-${field}-error`), text || '');
+  input.setAttribute('aria-invalid', text ? 'true' : 'false');
+  if (text) input.focus();
+}
+
+async function onCreateProgramme(e) {
+  e.preventDefault();
+  for (const f of ['code', 'slug', 'title']) progFieldError(f, '');
+  setText($('#prog-status'), '');
+  const title = $('#prog-title').value.trim();
+  const slug = $('#prog-slug').value.trim().toLowerCase();
+  const code = $('#prog-code').value.replace(/\s+/g, '').toUpperCase();
+  if (!title || textLength(title) > 200) { progFieldError('title', t('prog.needTitle')); return; }
+  if (!SLUG_RE.test(slug)) { progFieldError('slug', t('prog.badSlug')); return; }
+  if (code && !JOIN_RE.test(code)) { progFieldError('code', t('prog.badCode')); return; }
+  const body = { title, slug };
+  if (code) body.join_code = code;
+  $('#prog-create').disabled = true;
+  try {
+    const res = await api('POST', '/api/programmes', body);
+    for (const id of ['#prog-title', '#prog-slug', '#prog-code']) $(id).value = '';
+    setText($('#prog-status'), t('prog.created', { title: (res && res.title) || title }));
+    await refreshProgrammes();
+  } catch (err) {
+    const m = String(err.field || err.message || '');
+    if (err.code === 'conflict') progFieldError(/join_code|code/.test(m) && !/slug/.test(m) ? 'code' : 'slug', t('prog.taken'));
+    else if (err.code === 'invalid' && /join_code/.test(m)) progFieldError('code', t('prog.badCode'));
+    else if (err.code === 'invalid' && /slug/.test(m)) progFieldError('slug', t('prog.badSlug'));
+    else if (err.code === 'invalid' && /title/.test(m)) progFieldError('title', t('prog.needTitle'));
+    else if (err.code === 'unauthorized') showError(err);
+    else setText($('#prog-status'), errorText(err));
+  } finally {
+    $('#prog-create').disabled = false;
+  }
 }
 
 // ---- "Ubah": a session's title, speakers and start time (PATCH /api/sessions/{id}) ----------
@@ -857,9 +1128,10 @@ i18n.apply();
 for (const b of $$('[data-lang]')) b.setAttribute('aria-pressed', b.dataset.lang === i18n.lang ? 'true' : 'false');
 $('#admin-token').value = getToken();
 $('#token-form').addEventListener('submit', (e) => { e.preventDefault(); setToken($('#admin-token').value.trim()); refresh(); });
-$('#token-forget').addEventListener('click', () => { setToken(''); $('#admin-token').value = ''; renderSessions([]); clearFollowup(); showError(null); });
+$('#token-forget').addEventListener('click', () => { setToken(''); $('#admin-token').value = ''; renderSessions([]); renderProgrammes([]); clearFollowup(); showError(null); });
 $('#add-speaker').addEventListener('click', () => { const row = addSpeakerRow(); if (row) $('input', row).focus(); });
 $('#create-form').addEventListener('submit', onCreate);
+$('#prog-form').addEventListener('submit', onCreateProgramme);
 $('#refresh-btn').addEventListener('click', refresh);
 bootFollowup();
 refresh();

@@ -1,5 +1,8 @@
 // Phone page: /j/{code} (and / to type a code). Press mode with #p=KEY.
-import { TanyaClient, store, sessionKey } from '../shared/client.js';
+// A programme's link /p/{slug} follows its current episode; with none open (or the current one
+// closed) the page shows the programme, its next date and where to follow up, asks
+// GET /api/p/{slug} every 30 s and connects as soon as an episode is open.
+import { TanyaClient, store, sessionKey, programmeFromPath } from '../shared/client.js';
 import { h, $, $$, setText, syncList, textLength, pathId, hashParams, copyText } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
 import { startText } from '../shared/time.js';
@@ -10,12 +13,21 @@ const MAX = 300;
  *  that this network seems to block the connection (a proxy or firewall that refuses WebSockets). */
 const BLOCKED_AFTER = 3;
 const NOTICE_MS = 8000;
+const PROGRAMME_POLL_MS = 30000;
 const CODE_RE = /^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$/;
+/** A programme's own join code (WONGKITO): /j/{code} is redirected by the hub to /p/{slug}. */
+const PROGRAMME_CODE_RE = /^[A-Z0-9]{4,16}$/;
 const i18n = makeI18n(STRINGS);
 const t = i18n.t;
 
 let client = null;
 let code = '';
+let programme = '';         // a programme's slug on /p/{slug}, else ''
+let programmeInfo = null;   // the last GET /api/p/{slug}: {slug, title, current, next_at} | {missing: true}
+let programmeTimer = null;
+let programmeLoading = false;
+/** The key of this page's session (or programme) in localStorage: press key, draft. */
+const boxKey = () => (programme ? `p:${programme}` : sessionKey(code));
 let sort = store.get('sort') === 'recent' ? 'recent' : 'popular';
 let lastStatus = new Map(); // my question id -> status (for announcements)
 let askMsg = null;          // {text: () => string, kind}: re-rendered on a language switch
@@ -83,7 +95,7 @@ function showJoin(prefill = '') {
   $('#join-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const v = input.value.replace(/\s+/g, '').toUpperCase();
-    if (!CODE_RE.test(v)) { setText($('#join-error'), t('join.bad')); input.setAttribute('aria-invalid', 'true'); return; }
+    if (!CODE_RE.test(v) && !PROGRAMME_CODE_RE.test(v)) { setText($('#join-error'), t('join.bad')); input.setAttribute('aria-invalid', 'true'); return; }
     location.assign(`/j/${v}`);
   });
 }
@@ -91,14 +103,15 @@ function showJoin(prefill = '') {
 // ---- session --------------------------------------------------------------
 function pressKey() {
   const fromHash = hashParams().get('p');
-  if (fromHash) store.set(`press:${sessionKey(code)}`, fromHash);
-  return fromHash || store.get(`press:${sessionKey(code)}`);
+  if (fromHash) store.set(`press:${boxKey()}`, fromHash);
+  return fromHash || store.get(`press:${boxKey()}`);
 }
 
 function startClient() {
   if (client) client.stop();
   const key = pressKey();
-  client = new TanyaClient({ role: key ? 'press' : 'audience', session: code, key });
+  const role = key ? 'press' : 'audience';
+  client = programme ? new TanyaClient({ role, programme, key }) : new TanyaClient({ role, session: code, key });
   client.on('state', renderConn);
   client.on('change', onChange);
   // A session frame is the session's whole state, but the shared client merges it into the
@@ -151,7 +164,7 @@ function renderOfficeTexts() {
 function onFatal(f) {
   if (f.code === 4401 && client.role === 'press') {
     // wrong press code: back to the audience role, keep the page
-    store.del(`press:${sessionKey(code)}`);
+    store.del(`press:${boxKey()}`);
     if (location.hash) history.replaceState(null, '', location.pathname + location.search);
     $('#press-section').open = true;
     setText($('#press-error'), t('press.bad'));
@@ -166,8 +179,10 @@ function onFatal(f) {
 function renderConn(s) {
   const el = $('#conn');
   el.dataset.state = s.state;
-  setText($('#conn-label'), t(`conn.${s.state}`));
+  setText($('#conn-label'), t(s.noEpisode && s.state === 'waiting' ? 'conn.noEpisode' : `conn.${s.state}`));
   if (s.state === 'online') { everOnline = true; failedTries = 0; scheduleRender(); }
+  // a programme with no current episode answered: the network is fine
+  if (s.noEpisode) { everOnline = true; failedTries = 0; scheduleRender(); }
   if (s.state === 'waiting' && !everOnline) failedTries = Math.max(failedTries, s.attempt || 0);
   // Never connected after a few tries while the page itself loaded: something between the
   // phone and the venue (a proxy, a firewall) refuses the live connection.
@@ -206,6 +221,7 @@ function render() {
   if (!client) return;
   const v = client.view;
   const s = v.session;
+  if (programme && renderProgrammeWait()) return;
   if (s) {
     setText($('#session-title'), s.title);
     document.title = `${s.title} · Tanya`;
@@ -450,6 +466,66 @@ function renderCount() {
   if (n > MAX) ta.setAttribute('aria-invalid', 'true'); else ta.removeAttribute('aria-invalid');
 }
 
+// ---- a programme with no open episode ----------------------------------------
+/** Whether this programme page has nothing to ask into: no current episode, or a closed one. */
+function programmeWaiting() {
+  if (!client) return false;
+  if (client.noEpisode) return true;
+  const s = client.view.session;
+  return !!(s && s.status === 'closed');
+}
+
+/** The waiting page instead of the form (true while shown); polling runs only then. */
+function renderProgrammeWait() {
+  const waiting = programmeWaiting();
+  $('#programme-wait').hidden = !waiting;
+  if ($('#fatal').hidden) $('#app').hidden = waiting;
+  if (!waiting) { stopProgrammePoll(); return false; }
+  if (!programmeTimer && !programmeLoading) pollProgramme();
+  const info = programmeInfo && !programmeInfo.missing ? programmeInfo : null;
+  const s = client.view.session;
+  const title = (info && info.title) || (s && s.programme && s.programme.title) || programme;
+  setText($('#programme-title'), programmeInfo && programmeInfo.missing ? programme : title);
+  document.title = `${title} · Tanya`;
+  const closed = s && s.status === 'closed' && !client.noEpisode ? s.title : '';
+  setText($('#programme-state'), programmeInfo && programmeInfo.missing ? t('programme.notfound')
+    : closed ? t('programme.closed', { title: closed }) : t('programme.none'));
+  const when = info ? startText(info.next_at, i18n.lang) : '';
+  const next = $('#programme-next');
+  setText(next, when ? t('programme.next', { when }) : t('programme.noNext'));
+  if (info && info.next_at) next.dataset.nextAt = info.next_at; else delete next.dataset.nextAt;
+  return true;
+}
+
+function stopProgrammePoll() {
+  clearTimeout(programmeTimer);
+  programmeTimer = null;
+}
+
+/** GET /api/p/{slug}: the title and next date; an open current episode the socket is not in
+ *  yet: connect now. */
+async function pollProgramme() {
+  stopProgrammePoll();
+  programmeLoading = true;
+  try {
+    const r = await fetch(`/api/p/${encodeURIComponent(programme)}`, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+    if (r.status === 404) programmeInfo = { missing: true };
+    else if (r.ok) {
+      const body = await r.json();
+      if (body && typeof body === 'object') programmeInfo = body;
+    }
+  } catch { /* the next poll tries again */ }
+  programmeLoading = false;
+  const cur = programmeInfo && programmeInfo.current;
+  if (cur && cur.status && cur.status !== 'closed' && client) {
+    const s = client.view.session;
+    if (!client.ready) client.reconnectNow();
+    else if (s && cur.code && s.code && cur.code !== s.code) client.dropConnection(); // another episode: join it
+  }
+  scheduleRender();
+  if (programmeWaiting()) programmeTimer = setTimeout(pollProgramme, PROGRAMME_POLL_MS);
+}
+
 // ---- actions --------------------------------------------------------------
 function onAsk(e) {
   e.preventDefault();
@@ -474,7 +550,7 @@ function onAsk(e) {
   const online = client.ready;
   const p = client.submit(cmd);
   $('#question-text').value = '';
-  store.del(`draft:${sessionKey(code)}`);
+  store.del(`draft:${boxKey()}`);
   renderCount();
   setAskStatus(online ? 'ask.sending' : 'ask.queued', null, online ? '' : 'warn');
   p.then((ok) => {
@@ -616,13 +692,13 @@ function onPressCode(e) {
   const v = $('#press-code').value.trim();
   if (!v) return;
   setText($('#press-error'), '');
-  store.set(`press:${sessionKey(code)}`, v);
+  store.set(`press:${boxKey()}`, v);
   $('#press-code').value = '';
   startClient();
 }
 
 function leavePress() {
-  store.del(`press:${sessionKey(code)}`);
+  store.del(`press:${boxKey()}`);
   if (hashParams().get('p')) history.replaceState(null, '', location.pathname + location.search);
   startClient();
 }
@@ -651,16 +727,18 @@ function boot() {
   $('.lang').hidden = false; // hidden in the HTML: without a script the switch would do nothing
   for (const b of $$('[data-lang]')) b.addEventListener('click', () => setLang(b.dataset.lang));
   setLang(i18n.lang);
-  code = pathId('/j/').replace(/\s+/g, '').toUpperCase();
-  if (!code) { showJoin(); return; }
-  if (!CODE_RE.test(code)) { showJoin(code); setText($('#join-error'), t('join.bad')); return; }
+  programme = programmeFromPath('');
+  code = programme ? '' : pathId('/j/').replace(/\s+/g, '').toUpperCase();
+  if (!programme && !code) { showJoin(); return; }
+  // a programme's code the hub did not redirect to its programme: no such code
+  if (!programme && !CODE_RE.test(code)) { showJoin(code); setText($('#join-error'), t(PROGRAMME_CODE_RE.test(code) ? 'join.unknown' : 'join.bad')); return; }
   $('#app').hidden = false;
   $('#name').value = store.get('name') || '';
   $('#outlet').value = store.get('outlet') || '';
   const ta = $('#question-text');
-  ta.value = store.get(`draft:${sessionKey(code)}`) || '';
+  ta.value = store.get(`draft:${boxKey()}`) || '';
   ta.addEventListener('input', () => {
-    store.set(`draft:${sessionKey(code)}`, ta.value);
+    store.set(`draft:${boxKey()}`, ta.value);
     renderCount();
     $('#ask-btn').disabled = !validText() || (client.view.session && client.view.session.status !== 'open');
   });
@@ -681,7 +759,7 @@ function boot() {
   setSort(sort);
   window.addEventListener('hashchange', () => { if (hashParams().get('p')) startClient(); });
   startClient();
-  window.tanya = { get client() { return client; }, i18n };
+  window.tanya = { get client() { return client; }, i18n, get programme() { return programme ? { slug: programme, info: programmeInfo } : null; } };
 }
 
 boot();

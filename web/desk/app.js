@@ -1,7 +1,7 @@
 // Radio desk /desk/{id}#k=KEY: staff at a radio station (or the city's call desk) type in the
 // questions phoned in, sent by SMS/WhatsApp or asked on air. The desk may only enter questions
 // and see its own entries; the office checks every one before it is shown.
-import { TanyaClient, pageKey, store, newRef } from '../shared/client.js';
+import { TanyaClient, pageKey, store, newRef, programmeFromPath } from '../shared/client.js';
 import { h, $, $$, setText, syncList, textLength, pathId, copyText, clockTime } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
 import STRINGS from './strings.js';
@@ -14,8 +14,11 @@ const i18n = makeI18n(STRINGS);
 const t = i18n.t;
 
 const sessionId = pathId('/desk/');
+/** A programme's desk link /p/{slug}/desk#k=KEY: entries go to the programme's current episode. */
+const programme = programmeFromPath('/desk');
 const key = pageKey('k');
-const client = sessionId && key ? new TanyaClient({ role: 'desk', session: sessionId, key }) : null;
+const client = !key ? null : programme ? new TanyaClient({ role: 'desk', programme, key })
+  : sessionId ? new TanyaClient({ role: 'desk', session: sessionId, key }) : null;
 
 let stations = [];          // welcome `desk.stations`
 let options = null;         // {places: [{kecamatan, kelurahan: []}], topics: []} from /api/followup/options
@@ -89,7 +92,7 @@ function renderStatus() {
 // ---- connection, session -----------------------------------------------------
 function renderConn(s) {
   $('#conn').dataset.state = s.state;
-  setText($('#conn-label'), t(`conn.${s.state}`));
+  setText($('#conn-label'), t(s.noEpisode && s.state === 'waiting' ? 'conn.noEpisode' : `conn.${s.state}`));
 }
 
 function showFatal(textKey) {
@@ -319,6 +322,13 @@ function render() {
     st.dataset.status = s.status;
     st.classList.toggle('bad', s.status === 'closed');
     setText(st, s.status === 'paused' ? t('session.paused') : s.status === 'closed' ? t('session.closed') : '');
+  } else if (client.noEpisode) {
+    const st = $('#session-status');
+    st.hidden = false;
+    st.dataset.status = 'none';
+    st.classList.remove('bad');
+    setText($('#session-title'), '');
+    setText(st, t('session.noEpisode'));
   }
   $('#enter-btn').disabled = sessionClosed();
   renderLastTracking();

@@ -98,6 +98,8 @@ export default {
     'fatal.key': 'Tautan meja radio ini tidak berlaku. Minta tautan yang benar kepada humas.',
     'fatal.keyChanged': 'Tautan meja radio ini sudah diganti oleh humas. Minta tautan yang baru.',
     'fatal.notfound': 'Sesi ini tidak ditemukan. Periksa tautan dari humas.',
+    'session.noEpisode': 'Belum ada episode yang dibuka untuk program ini. Entri disimpan dan terkirim begitu episode dibuka.',
+    'conn.noEpisode': 'Menunggu episode',
     'fatal.nokey': 'Tautan ini tidak lengkap. Buka tautan meja radio yang dikirim humas, lengkap dengan bagian setelah tanda #.',
   },
   en: {
@@ -198,6 +200,8 @@ export default {
     'fatal.key': 'This radio desk link is not valid. Ask the public relations office for the right link.',
     'fatal.keyChanged': 'The public relations office has replaced this radio desk link. Ask for the new one.',
     'fatal.notfound': 'This session was not found. Check the link from the public relations office.',
+    'session.noEpisode': 'No episode of this programme is open yet. Entries are kept and sent as soon as one opens.',
+    'conn.noEpisode': 'Waiting for an episode',
     'fatal.nokey': 'This link is incomplete. Open the radio desk link sent by the public relations office, including the part after the # sign.',
   },
 };

@@ -1,5 +1,6 @@
-// Moderator console /m/{id}#k=KEY.
-import { TanyaClient, pageKey, storePageKey, store } from '../shared/client.js';
+// Moderator console /m/{id}#k=KEY, or a programme's /p/{slug}/m#k=KEY (the programme's current
+// episode; another episode made current takes the console with it).
+import { TanyaClient, pageKey, storePageKey, store, programmeFromPath } from '../shared/client.js';
 import { h, $, $$, setText, syncList, pathId, copyText, textLength, clockTime, isLoopbackUrl } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
 import { startText, startInput, startValue } from '../shared/time.js';
@@ -11,12 +12,15 @@ const t = i18n.t;
 const MAX = 300;
 
 const sessionId = pathId('/m/');
+const programme = programmeFromPath('/m');
 const key = pageKey('k');
 const NAME_MAX = 60;
 /** The moderator's name, asked once and kept in localStorage (`tanya:moderator-name`); the hello
  *  carries it so that the history says who did what. */
 const savedName = () => (store.get('moderator-name') || '').trim().slice(0, NAME_MAX);
-const client = new TanyaClient({ role: 'moderator', session: sessionId, key, name: savedName() || undefined });
+const client = programme
+  ? new TanyaClient({ role: 'moderator', programme, key, name: savedName() || undefined })
+  : new TanyaClient({ role: 'moderator', session: sessionId, key, name: savedName() || undefined });
 
 const ui = {
   filter: 'all',        // source filter: all, audience, press, operator
@@ -118,6 +122,7 @@ function createCard(q) {
       h('span', { class: 'badge overdue', dataset: { field: 'overdue' }, hidden: true }),
       h('span', { class: 'badge public', dataset: { field: 'public' }, hidden: true }),
       h('span', { class: 'badge credit', dataset: { field: 'credit' }, hidden: true }),
+      h('span', { class: 'badge carried', dataset: { field: 'carried' }, hidden: true }),
       h('span', { class: 'contact', dataset: { field: 'contact' }, hidden: true }),
       h('span', { class: 'place', dataset: { field: 'place' }, hidden: true }),
       h('span', { class: 'topic', dataset: { field: 'topic' }, hidden: true })),
@@ -399,7 +404,12 @@ function updateFollowup(el, q) {
   const topic = $('[data-field=topic]', el);
   topic.hidden = !q.topic;
   setText(topic, q.topic || '');
-  $('[data-field=followup]', el).hidden = !(shown || c.public || q.contact || pt || q.topic);
+  const carried = $('[data-field=carried]', el);
+  const from = q.carried_from && typeof q.carried_from === 'object' ? q.carried_from : null;
+  carried.hidden = !from;
+  setText(carried, from ? t('card.carried', { title: from.title || from.code || '' }) : '');
+  if (from) { carried.title = t('card.carriedTitle', { title: from.title || '', code: from.code || '' }); carried.dataset.code = from.code || ''; }
+  $('[data-field=followup]', el).hidden = !(shown || c.public || q.contact || pt || q.topic || from);
   setText($('[data-act=forward] .fu-label', el), t('act.forward'));
   setText($('[data-act=history] .fu-label', el), t('act.history'));
   $('[data-act=history]', el).setAttribute('aria-expanded', ui.history.has(q.id) ? 'true' : 'false');
@@ -675,7 +685,141 @@ function setupName() {
   $('#mod-name').addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); closeNameDialog(); } });
   $('#mod-name-btn').addEventListener('click', () => openNameDialog(true));
   renderName();
-  if (!client.name && sessionId && key) openNameDialog(false);
+  if (!client.name && (sessionId || programme) && key) openNameDialog(false);
+}
+
+// ---- carry over from the previous episode of a programme ----------------------------------------
+// GET /api/sessions/{id}/carry: the previous episode's queued questions never answered, not carried
+// yet; the panel shows only when there are some. POST carries the ticked ones: they arrive as
+// ordinary `question` events, with their tracking codes.
+const carry = { session: null, from: null, questions: [], loading: false, status: null };
+
+function carrySession() {
+  const s = client.view.session;
+  return s && s.id && s.programme ? s.id : null;
+}
+
+async function loadCarry() {
+  const id = carrySession();
+  if (!id) { carry.session = null; carry.questions = []; carry.from = null; renderCarry(); return; }
+  if (carry.session !== id) { carry.session = id; carry.questions = []; carry.from = null; carry.status = null; }
+  carry.loading = true;
+  try {
+    const r = await fetch(`/api/sessions/${encodeURIComponent(id)}/carry`, { headers: authHeaders(), cache: 'no-store' });
+    if (!r.ok) throw new Error(String(r.status));
+    const body = await r.json();
+    if (carry.session !== id) return;
+    carry.from = body && body.from && typeof body.from === 'object' ? body.from : null;
+    carry.questions = body && Array.isArray(body.questions) ? body.questions.filter((q) => q && q.id) : [];
+  } catch {
+    if (carry.session !== id) return;
+    carry.questions = [];
+  } finally {
+    carry.loading = false;
+  }
+  renderCarry();
+}
+
+function renderCarry() {
+  const panel = $('#carry-panel');
+  const list = carry.questions;
+  panel.hidden = list.length === 0 && !carry.status;
+  const from = carry.from;
+  setText($('#carry-from'), from && from.title ? t('carry.from', { title: from.title }) : t('carry.fromUnknown'));
+  $('#carry-from').hidden = list.length === 0;
+  $('#carry-all').closest('label').hidden = list.length === 0;
+  $('#carry-submit').closest('.row').hidden = list.length === 0;
+  syncList($('#carry-list'), list, (q) => q.id, (q) => {
+    const id = `carry-${q.id}`;
+    return h('li', { dataset: { qid: q.id } },
+      h('label', { attrs: { for: id } },
+        h('input', { type: 'checkbox', id, value: q.id }),
+        h('span', { class: 'grow' }, h('span', { class: 'text carry-text' }), h('span', { class: 'carry-meta' }))));
+  }, (li, q) => {
+    setText($('.carry-text', li), q.text || '');
+    const meta = [q.name || t('card.anon'), q.tracking || '', q.votes ? t('carry.votes', { n: q.votes }) : ''].filter(Boolean).join(' · ');
+    setText($('.carry-meta', li), meta);
+  });
+  const boxes = $$('#carry-list input[type=checkbox]');
+  const ticked = boxes.filter((b) => b.checked).length;
+  const all = $('#carry-all');
+  all.checked = boxes.length > 0 && ticked === boxes.length;
+  all.indeterminate = ticked > 0 && ticked < boxes.length;
+  const st = $('#carry-status');
+  setText(st, carry.status ? carry.status() : '');
+}
+
+function carryStatus(text) {
+  carry.status = text;
+  renderCarry();
+}
+
+async function submitCarry() {
+  const id = carrySession();
+  const ids = $$('#carry-list input[type=checkbox]').filter((b) => b.checked).map((b) => b.value);
+  if (!id) return;
+  if (!ids.length) { carryStatus(() => t('carry.none')); return; }
+  const btn = $('#carry-submit');
+  btn.disabled = true;
+  carryStatus(() => t('carry.busy'));
+  try {
+    const r = await fetch(`/api/sessions/${encodeURIComponent(id)}/carry`, {
+      method: 'POST',
+      headers: { ...authHeaders(), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ questions: ids }),
+    });
+    let body = null;
+    try { body = await r.json(); } catch { body = null; }
+    if (!r.ok) {
+      const e = body && typeof body.error === 'object' && body.error ? body.error : { code: body && body.error, message: body && body.message };
+      throw { code: (typeof e.code === 'string' && e.code) || (r.status === 401 ? 'unauthorized' : r.status === 404 ? 'not_found' : 'internal'), message: e.message || '' };
+    }
+    const n = Array.isArray(body && body.carried) ? body.carried.length : ids.length;
+    const skipped = Array.isArray(body && body.skipped) ? body.skipped.length : 0;
+    carryStatus(() => [t('carry.done', { n }), skipped ? t('carry.skipped', { n: skipped }) : ''].filter(Boolean).join(' '));
+    await loadCarry();
+  } catch (err) {
+    carryStatus(() => t('carry.failed', { error: err && err.code ? errorText(err) : t('report.failed') }));
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+function setupCarry() {
+  $('#carry-all').addEventListener('change', (e) => {
+    for (const b of $$('#carry-list input[type=checkbox]')) b.checked = e.target.checked;
+    renderCarry();
+  });
+  $('#carry-list').addEventListener('change', () => renderCarry());
+  $('#carry-submit').addEventListener('click', submitCarry);
+  // each welcome of a new socket (a new episode, or a reconnect): the list again
+  client.on('welcome', (m) => { if (!m.resumed || carry.session !== carrySession()) loadCarry(); });
+}
+
+// ---- a programme link: another episode, or none -------------------------------------------------
+function setupProgramme() {
+  if (!programme) return;
+  client.on('episode', () => {
+    // nothing of the old episode may be acted on: selection, open forms, history, merge
+    ui.selected = null;
+    ui.editing.clear();
+    ui.rejecting = null;
+    ui.casing = null;
+    ui.history.clear();
+    if (ui.mergeSource) endMerge();
+    carry.session = null; carry.questions = []; carry.from = null; carry.status = null;
+    renderCarry();
+    notice(t('programme.switched'), 'good');
+  });
+  client.on('noepisode', () => { carry.session = null; carry.questions = []; carry.status = null; renderCarry(); renderProgrammeWait(); });
+  client.on('welcome', renderProgrammeWait);
+}
+
+function renderProgrammeWait() {
+  const el = $('#programme-wait');
+  el.hidden = !(programme && client.noEpisode);
+  setText(el, el.hidden ? '' : t('programme.noEpisode'));
+  if (!el.hidden) { setText($('#session-title'), ''); setText($('#session-status'), ''); }
 }
 
 // ---- report and downloads (the key goes in a header, never in an address) ---------------------
@@ -1099,7 +1243,9 @@ function renderLinks(s) {
   $('#intake-hint').hidden = !links.intake;
   // This console rotated the moderator key: it keeps its socket and takes the new key, so that a
   // reconnect or a reload in this tab still gets in.
-  const mine = links.moderator && new URLSearchParams(new URL(links.moderator).hash.slice(1)).get('k');
+  // (Not on a programme link: the episode's links carry the episode's own keys, and this console
+  // must keep the programme's key to follow the next episode.)
+  const mine = !programme && links.moderator && new URLSearchParams(new URL(links.moderator).hash.slice(1)).get('k');
   if (mine && mine !== client.key) { client.key = mine; storePageKey(mine); }
   const qr = $('#qr');
   const src = `/qr/${encodeURIComponent(s.code)}.svg`;
@@ -1858,12 +2004,14 @@ function setLang(l) {
   renderConn(client.state);
   renderName();
   renderOpOptions();
+  renderCarry();
+  renderProgrammeWait();
   schedule();
 }
 
 function renderConn(s) {
   $('#conn').dataset.state = s.state;
-  setText($('#conn-label'), t(`conn.${s.state}`));
+  setText($('#conn-label'), t(s.noEpisode && s.state === 'waiting' ? 'conn.noEpisode' : `conn.${s.state}`));
 }
 
 function boot() {
@@ -1905,6 +2053,8 @@ function boot() {
   $('#export-csv').addEventListener('click', () => download('csv'));
   setupName();
   setupSessionEdit();
+  setupCarry();
+  setupProgramme();
   $('#poll-form').addEventListener('submit', onPollCreate);
   $('#op-text').addEventListener('input', updateOpCount);
   $('#op-text').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) onOperator(e); });
@@ -1942,14 +2092,14 @@ function boot() {
     const changed = f.code === 4401 && /changed/.test(f.reason || '');
     setText($('#fatal'), f.code === 4404 ? t('fatal.notfound') : changed ? t('fatal.keyChanged') : t('fatal.key'));
   });
-  if (!sessionId || !key) {
+  if (!(sessionId || programme) || !key) {
     $('#board').hidden = true;
     $('#fatal').hidden = false;
     setText($('#fatal'), t('fatal.key'));
     return;
   }
   client.start();
-  window.tanya = { client, ui, select, act, download };
+  window.tanya = { client, ui, select, act, download, carry, loadCarry };
 }
 
 boot();

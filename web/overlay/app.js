@@ -9,7 +9,11 @@
 //   checker=1 (checkerboard behind, to see edges),
 //   debug=1 (show connection state; never on air).
 // Also a CasparCG / SPX-GC template: play(), stop(), next(), update(data).
-import { TanyaClient, pageKey } from '../shared/client.js';
+// On a programme link (/p/{slug}/overlay#k=KEY) it follows the programme's current episode: when
+// another episode becomes current the picture is cleared at once (no fade, nothing of the old
+// episode after the switch) and the new episode's graphics follow; with no current episode it
+// stays transparent and keeps asking.
+import { TanyaClient, pageKey, programmeFromPath } from '../shared/client.js';
 import { pathId } from '../shared/dom.js';
 import { buildLowerThird, fillLowerThird, airData, fitText } from './lower-third.js';
 import { buildPollGraphic, fillPoll, showPoll } from './poll-graphic.js';
@@ -125,6 +129,7 @@ function hubGraphicNow() {
 
 // ---- hub -----------------------------------------------------------------
 const id = pathId('/overlay/');
+const programme = programmeFromPath('/overlay');
 const key = pageKey('k', { query: true });
 let client = null;
 const debug = params.get('debug') === '1' ? document.getElementById('debug') : null;
@@ -175,8 +180,17 @@ if (params.get('demo') === 'join') {
 } else if (params.get('demo') === '1') {
   hub = { visible: true, data: { text: 'Kapan izin usaha kecil bisa diurus sepenuhnya secara daring, tanpa harus datang ke kantor dinas?', name: 'Siti Rahma', outlet: 'Radio Sonora Palembang', speaker: 'Drs Ratu Dewa MSi', speaker_role: 'Sekretaris Daerah' } };
   requestAnimationFrame(() => setVisible(true, hub.data));
-} else if (id && key) {
-  client = new TanyaClient({ role: 'overlay', session: id, key });
+} else if ((id || programme) && key) {
+  client = programme ? new TanyaClient({ role: 'overlay', programme, key }) : new TanyaClient({ role: 'overlay', session: id, key });
+  // A programme link: another episode is current (4307) or none is (4404). Everything goes off
+  // the picture at once, before the socket is opened again.
+  client.on('episode', cutToClear);
+  client.on('noepisode', cutToClear);
+  // The new episode's welcome: the stage back (styles flushed, so what is on air animates in).
+  client.on('welcome', () => {
+    if (stage.hidden) { stage.hidden = false; void stage.offsetWidth; }
+    delete document.body.dataset.episode;
+  });
   // The graphic on air, from the frames themselves (welcome and `overlay` events): the client's
   // view keeps only `visible`, `question` and `poll` of an `overlay` event.
   client.on('welcome', (m) => { if (m.overlay) hubGraphic = m.overlay.graphic || null; });
@@ -187,6 +201,22 @@ if (params.get('demo') === 'join') {
   client.start();
 } else if (debug) {
   debug.textContent = 'tanya overlay: template mode (no #k=KEY)';
+}
+
+/** Clears the picture at once: the stage is hidden (no fade-out), every graphic is taken off and
+ *  emptied, the hub's state forgotten. The next welcome shows the stage again (a frame later, so
+ *  that what comes on air animates in from nothing). */
+function cutToClear() {
+  stage.hidden = true;
+  hub = { visible: false, data: airData(null) };
+  hubGraphic = null;
+  hubJoin = null;
+  shown = null;
+  if (visible) setVisible(false);
+  fillLowerThird(lt, airData(null));
+  if (!manualPoll) pollOff();
+  if (!manualGraphic) setGraphic(null);
+  document.body.dataset.episode = 'switching';
 }
 
 // ---- CasparCG / SPX-GC template API ----------------------------------------

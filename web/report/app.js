@@ -6,6 +6,7 @@
 import { h, $, $$, setText, hashParams, pathId } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
 import { barChart, PALETTE } from '../shared/chart.js';
+import { startText } from '../shared/time.js';
 import STRINGS from './strings.js';
 
 const i18n = makeI18n(STRINGS);
@@ -155,6 +156,11 @@ function render() {
   setText($('#report-title'), s.title || '');
   setText($('#report-when'), t('held', { when: whenLong(s.created_at) }));
   setText($('#report-code'), s.code ? `· ${s.code}` : '');
+  // the session's planned start (`starts_at`), in Jakarta time (WIB) like the phone and /admin
+  const start = startText(s.starts_at, i18n.lang);
+  $('#report-start').hidden = !start;
+  setText($('#report-start'), start ? t('startsAt', { when: start }) : '');
+  if (s.starts_at) $('#report-start').dataset.startsAt = s.starts_at; else delete $('#report-start').dataset.startsAt;
   const speakers = (Array.isArray(s.speakers) ? s.speakers : []).map((sp) => (sp.role ? `${sp.name} (${sp.role})` : sp.name)).filter(Boolean);
   $('#report-speakers').hidden = speakers.length === 0;
   setText($('#report-speakers'), speakers.length ? t('speakers', { list: speakers.join(', ') }) : '');

@@ -2,7 +2,8 @@
 // timer and the moderator's backstage message (the stage), and how the public asks.
 // ?lang=en for English; ?next=N for how many queued questions to show (default 4);
 // ?speaker=ID for one speaker's own screen (see forThisScreen).
-import { TanyaClient, pageKey } from '../shared/client.js';
+// A programme's link /p/{slug}/screen#k=KEY follows the programme's current episode.
+import { TanyaClient, pageKey, programmeFromPath } from '../shared/client.js';
 import { h, $, setText, syncList, pathId } from '../shared/dom.js';
 import { makeI18n } from '../shared/i18n.js';
 import STRINGS from './strings.js';
@@ -15,7 +16,9 @@ const params = new URLSearchParams(location.search);
 const NEXT = Math.max(1, Math.min(10, Number(params.get('next')) || 4));
 /** The speaker this screen is for (`?speaker=s1`), or null for the whole panel. */
 const SPEAKER = (params.get('speaker') || '').trim() || null;
-const client = new TanyaClient({ role: 'screen', session: pathId('/screen/'), key: pageKey('k') });
+const programme = programmeFromPath('/screen');
+const client = programme ? new TanyaClient({ role: 'screen', programme, key: pageKey('k') })
+  : new TanyaClient({ role: 'screen', session: pathId('/screen/'), key: pageKey('k') });
 if (SPEAKER) document.body.dataset.speaker = SPEAKER;
 
 /**
@@ -220,6 +223,8 @@ function render() {
   liveBox.dataset.qid = live ? live.id : '';
   setText($('#live-text'), live ? live.text : '');
   setText($('#live-meta'), live ? asker(live) : '');
+  setText($('#live-empty'), client.noEpisode ? t('noEpisode') : t('none'));
+  if (client.noEpisode) { setText($('#session-title'), ''); setText($('#join-code'), ''); }
   setText($('#live-to'), live && live.to ? `→ ${speakerLine(live)}` : '');
   const shown = queue.slice(0, NEXT);
   syncList($('#next'), shown, (q) => q.id,
@@ -281,7 +286,9 @@ function scheduleRender() {
   if (!queued) { queued = true; queueMicrotask(() => { queued = false; render(); }); }
 }
 client.on('change', scheduleRender);
-client.on('state', (s) => { $('#conn').dataset.state = s.state; $('#conn').title = t(`conn.${s.state}`); });
+// A programme's next episode (or none): the old one's timer and message go with it.
+for (const ev of ['episode', 'noepisode']) client.on(ev, () => { setStage({ message: null, timer: null }, performance.now()); resumed = null; });
+client.on('state', (s) => { $('#conn').dataset.state = s.state; $('#conn').title = t(s.noEpisode && s.state === 'waiting' ? 'conn.noEpisode' : `conn.${s.state}`); });
 client.on('fatal', (f) => {
   $('#fatal').hidden = false;
   const changed = f.code === 4401 && /changed/.test(f.reason || '');
@@ -289,7 +296,7 @@ client.on('fatal', (f) => {
 });
 window.addEventListener('resize', () => { lastSig = ''; render(); });
 tick();
-if (!client.sessionRef || !client.key) {
+if (!(client.sessionRef || client.programme) || !client.key) {
   $('#fatal').hidden = false;
   setText($('#fatal'), t('fatal.key'));
 } else {

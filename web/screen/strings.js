@@ -36,6 +36,8 @@ export default {
     'fatal.key': 'Tautan layar ini salah atau tidak lengkap: buka lagi tautan layar dari moderator.',
     'fatal.keyChanged': 'Tautan layar ini sudah diganti: minta tautan layar yang baru kepada moderator.',
     'fatal.notfound': 'Sesi tidak ditemukan.',
+    noEpisode: 'Belum ada episode yang dibuka untuk program ini.',
+    'conn.noEpisode': 'Menunggu episode',
   },
   en: {
     live: 'Being answered',
@@ -71,5 +73,7 @@ export default {
     'fatal.key': 'This screen link is wrong or incomplete: open the screen link from the moderator again.',
     'fatal.keyChanged': 'This screen link was changed: ask the moderator for the new screen link.',
     'fatal.notfound': 'Session not found.',
+    noEpisode: 'No episode of this programme is open yet.',
+    'conn.noEpisode': 'Waiting for an episode',
   },
 };

@@ -7,11 +7,21 @@
 //   await c.send({ type: 'vote', question: id, on: true });   // ok / error
 //   c.submit({ type: 'ask', text });  // kept in localStorage until ok / final error
 //
+// A programme link (/p/{slug}...): `new TanyaClient({ role, programme: slug, key })` says
+// `programme` in the hello instead of `session` and follows the programme's current episode: on
+// close 4307 (another episode is current) it emits `episode`, forgets the old episode's view and
+// sends the same hello again at once; on 4404 (no current episode) it emits `noepisode` and tries
+// again every 5-10 s (state `waiting`, `noEpisode: true`) instead of stopping.
+//
 // Protocol: docs/protocol.md in the repository ("hello", "welcome", "Events" with seq,
 // "Resume" with since {epoch, seq}, "Slow readers", "Close codes").
 
 const STORE = 'tanya:';
 const FATAL_CLOSE = new Set([4401, 4404]);
+/** The programme's current episode changed: send the same hello again at once. */
+const EPISODE_CLOSE = 4307;
+/** A programme link with no current episode: try again after 5-10 s. */
+const NO_EPISODE_MS = [5000, 10000];
 /** Errors after which a stored command is dropped (not retried). */
 const FINAL_ERRORS = new Set(['invalid', 'forbidden', 'not_found', 'conflict', 'closed', 'banned']);
 const MAX_INTERNAL_RETRIES = 5;
@@ -37,6 +47,22 @@ export const store = {
   setJson(k, v) { this.set(k, JSON.stringify(v)); },
 };
 
+/** A programme's slug as pages and storage use it (slugs are lower case). */
+export function programmeSlug(s) {
+  return String(s || '').trim().toLowerCase();
+}
+
+/** The programme of a page opened on `/p/{slug}{rest}` (rest: '' for the phone page, '/m',
+ *  '/screen', '/overlay', '/desk'); '' when the address is not such a link. */
+export function programmeFromPath(rest = '') {
+  const m = /^\/p\/([^/]+)(\/.*)?$/.exec(location.pathname);
+  if (!m) return '';
+  if ((m[2] || '').replace(/\/+$/, '') !== rest) return '';
+  let slug = '';
+  try { slug = decodeURIComponent(m[1]); } catch { return ''; }
+  return programmeSlug(slug);
+}
+
 /** Storage key for a session reference: codes are case-insensitive, ids are UUIDs. */
 export function sessionKey(s) {
   const v = String(s || '').trim();
@@ -53,22 +79,28 @@ export class TanyaClient {
    * @param {object} o
    * @param {string} o.role audience | press | moderator | screen | overlay | desk
    * @param {string} o.session join code or session id
+   * @param {string} [o.programme] a programme's slug instead of `session`: the socket follows the
+   *   programme's current episode (docs in the head of this file)
    * @param {string} [o.key] the role's secret
    * @param {string} [o.url] WebSocket URL (default ws(s)://host/ws)
    * @param {string} [o.name] a moderator's name, sent in the hello when set ("who did what")
    */
   constructor(o) {
     this.role = o.role;
-    this.sessionRef = String(o.session || '').trim();
+    this.programme = programmeSlug(o.programme);
+    this.sessionRef = this.programme ? '' : String(o.session || '').trim();
     this.key = o.key || null;
     this.name = o.name || null;    // may be set later: the next hello carries it
     this.url = o.url || wsUrl();
-    this.skey = sessionKey(this.sessionRef);
+    // A programme's device token, outbox and own questions are kept under `p:{slug}`, whatever
+    // episode is current.
+    this.skey = this.programme ? `p:${this.programme}` : sessionKey(this.sessionRef);
     // The desk and the console both name a session by its id: the desk's outbox and entries are
     // kept apart (`outbox:desk:{id}`), or a console in the same browser would send them as its own.
     this.box = this.role === 'desk' ? `desk:${this.skey}` : this.skey;
     this.listeners = new Map();
-    this.view = { session: null, questions: new Map(), polls: new Map(), overlay: null, you: null, votes: new Set(), presence: null };
+    this.view = emptyView();
+    this.noEpisode = false;        // programme link: the last close said there is no current episode
     this.epoch = null;
     this.seq = null;
     this.ws = null;
@@ -93,7 +125,9 @@ export class TanyaClient {
 
   // ---- events ------------------------------------------------------------
   /** Types: state, welcome, change, question, removed, votes, overlay, session,
-   *  presence, error (unmatched error frames), outbox, fatal, frame (every frame). */
+   *  presence, error (unmatched error frames), outbox, fatal, frame (every frame);
+   *  programme links also: episode ({code, reason}: the current episode changed, the view is
+   *  empty until the next welcome), noepisode ({code, reason}: no current episode). */
   on(type, fn) {
     if (!this.listeners.has(type)) this.listeners.set(type, new Set());
     this.listeners.get(type).add(fn);
@@ -156,7 +190,8 @@ export class TanyaClient {
     if (this.state.state !== 'offline') this.setState(this.attempt ? 'reconnecting' : 'connecting', { attempt: this.attempt });
     ws.onopen = () => {
       if (this.ws !== ws) return;
-      const hello = { type: 'hello', role: this.role, session: this.sessionRef };
+      const hello = { type: 'hello', role: this.role };
+      if (this.programme) hello.programme = this.programme; else hello.session = this.sessionRef;
       if (this.key) hello.key = this.key;
       if (this.name) hello.name = this.name;
       if (this.role === 'audience' || this.role === 'press') {
@@ -182,6 +217,31 @@ export class TanyaClient {
       this.ready = false;
       this.failPending('disconnected');
       if (this.stopped) return;
+      if (this.programme && ev.code === EPISODE_CLOSE) {
+        // Another episode is current: nothing of the old one may stay on a page. The hello is
+        // sent again at once, without `since` (a full welcome of the new episode).
+        this.noEpisode = false;
+        this.forgetEpisode();
+        this.emit('episode', { code: ev.code, reason: ev.reason });
+        this.emit('change', { type: 'episode' });
+        this.attempt = 0;
+        this.connect();
+        return;
+      }
+      if (this.programme && ev.code === 4404) {
+        // No current episode (yet): wait and ask again; not the end of the page.
+        const first = !this.noEpisode;
+        this.noEpisode = true;
+        if (first) this.forgetEpisode();
+        this.emit('noepisode', { code: ev.code, reason: ev.reason });
+        if (first) this.emit('change', { type: 'noepisode' });
+        clearTimeout(this.timer);
+        this.attempt++;
+        const delay = Math.round(NO_EPISODE_MS[0] + Math.random() * (NO_EPISODE_MS[1] - NO_EPISODE_MS[0]));
+        this.setState(navigator.onLine === false ? 'offline' : 'waiting', { attempt: this.attempt, delay, code: ev.code, reason: ev.reason, noEpisode: true });
+        this.timer = setTimeout(() => this.connect(), delay);
+        return;
+      }
       if (FATAL_CLOSE.has(ev.code)) {
         this.stopped = true;
         this.fatal = { code: ev.code, reason: ev.reason };
@@ -210,6 +270,14 @@ export class TanyaClient {
     clearTimeout(this.timer);
     if (this.ws) return;
     this.connect();
+  }
+
+  /** A programme link's episode is gone: forget its view and its place in the event stream
+   *  (the outbox, this device's votes of other questions and `mine` stay). */
+  forgetEpisode() {
+    this.view = emptyView();
+    this.epoch = null;
+    this.seq = null;
   }
 
   /** Drop the current socket to test resume (used by tests; harmless otherwise). */
@@ -243,6 +311,7 @@ export class TanyaClient {
 
   onWelcome(msg) {
     clearTimeout(this.helloTimer);
+    this.noEpisode = false;
     const v = this.view;
     if (!msg.resumed) {
       v.questions = new Map();
@@ -488,6 +557,10 @@ export class TanyaClient {
     if (!s || !id) return null;
     return (s.speakers || []).find((sp) => sp.id === id) || null;
   }
+}
+
+function emptyView() {
+  return { session: null, questions: new Map(), polls: new Map(), overlay: null, you: null, votes: new Set(), presence: null };
 }
 
 const keySlot = (name) => `tanya:key:${location.pathname}:${name}`;
