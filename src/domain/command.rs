@@ -239,6 +239,9 @@ pub enum Command {
     RotateKey {
         /// The key that changes.
         role: super::role::KeyRole,
+        /// The programme's key of that role, not the session's (a console opened on the
+        /// programme's link).
+        programme: bool,
     },
 }
 

@@ -927,6 +927,7 @@ fn one_of_each_kind(q: Uuid) -> Vec<Command> {
         ban(q, false),
         Command::RotateKey {
             role: super::role::KeyRole::Screen,
+            programme: false,
         },
         Command::Poll(super::poll::PollAction::Open(q)),
         Command::Choose { poll: q, option: 0 },
@@ -969,7 +970,10 @@ fn rotate_key_is_allowed_to_moderators_and_changes_no_state() {
     let mut h = Hub::new();
     h.question_in(Status::Approved);
     for role in super::role::KeyRole::ALL {
-        let d = h.m(&Command::RotateKey { role });
+        let d = h.m(&Command::RotateKey {
+            role,
+            programme: false,
+        });
         assert!(d.events.is_empty());
         assert_eq!(d.question, None);
         assert_eq!(d.quota, None);
@@ -985,6 +989,7 @@ fn rotate_key_is_allowed_to_moderators_and_changes_no_state() {
             who,
             &Command::RotateKey {
                 role: super::role::KeyRole::Screen,
+                programme: false,
             },
         );
         assert_eq!(e.code, ErrorCode::Forbidden);

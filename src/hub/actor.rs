@@ -210,6 +210,8 @@ pub struct Actor {
     pub(super) join: frames::Join,
     /// The programme this session is the current episode of, as its session view names it.
     pub(super) programme: Option<frames::ProgrammeRef>,
+    /// The same with the programme's links, for moderators.
+    pub(super) programme_staff: Option<frames::ProgrammeRef>,
     /// Names this unbroken history; new at every start.
     pub(super) epoch: String,
     /// Last event seq issued.
@@ -274,6 +276,7 @@ impl Actor {
             links,
             join,
             programme: None,
+            programme_staff: None,
             epoch: Uuid::new_v4().simple().to_string(),
             seq: 0,
             journal_len,
@@ -437,7 +440,7 @@ impl Actor {
             }),
             Control::Episode { programme } => {
                 if self.record.programme == Some(programme) {
-                    self.close_programme_sockets(None);
+                    self.close_programme_sockets();
                     let p = self.current_programme();
                     self.set_programme(p.as_ref());
                 }
@@ -449,7 +452,7 @@ impl Actor {
                     self.publish_session();
                 }
             }
-            Control::ProgrammeKey { role } => self.close_programme_sockets(Some(role)),
+            Control::ProgrammeKey { role } => self.programme_key_changed(role, None),
             Control::RotateKey { .. } => unreachable!("handled with the batch"),
         }
     }
@@ -465,7 +468,7 @@ impl Actor {
         let Some(who) = self.fanout.get(conn).map(|c| c.who) else {
             return;
         };
-        let Command::RotateKey { role } = cmd else {
+        let Command::RotateKey { role, programme } = cmd else {
             return;
         };
         let ctx = Ctx {
@@ -475,6 +478,13 @@ impl Actor {
         };
         let outcome = match self.state.decide(&who, &cmd, ctx) {
             Err(r) => Outcome::Refused(r),
+            Ok(_) if programme => match self.rotate_programme_key(role, conn).await {
+                Ok(()) => Outcome::Ok(frames::encode(&frames::Ok::new(
+                    client_ref.as_deref(),
+                    None,
+                ))),
+                Err(r) => Outcome::Refused(r),
+            },
             Ok(_) => match self.rotate_key(role, Some(conn)).await {
                 Ok(()) => Outcome::Ok(frames::encode(&frames::Ok::new(
                     client_ref.as_deref(),

@@ -129,6 +129,9 @@ impl<'a> SessionBody<'a> {
 /// A programme, as an episode's session view names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProgrammeRef {
+    /// Moderators only: the programme's links, keys included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<Links>,
     /// Its address (`/p/{slug}`).
     pub slug: String,
     /// Its title.

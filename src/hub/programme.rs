@@ -149,11 +149,27 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// The programme-link view of a session: the programme and `{slug, title}`.
-pub(super) fn programme_ref(p: &Programme) -> frames::ProgrammeRef {
+/// The programme as an episode's session view names it: `{slug, title}`, and for moderators
+/// its links.
+pub(super) fn programme_ref(p: &Programme, links: Option<frames::Links>) -> frames::ProgrammeRef {
     frames::ProgrammeRef {
+        links,
         slug: p.slug.clone(),
         title: p.title.clone(),
+    }
+}
+
+/// The links of a programme's roles (keys in fragments).
+pub fn programme_links(base: &str, p: &Programme) -> frames::Links {
+    let (slug, k) = (&p.slug, &p.keys);
+    frames::Links {
+        audience: format!("{base}/p/{slug}"),
+        desk: format!("{base}/p/{slug}/desk#k={}", k.desk),
+        intake: format!("{base}/api/programmes/{slug}/intake"),
+        moderator: format!("{base}/p/{slug}/m#k={}", k.moderator),
+        overlay: format!("{base}/p/{slug}/overlay#k={}", k.overlay),
+        press: format!("{base}/p/{slug}#p={}", k.press),
+        screen: format!("{base}/p/{slug}/screen#k={}", k.screen),
     }
 }
 
@@ -547,8 +563,9 @@ impl Actor {
 
     /// The programme's title and join code in this episode's session view.
     pub(super) fn set_programme(&mut self, p: Option<&Programme>) {
-        self.programme = p.map(programme_ref);
         let base = self.shared.cfg.base_url();
+        self.programme = p.map(|p| programme_ref(p, None));
+        self.programme_staff = p.map(|p| programme_ref(p, Some(programme_links(&base, p))));
         match p {
             Some(p) => {
                 self.join.url = format!("{base}/p/{}", p.slug);
@@ -561,21 +578,81 @@ impl Actor {
         }
     }
 
-    /// Closes the sockets that joined through the programme (the current episode changed:
-    /// 4307; or a programme key of `role` was rotated: 4401).
-    pub(super) fn close_programme_sockets(&mut self, role: Option<KeyRole>) {
-        let why = match role {
-            None => Close::EpisodeChanged,
-            Some(_) => Close::KeyChanged,
+    /// `rotate_key` with `programme: true` from a console opened on the programme's link: a new
+    /// programme key for `role`; that role's other programme sockets are closed (4401) and
+    /// moderators get the new links.
+    pub(super) async fn rotate_programme_key(
+        &mut self,
+        role: KeyRole,
+        keep: u64,
+    ) -> Result<(), crate::domain::Rejection> {
+        use crate::domain::{ErrorCode, Rejection};
+        if !self.fanout.get(keep).is_some_and(|c| c.via) {
+            return Err(Rejection::new(
+                ErrorCode::Forbidden,
+                "only a console opened on the programme's link may change the programme's keys",
+            ));
+        }
+        let Some(mut p) = self.current_programme() else {
+            return Err(Rejection::new(
+                ErrorCode::Conflict,
+                "this session is no longer the programme's current episode",
+            ));
         };
+        let new = secrets::new_key();
+        match role {
+            KeyRole::Moderator => p.keys.moderator = new,
+            KeyRole::Screen => p.keys.screen = new,
+            KeyRole::Overlay => p.keys.overlay = new,
+            KeyRole::Press => p.keys.press = new,
+            KeyRole::Desk => p.keys.desk = new,
+            KeyRole::Intake => p.keys.intake = new,
+        }
+        if let Err(e) = self.shared.store.update_programme(&p).await {
+            tracing::error!(programme = %p.slug, error = %e, "programme key not stored");
+            return Err(Rejection::not_stored());
+        }
+        self.shared.programmes.put(p.clone());
+        tracing::info!(programme = %p.slug, role = role.as_str(), "programme key rotated");
+        self.programme_key_changed(role, Some(keep));
+        Ok(())
+    }
+
+    /// A programme key of `role` changed: its programme sockets but `keep` go (4401), and
+    /// moderators get the programme's new links.
+    pub(super) fn programme_key_changed(&mut self, role: KeyRole, keep: Option<u64>) {
         let ids: Vec<u64> = self
             .fanout
             .all()
-            .filter(|(_, c)| c.via && role.is_none_or(|r| r.role() == Some(c.who.role())))
+            .filter(|(id, c)| c.via && Some(c.who.role()) == role.role() && Some(*id) != keep)
             .map(|(id, _)| id)
             .collect();
         for id in ids {
-            self.fanout.send(id, Out::Close(why.clone()));
+            self.fanout.send(id, Out::Close(Close::KeyChanged));
+            self.fanout.remove(id);
+        }
+        let p = self.current_programme();
+        self.set_programme(p.as_ref());
+        // Only moderators see links.
+        let mut f = self.session_frames();
+        f.public = None;
+        f.screen = None;
+        f.desk = None;
+        f.overlay = None;
+        self.fanout.publish(f);
+    }
+
+    /// Closes the sockets that joined through the programme: its current episode changed
+    /// (4307).
+    pub(super) fn close_programme_sockets(&mut self) {
+        let ids: Vec<u64> = self
+            .fanout
+            .all()
+            .filter(|(_, c)| c.via)
+            .map(|(id, _)| id)
+            .collect();
+        for id in ids {
+            self.fanout.send(id, Out::Close(Close::EpisodeChanged));
             self.fanout.remove(id);
         }
     }

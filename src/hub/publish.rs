@@ -283,9 +283,13 @@ impl Actor {
 
     /// The session as this actor's sockets see it: `links` for moderators.
     pub(super) fn body<'a>(&'a self, links: Option<&'a frames::Links>) -> SessionBody<'a> {
+        let programme = match links {
+            Some(_) => self.programme_staff.as_ref(),
+            None => self.programme.as_ref(),
+        };
         SessionBody::new(&self.state.info, links)
             .with_join(&self.join)
-            .with_programme(self.programme.as_ref())
+            .with_programme(programme)
     }
 
     /// A welcome frame: full (`resumed_at` None) or resumed at a seq.

@@ -621,7 +621,30 @@ pub async fn join_info(
 ) -> Result<Response, ApiError> {
     let code = code.to_ascii_uppercase();
     if !crate::hub::secrets::looks_like_code(&code) {
-        return Err(ApiError::not_found("no such session"));
+        // A programme's join code: its page, with the current episode when there is one.
+        let p = app
+            .hub
+            .programme(&code)
+            .filter(|p| p.join_code.is_some())
+            .ok_or_else(|| ApiError::not_found("no such session"))?;
+        let current = match app.hub.programme_session(&p.slug).await? {
+            Some((_, s)) => Some(
+                s.query(|v| (v.state.info.title.clone(), v.state.info.status))
+                    .await?,
+            ),
+            None => None,
+        };
+        let (title, status) =
+            current.unwrap_or((p.title.clone(), crate::domain::SessionStatus::Closed));
+        let body = json!({
+            "code": p.join_code,
+            "title": title,
+            "status": status,
+            "url": format!("{}/p/{}", app.cfg.base_url(), p.slug),
+            "sms": app.cfg.join.sms,
+            "whatsapp": app.cfg.join.whatsapp,
+        });
+        return Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response());
     }
     let s = app
         .hub
@@ -709,10 +732,14 @@ pub async fn qr(
         .strip_suffix(".svg")
         .unwrap_or(&file)
         .to_ascii_uppercase();
-    if !crate::hub::secrets::looks_like_code(&code) {
+    // A session's code, or a programme's join code or slug: its page that never changes.
+    let url = if crate::hub::secrets::looks_like_code(&code) {
+        format!("{}/j/{code}", app.cfg.base_url())
+    } else if let Some(p) = app.hub.programme(&code) {
+        format!("{}/p/{}", app.cfg.base_url(), p.slug)
+    } else {
         return Err(ApiError::not_found("no such session"));
-    }
-    let url = format!("{}/j/{code}", app.cfg.base_url());
+    };
     let qr = qrcode::QrCode::new(url.as_bytes()).map_err(|e| ApiError::invalid(e.to_string()))?;
     let svg = qr
         .render::<qrcode::render::svg::Color<'_>>()

@@ -642,6 +642,7 @@ fn parse_command(f: &Fields<'_>, kind: CommandKind, role: Role) -> Result<Comman
             role: KeyRole::parse(f.req_str("role")?).ok_or_else(|| {
                 f.invalid("`role` must be one of moderator, screen, overlay, press, desk, intake")
             })?,
+            programme: f.opt_bool("programme")?,
         },
     })
 }

@@ -441,8 +441,66 @@ async fn programme_intake_live_json_and_key_rotation() {
     )
     .await;
     assert_eq!(code, 4401, "the old key");
-    via(&server, "overlay", Some(&key(&p2, "overlay"))).await;
-    assert!(m.quiet(300).await, "other roles are not closed");
+    let mut overlay = via(&server, "overlay", Some(&key(&p2, "overlay"))).await;
+    // Moderators on the programme's link see its links (the new key); phones see no links.
+    let (ev, _) = m.until("session").await;
+    assert_eq!(
+        ev["session"]["programme"]["links"]["overlay"], p2["links"]["overlay"],
+        "{ev}"
+    );
+    let phone = via(&server, "audience", None).await;
+    assert_eq!(
+        phone.welcome["session"]["programme"],
+        json!({"slug":"wongkito","title":"Diskusi Wong Kito"})
+    );
+    // The console rotates a programme key too; an episode-link console may not.
+    let mut episode_console = Client::connect(
+        &server,
+        json!({"type":"hello","role":"moderator","session":sid(&e1),"key":e1["keys"]["moderator"]}),
+    )
+    .await;
+    let e = episode_console
+        .err(
+            json!({"type":"rotate_key","role":"overlay","programme":true}),
+            "forbidden",
+        )
+        .await;
+    assert!(
+        e["message"].as_str().unwrap().contains("programme's link"),
+        "{e}"
+    );
+    let (_, events) = crate::common::act_ok(
+        &mut m,
+        json!({"type":"rotate_key","role":"overlay","programme":true}),
+    )
+    .await;
+    assert_eq!(overlay.expect_close().await, 4401);
+    assert!(own.quiet(300).await, "the episode's own overlay stays");
+    let ev = events
+        .iter()
+        .find(|e| e["type"] == "session")
+        .expect("moderators get the new links")
+        .clone();
+    let p3 = api(&server, "GET", "/api/programmes/wongkito", Value::Null)
+        .await
+        .1;
+    assert_ne!(p3["keys"]["overlay"], p2["keys"]["overlay"]);
+    assert_eq!(
+        ev["session"]["programme"]["links"]["overlay"],
+        p3["links"]["overlay"]
+    );
+    via(&server, "overlay", Some(&key(&p3, "overlay"))).await;
+    // The join slide and the QR code of the join code name the programme's page.
+    let (st, j) = http_json("GET", &server.http("/api/join/wongkito"), None, None).await;
+    assert_eq!(st, 200, "{j}");
+    assert_eq!(j["code"], "WONGKITO");
+    assert_eq!(j["url"], json!(server.http("/p/wongkito")));
+    assert_eq!(j["title"], "Wong Kito November");
+    let (st, _, svg) = http("GET", &server.http("/qr/WONGKITO.svg"), None, None).await;
+    assert_eq!(st, 200);
+    assert!(svg.contains("<svg"));
+    let (st, _, _) = http("GET", &server.http("/qr/NOPENOPE.svg"), None, None).await;
+    assert_eq!(st, 404);
 }
 
 /// The moderator carries last month's approved, unanswered questions into the new episode:

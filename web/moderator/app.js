@@ -1247,10 +1247,14 @@ function renderLinks(s) {
   // must keep the programme's key to follow the next episode.)
   const mine = !programme && links.moderator && new URLSearchParams(new URL(links.moderator).hash.slice(1)).get('k');
   if (mine && mine !== client.key) { client.key = mine; storePageKey(mine); }
+  // An episode of a programme shows the programme's join code and its QR code (its page never
+  // changes, so a printed poster keeps working).
+  const joinCode = (s.join && s.join.code) || s.code;
+  const qrName = s.programme ? ((s.join && s.join.code) || s.programme.slug) : s.code;
   const qr = $('#qr');
-  const src = `/qr/${encodeURIComponent(s.code)}.svg`;
-  if (qr.getAttribute('src') !== src) { qr.src = src; qr.alt = `QR ${s.code}`; }
-  setText($('#join-code'), s.code);
+  const src = `/qr/${encodeURIComponent(qrName)}.svg`;
+  if (qr.getAttribute('src') !== src) { qr.src = src; qr.alt = `QR ${joinCode}`; }
+  setText($('#join-code'), joinCode);
   // the join address comes from the hub's public address (`join.url`), never from this page's
   const joinUrl = (s.join && s.join.url) || links.audience || '';
   renderQrHint(joinUrl || `${origin}/j/${s.code}`);

@@ -115,7 +115,8 @@ function setGraphic(g, byTemplate = false) {
 function joinOf(session) {
   if (!session) return null;
   const j = session.join || {};
-  return { code: session.code || '', url: j.url || '', sms: j.sms || '', whatsapp: j.whatsapp || '' };
+  // An episode of a programme shows the programme's join code (`join.code`) and address.
+  return { code: j.code || session.code || '', url: j.url || '', sms: j.sms || '', whatsapp: j.whatsapp || '' };
 }
 
 /** The hub's graphic in the form setGraphic takes (a strap without a name: none). */

@@ -189,7 +189,7 @@ function renderSpeaker() {
 }
 
 function renderJoin(s) {
-  setText($('#join-code'), s.code);
+  setText($('#join-code'), (s.join && s.join.code) || s.code);
   // `join` is in every session frame (welcome and `session` events); without it (a hub from
   // before it) the line shows the code alone.
   const j = s.join || {};
