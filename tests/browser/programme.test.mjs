@@ -501,3 +501,129 @@ test("the report /r/{id} shows the session's start time in WIB", async () => {
   await r.locator('#report-start', { hasText: 'Jumat, 9 Mei 2031 19.00 WIB' }).waitFor();
   assert.deepEqual(problems, []);
 });
+
+test("the console on a programme link shows and renews the programme's links: a new overlay link stops the old programme overlay (4401), a new moderator link keeps this console working; screenshot console-programme-links.png", async () => {
+  const joinCode = `SW${Date.now().toString(36).toUpperCase()}`.slice(0, 16);
+  const p = await createProgramme('Sapa Warga Palembang', { join_code: joinCode });
+  const e1 = await newEpisode(p.slug, { title: 'Sapa Warga · Juni', current: true });
+  const problems = [];
+  const clip = { permissions: ['clipboard-read', 'clipboard-write'] };
+  const { page: mod } = await page({ viewport: CONSOLE, ...clip }, problems);
+  mod.removeAllListeners('dialog');
+  const dialogs = [];
+  mod.on('dialog', async (d) => { dialogs.push(d.message()); await d.accept(); });
+  await mod.goto(await rebase(p.links.moderator));
+  await online(mod);
+  await mod.locator('#session-title', { hasText: 'Sapa Warga · Juni' }).waitFor();
+
+  // the links panel: the programme's links (as the hub's programme JSON has them), with a note
+  let r = await call('GET', `/api/programmes/${p.slug}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const prog = r.body;
+  await mod.locator('#programme-links').waitFor({ state: 'visible' });
+  assert.match(await mod.textContent('#programme-links'), /episode yang sedang aktif/);
+  for (const k of ['audience', 'press', 'screen', 'overlay', 'moderator', 'desk', 'intake']) {
+    assert.equal(await mod.inputValue(`#link-${k}`), prog.links[k], `the programme's ${k} link`);
+  }
+  assert.match(await mod.inputValue('#link-overlay'), new RegExp(`/p/${p.slug}/overlay#k=`));
+  assert.notEqual(await mod.inputValue('#link-overlay'), e1.raw.links.overlay, "not the episode's own overlay link");
+  assert.equal((await mod.textContent('#join-code')).trim(), joinCode, "the programme's join code");
+  // Salin copies the programme's link
+  await mod.click('[data-copy=link-overlay]');
+  await mod.locator('#copy-status', { hasText: 'Disalin.' }).waitFor();
+  assert.equal(await mod.evaluate(() => navigator.clipboard.readText()), prog.links.overlay);
+
+  // an overlay (vMix/OBS) on the programme's overlay link, and a second console on its moderator link
+  const overlayProblems = [];
+  const { page: overlay } = await page({ viewport: HD }, overlayProblems);
+  await overlay.goto(await rebase(prog.links.overlay));
+  await overlay.locator('body[data-conn=online]').waitFor({ timeout: 15000 });
+  const { page: mod2 } = await page({ viewport: CONSOLE }, problems);
+  await mod2.goto(await rebase(prog.links.moderator));
+  await online(mod2);
+
+  // a new overlay link from the console: the programme's overlay key, asked first
+  await mod.click('[data-rotate=overlay]');
+  await mod.waitForFunction((old) => document.querySelector('#link-overlay').value !== old, prog.links.overlay, { timeout: 10000 });
+  assert.equal(dialogs.length, 1);
+  assert.match(dialogs[0], /^Buat tautan program baru untuk overlay siaran\?/);
+  await mod.locator('#notice', { hasText: 'Tautan baru dibuat' }).waitFor();
+  // the old programme overlay stops: 4401, its notice
+  await overlay.locator('body[data-conn=stopped]').waitFor({ timeout: 10000 });
+  assert.deepEqual(overlayProblems.filter((x) => !/tanya overlay: stopped 4401/.test(x)), []);
+  assert.ok(overlayProblems.some((x) => /tanya overlay: stopped 4401/.test(x)), `the overlay's notice: ${JSON.stringify(overlayProblems)}`);
+  // the console shows the new one, which is the hub's; the episode's own overlay key is untouched
+  r = await call('GET', `/api/programmes/${p.slug}`);
+  const prog2 = r.body;
+  assert.notEqual(prog2.keys.overlay, p.keys.overlay, 'a new programme overlay key');
+  assert.equal(await mod.inputValue('#link-overlay'), prog2.links.overlay);
+  assert.equal(prog2.keys.moderator, p.keys.moderator, 'the moderator key unchanged');
+  const ep = await call('GET', `/api/programmes/${p.slug}/live.json?k=${encodeURIComponent(prog2.keys.overlay)}`);
+  assert.equal(ep.status, 200, 'live.json takes the new programme overlay key');
+  const { page: overlay2 } = await page({ viewport: HD }, problems);
+  await overlay2.goto(await rebase(prog2.links.overlay));
+  await overlay2.locator('body[data-conn=online]').waitFor({ timeout: 15000 });
+  // every programme console gets the new links
+  await mod2.waitForFunction((v) => document.querySelector('#link-overlay').value === v, prog2.links.overlay, { timeout: 10000 });
+  // the links panel alone (the console's sticky bar and key line would cover part of it)
+  const cover = (v) => mod.evaluate((on) => { for (const el of document.querySelectorAll('header.bar, footer.shortcuts, .toast')) el.style.setProperty('visibility', on ? '' : 'hidden'); }, v);
+  await cover(false);
+  await mod.locator('.panel.links').screenshot({ path: path.join(OUT, 'console-programme-links.png') });
+  await cover(true);
+
+  // a new moderator link from this console: the other programme console stops, this one stays
+  await mod.click('[data-rotate=moderator]');
+  await mod.waitForFunction((old) => document.querySelector('#link-moderator').value !== old, prog.links.moderator, { timeout: 10000 });
+  assert.equal(dialogs.length, 2);
+  assert.match(dialogs[1], /konsol moderator/);
+  await mod2.locator('#fatal').waitFor({ state: 'visible', timeout: 10000 });
+  assert.match(await mod2.textContent('#fatal'), /sudah diganti/);
+  r = await call('GET', `/api/programmes/${p.slug}`);
+  const prog3 = r.body;
+  assert.notEqual(prog3.keys.moderator, p.keys.moderator);
+  assert.equal(await mod.inputValue('#link-moderator'), prog3.links.moderator);
+  const kept = await mod.evaluate((slug) => ({ key: window.tanya.client.key, stored: sessionStorage.getItem(`tanya:key:/p/${slug}/m:k`), hash: location.hash }), p.slug);
+  assert.equal(kept.key, prog3.keys.moderator, 'the console uses the new programme moderator key');
+  assert.equal(kept.stored, prog3.keys.moderator, 'kept for this tab as the page keeps its key');
+  assert.equal(kept.hash, '', 'no key in the address bar');
+  assert.equal(await mod.getAttribute('#conn', 'data-state'), 'online');
+
+  // the console still works: approve a question on the same socket, and again after a reload
+  const { page: phone } = await page({ viewport: PHONE }, problems);
+  await phone.goto(await rebase(prog3.links.audience));
+  await online(phone);
+  const QA = 'Kapan lampu jalan di Jalan Sudirman diperbaiki?';
+  const QB = 'Apakah ada jadwal baru bus Trans Musi?';
+  await askFrom(phone, QA);
+  await approve(mod, QA);
+  await mod.reload();
+  await online(mod);
+  assert.equal(await mod.evaluate(() => window.tanya.client.key), prog3.keys.moderator, 'the new key read back after a reload');
+  assert.equal(await mod.inputValue('#link-overlay'), prog2.links.overlay);
+  await askFrom(phone, QB);
+  await approve(mod, QB);
+  // the programme's key also opens the report and the export of the episode
+  assert.match(await mod.getAttribute('#report-link', 'href'), new RegExp(`#k=${prog3.keys.moderator}$`));
+
+  for (const pg of [mod, overlay2, phone]) assert.deepEqual(await csp(pg), []);
+  assert.deepEqual(problems, []);
+});
+
+test("the console on an episode's own link shows the episode's links and renews the episode's keys, even while that episode is a programme's current one", async () => {
+  const p = await createProgramme('Tautan Episode');
+  const e = await newEpisode(p.slug, { title: 'Tautan Episode · Juli', current: true });
+  const problems = [];
+  const { page: mod } = await page({ viewport: CONSOLE }, problems);
+  mod.removeAllListeners('dialog');
+  mod.on('dialog', (d) => d.accept());
+  await mod.goto(await rebase(e.raw.links.moderator));
+  await online(mod);
+  assert.equal(await mod.isHidden('#programme-links'), true, 'no programme note');
+  assert.equal(await mod.inputValue('#link-overlay'), e.raw.links.overlay, "the episode's own overlay link");
+  await mod.click('[data-rotate=overlay]');
+  await mod.waitForFunction((old) => document.querySelector('#link-overlay').value !== old, e.raw.links.overlay, { timeout: 10000 });
+  assert.match(await mod.inputValue('#link-overlay'), /\/overlay\/[^/#]+#k=/);
+  const r = await call('GET', `/api/programmes/${p.slug}`);
+  assert.equal(r.body.keys.overlay, p.keys.overlay, "the programme's overlay key untouched");
+  assert.deepEqual(problems, []);
+});

@@ -1226,8 +1226,20 @@ async function onPollCreate(e) {
   }
 }
 
+/** On a programme link: the programme's links (`session.programme.links`, keys in fragments),
+ *  which follow the current episode; else null (an episode's own link shows the episode's). */
+function programmeLinks(s = client.view.session) {
+  return programme && s && s.programme && s.programme.links ? s.programme.links : null;
+}
+
+const keyInLink = (link) => { try { return new URLSearchParams(new URL(link).hash.slice(1)).get('k'); } catch { return null; } };
+
 function renderLinks(s) {
-  const links = s.links || {};
+  // On a programme link the crew keeps the programme's links (vMix/OBS, posters), not this
+  // episode's own: they are the ones shown, copied and renewed here.
+  const prog = programmeLinks(s);
+  const links = prog || s.links || {};
+  $('#programme-links').hidden = !prog;
   const origin = location.origin;
   const set = (id, v) => { const el = $(id); if (el.value !== v) el.value = v || ''; };
   set('#link-audience', links.audience || `${origin}/j/${s.code}`);
@@ -1242,10 +1254,10 @@ function renderLinks(s) {
   for (const k of kinds) $(`#link-${k}`).closest('.row').hidden = !links[k];
   $('#intake-hint').hidden = !links.intake;
   // This console rotated the moderator key: it keeps its socket and takes the new key, so that a
-  // reconnect or a reload in this tab still gets in.
-  // (Not on a programme link: the episode's links carry the episode's own keys, and this console
-  // must keep the programme's key to follow the next episode.)
-  const mine = !programme && links.moderator && new URLSearchParams(new URL(links.moderator).hash.slice(1)).get('k');
+  // reconnect or a reload in this tab still gets in. On a programme link that is the programme's
+  // new moderator key (the links shown are the programme's); never the episode's own key, which
+  // would not follow the next episode.
+  const mine = (prog || !programme) && links.moderator && keyInLink(links.moderator);
   if (mine && mine !== client.key) { client.key = mine; storePageKey(mine); }
   // An episode of a programme shows the programme's join code and its QR code (its page never
   // changes, so a printed poster keeps working).
@@ -1255,6 +1267,7 @@ function renderLinks(s) {
   const src = `/qr/${encodeURIComponent(qrName)}.svg`;
   if (qr.getAttribute('src') !== src) { qr.src = src; qr.alt = `QR ${joinCode}`; }
   setText($('#join-code'), joinCode);
+  $('#join-code').toggleAttribute('data-long', String(joinCode).length > 6);
   // the join address comes from the hub's public address (`join.url`), never from this page's
   const joinUrl = (s.join && s.join.url) || links.audience || '';
   renderQrHint(joinUrl || `${origin}/j/${s.code}`);
@@ -2075,9 +2088,13 @@ function boot() {
     b.addEventListener('click', async () => {
       const role = b.dataset.rotate;
       const intake = role === 'intake';
-      if (!window.confirm(intake ? t('links.intakeConfirm') : t('links.rotateConfirm', { role: t(`role.${role}`) }))) return;
+      // the programme's links are shown: the programme's key is renewed (every episode's)
+      const prog = !!programmeLinks();
+      const ask = intake ? t('links.intakeConfirm')
+        : t(prog ? 'links.programmeRotateConfirm' : 'links.rotateConfirm', { role: t(`role.${role}`) });
+      if (!window.confirm(ask)) return;
       try {
-        await cmd({ type: 'rotate_key', role });
+        await cmd(prog ? { type: 'rotate_key', role, programme: true } : { type: 'rotate_key', role });
         notice(intake ? t('links.intakeRotated') : t('links.rotated'), 'good');
       } catch { /* the error is shown by the client's error handler */ }
     });
