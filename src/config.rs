@@ -492,10 +492,14 @@ impl Config {
 
     /// Checks values that parse but make no sense.
     pub fn validate(&mut self) -> Result<(), ConfigError> {
-        if !self.database.starts_with("sqlite:") {
+        let d = &self.database;
+        if !(d.starts_with("sqlite:")
+            || d.starts_with("postgres://")
+            || d.starts_with("postgresql://"))
+        {
             return Err(bad(
                 "database",
-                "must be a sqlite:// URL (PostgreSQL comes later)",
+                "must be a sqlite:// URL or a postgres:// URL",
             ));
         }
         if let Some(t) = &self.admin_token {

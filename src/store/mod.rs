@@ -1,6 +1,7 @@
-//! The durable journal behind one trait. `sqlite.rs` now; a PostgreSQL store implements the
-//! same trait later. The store knows sessions and events, never roles or rules.
+//! The durable journal behind one trait: `sqlite.rs` (one machine, the default) and
+//! `postgres.rs` (several nodes). The store knows sessions and events, never roles or rules.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::HashMap;
@@ -212,10 +213,13 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// Opens the store a URL names (`sqlite://PATH`), creating it and running migrations.
+/// Opens the store a URL names (`sqlite://PATH`, or `postgres://…` for a database that exists),
+/// creating its tables and running migrations.
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(postgres::PgStore::open(url).await?))
     } else {
         Err(StoreError::Unsupported(url.to_string()))
     }

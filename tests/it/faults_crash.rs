@@ -52,14 +52,14 @@ async fn acknowledged_changes_survive_kill_9_at_random_moments() {
         blocking(|| server.kill9());
         // Replies already in the phones' socket buffers are acknowledgements too.
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let ic = integrity_check(&server.db_path()).await;
+        let ic = store_check(&server).await;
         if ic != "ok" {
             integrity = ic.clone();
             losses
                 .notes
                 .push(format!("kill {k}: integrity_check: {ic}"));
         }
-        db_dups += db_duplicate_questions(&server.db_path()).await;
+        db_dups += store_duplicate_questions(&server).await;
         // What was acknowledged up to the kill (taken before the new process can add more).
         let acked = Acked::of(&ledger);
         blocking(|| server.restart());
@@ -73,11 +73,11 @@ async fn acknowledged_changes_survive_kill_9_at_random_moments() {
     let w = moderator_welcome(&url, &s.id, &s.moderator, Duration::from_secs(10)).await;
     losses.check(&w, &acked, &ledger, "at the end");
     blocking(|| server.kill9());
-    let ic = integrity_check(&server.db_path()).await;
+    let ic = store_check(&server).await;
     if ic != "ok" {
         integrity = ic;
     }
-    db_dups += db_duplicate_questions(&server.db_path()).await;
+    db_dups += store_duplicate_questions(&server).await;
 
     let total = Acked::of(&ledger);
     let errors = ledger.acks.errors.lock().unwrap().clone();

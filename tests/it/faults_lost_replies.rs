@@ -136,7 +136,7 @@ async fn every_ask_lands_exactly_once_despite_lost_replies_and_cuts() {
     let duplicates = per_text.values().map(|n| n - 1).sum::<usize>()
         + tally.changed.load(Ordering::Relaxed) as usize;
     let unacked = total - acked.len();
-    let db_dups = db_duplicate_questions(&server.db_path()).await;
+    let db_dups = store_duplicate_questions(&server).await;
     let errors = tally.errors.lock().unwrap().clone();
     figures(
         "faults_lost_replies",

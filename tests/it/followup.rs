@@ -607,29 +607,22 @@ async fn edits_reach_the_case_table_behind_the_live_frames_and_survive_a_crash()
     m.ok(json!({"type":"edit","question":qid,"text":"Lampu jalan di Plaju padam tiga hari"}))
         .await;
     server.kill9();
-    let (behind, body) = {
-        use sqlx::{ConnectOptions, Connection, Row};
-        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(server.db_path())
-            .connect()
-            .await
-            .expect("open the database after the crash");
-        let behind: i64 = sqlx::query_scalar("SELECT cases_behind FROM sessions WHERE id = ?")
-            .bind(&s.id)
-            .fetch_one(&mut c)
-            .await
-            .unwrap();
-        let body: String = sqlx::query("SELECT body FROM cases WHERE question_id = ?")
-            .bind(&qid)
-            .fetch_one(&mut c)
-            .await
-            .unwrap()
-            .get("body");
-        c.close().await.unwrap();
-        (behind, body)
-    };
+    let behind = crate::common::db_text(
+        &server,
+        "SELECT CAST(cases_behind AS TEXT) FROM sessions WHERE id = ?1",
+        &[&s.id],
+    )
+    .await
+    .expect("the session's row");
+    let body = crate::common::db_text(
+        &server,
+        "SELECT body FROM cases WHERE question_id = ?1",
+        &[&qid],
+    )
+    .await
+    .expect("the question's case row");
     assert!(
-        behind == 1 || body.contains("padam tiga hari"),
+        behind == "1" || body.contains("padam tiga hari"),
         "a lagging row with no mark: behind {behind}, {body}"
     );
     server.restart();

@@ -18,6 +18,92 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const ADMIN: &str = "test-admin-token-0123456789";
 
+/// Whether the hubs of this run keep their journal in PostgreSQL (`TANYA_TEST_STORE=postgres`):
+/// each test hub gets a fresh database on the server `TANYA_TEST_PG` names (default the
+/// machine's own, `postgres://root@127.0.0.1:5432`), dropped when the test ends.
+pub fn on_postgres() -> bool {
+    std::env::var("TANYA_TEST_STORE").is_ok_and(|v| v == "postgres")
+}
+
+fn pg_server() -> String {
+    std::env::var("TANYA_TEST_PG").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432".into())
+}
+
+/// Runs one SQL statement on the PostgreSQL server's `postgres` database (psql).
+fn pg_admin(sql: &str) {
+    let out = Command::new("psql")
+        .arg(format!("{}/postgres", pg_server()))
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .output()
+        .expect("psql runs (tests/run.sh installs postgresql-client)");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The database URL of a test hub whose files are in `dir`: its SQLite file, or (on
+/// PostgreSQL) a database named after the folder, made at the first start.
+fn database_url(dir: &tempfile::TempDir) -> String {
+    if !on_postgres() {
+        return format!("sqlite://{}", dir.path().join("tanya.db").display());
+    }
+    let name = pg_name(dir);
+    let marker = dir.path().join("pg-database");
+    if !marker.exists() {
+        pg_admin(&format!("CREATE DATABASE {name}"));
+        std::fs::write(&marker, &name).unwrap();
+    }
+    format!("{}/{name}", pg_server())
+}
+
+fn pg_name(dir: &tempfile::TempDir) -> String {
+    let base = dir.path().file_name().unwrap().to_string_lossy();
+    let clean: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("tanya_test_{clean}")
+}
+
+/// The first column of the first row of `sql` on a test hub's database, as text (`?1`, `?2`
+/// are the binds, on either store).
+pub async fn db_text(server: &TestServer, sql: &str, binds: &[&str]) -> Option<String> {
+    use sqlx::{ConnectOptions, Connection, Row};
+    if on_postgres() {
+        let url = database_url(&server.dir);
+        let sql = sql.replace('?', "$");
+        let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(*b);
+        }
+        let r = q.fetch_optional(&mut c).await.expect("query");
+        c.close().await.ok();
+        r.and_then(|r| r.get::<Option<String>, _>(0))
+    } else {
+        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(server.db_path())
+            .connect()
+            .await
+            .expect("open the database");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+        for b in binds {
+            q = q.bind(*b);
+        }
+        let r = q.fetch_optional(&mut c).await.expect("query");
+        c.close().await.ok();
+        r.and_then(|r| r.get::<Option<String>, _>(0))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // sharing the machine between tests that run at the same time
 // ---------------------------------------------------------------------------------------------
@@ -114,7 +200,7 @@ impl TestServer {
         port: Option<u16>,
         wrapper: &[String],
     ) -> Self {
-        let db = dir.path().join("tanya.db");
+        let database = database_url(&dir);
         let listen = format!("127.0.0.1:{}", port.unwrap_or(0));
         let bin = env!("CARGO_BIN_EXE_tanya");
         let mut cmd = match wrapper.split_first() {
@@ -129,7 +215,7 @@ impl TestServer {
             .arg("--config")
             .arg(Self::config_file(&dir))
             .env("TANYA_LISTEN", &listen)
-            .env("TANYA_DATABASE", format!("sqlite://{}", db.display()))
+            .env("TANYA_DATABASE", database)
             .env("TANYA_ADMIN_TOKEN", ADMIN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -265,6 +351,16 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The last holder of the folder (a restart hands it on) drops its PostgreSQL database.
+        if on_postgres()
+            && Arc::strong_count(&self.dir) == 1
+            && self.dir.path().join("pg-database").exists()
+        {
+            pg_admin(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                pg_name(&self.dir)
+            ));
+        }
     }
 }
 

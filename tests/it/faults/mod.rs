@@ -725,3 +725,39 @@ pub async fn export_questions(server: &TestServer, session_id: &str) -> HashMap<
     assert_eq!(st, 200, "export: {body}");
     by_id(&body)
 }
+
+/// The store of a test hub is sound: "ok", else what is wrong. SQLite: `PRAGMA
+/// integrity_check` on its file; PostgreSQL: every session's journal numbered from 0 without a
+/// gap.
+pub async fn store_check(server: &crate::common::TestServer) -> String {
+    if !crate::common::on_postgres() {
+        return integrity_check(&server.db_path()).await;
+    }
+    let bad = crate::common::db_text(
+        server,
+        "SELECT string_agg(session_id, ', ') FROM (SELECT session_id FROM events \
+         GROUP BY session_id HAVING MIN(seq) <> 0 OR MAX(seq) + 1 <> COUNT(*)) t",
+        &[],
+    )
+    .await;
+    bad.map_or("ok".into(), |s| format!("journals with gaps: {s}"))
+}
+
+/// [`db_duplicate_questions`] in a test hub's store, SQLite or PostgreSQL.
+pub async fn store_duplicate_questions(server: &crate::common::TestServer) -> u64 {
+    if !crate::common::on_postgres() {
+        return db_duplicate_questions(&server.db_path()).await;
+    }
+    let n = crate::common::db_text(
+        server,
+        "SELECT CAST(COALESCE(SUM(n - 1), 0) AS TEXT) FROM (
+           SELECT COUNT(DISTINCT body::jsonb #>> '{question,id}') AS n
+           FROM events WHERE body::jsonb ->> 'e' = 'put'
+           GROUP BY session_id, body::jsonb #>> '{question,author}',
+                    body::jsonb #>> '{question,ref}',
+                    (body::jsonb #>> '{question,source}') = 'operator') t",
+        &[],
+    )
+    .await;
+    n.and_then(|n| n.parse().ok()).expect("a count")
+}
