@@ -432,14 +432,17 @@ async fn phones_that_stop_reading_are_dropped_and_hurt_nobody() {
         rss_stuck <= rss_calm + 32 * 1024,
         "memory bounded: peak {rss_stuck} KiB with a stuck phone, {rss_calm} KiB without"
     );
-    // Other phones' delivery p99 while a phone was stuck against the calm seconds around it:
-    // the quick profile (debug build, a machine shared with other work) allows 3x, the soak
-    // profile (release build, longer) 1.2x. The median of the per-second p99s is printed too.
-    let p99_ratio = p99_stuck / p99_calm;
+    // Other phones' delivery while a phone was stuck against the calm seconds around it: the
+    // median of the per-second p99s, so that a stuck phone that slows the others in its
+    // seconds fails the test and one second of the shared machine's noise (seen in calm seconds
+    // as often as in stuck ones: the timeline) does not. The quick profile (debug build, a
+    // machine shared with other work) allows 3x, the soak profile (release build, longer) 1.2x.
+    // The p99 over all samples of each phase is printed beside it.
+    let ratio = med_stuck / med_calm;
     let bound = pick(3.0, 1.2);
     assert!(
-        p99_ratio <= bound,
-        "other phones' delivery p99 {p99_stuck:.1} ms while a phone was stuck vs \
-         {p99_calm:.1} ms without: ratio {p99_ratio:.2} > {bound} (timeline {timeline})"
+        ratio <= bound,
+        "other phones' per-second delivery p99 (median) {med_stuck:.1} ms while a phone was \
+         stuck vs {med_calm:.1} ms without: ratio {ratio:.2} > {bound} (timeline {timeline})"
     );
 }
