@@ -3,8 +3,9 @@
 # installs what is missing (Debian's chromium, nginx, openssl, poppler-utils, python3 and curl
 # for the SMS recipes, and fuse3 with python3-pyfuse3 for the power-cut filesystem; playwright-core and ws from npm), then runs
 # formatting and lint checks, the Rust unit, property and integration tests (each starts
-# real hubs on 127.0.0.1 with SQLite files in temporary folders), a small smoke run of the
-# load tool, and the browser tests.
+# real hubs on 127.0.0.1 with SQLite files in temporary folders), the integration tests again
+# on PostgreSQL (tests/pg.sh finds or starts a server; each hub gets a fresh database), a small
+# smoke run of the load tool, and the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,13 @@ cargo clippy --all-targets --quiet -- -D warnings
 
 step "cargo test (unit, property, integration)"
 cargo test --all-targets --quiet 2>&1 | tee /tmp/tanya-cargo-test.log | grep -vE '^test .* \.\.\. ok$' || { tail -50 /tmp/tanya-cargo-test.log; exit 1; }
+
+step "integration tests on PostgreSQL (all but the SQLite file's own: journal fixture, power cuts)"
+command -v psql >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && SUDO= || SUDO=sudo; $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql-client >/dev/null; }
+PG_URL=$(bash tests/pg.sh)
+echo "PostgreSQL: $PG_URL"
+TANYA_TEST_STORE=postgres TANYA_TEST_PG="$PG_URL" cargo test --test it --quiet -- --skip journal:: --skip powercut:: 2>&1 \
+  | tee /tmp/tanya-cargo-test-pg.log | grep -vE '^test .* \.\.\. ok$' || { tail -50 /tmp/tanya-cargo-test-pg.log; exit 1; }
 
 cargo build --quiet --bins
 BIN="$PWD/target/debug/tanya"

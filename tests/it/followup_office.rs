@@ -301,18 +301,8 @@ async fn erased_contacts_are_gone_from_the_database_file() {
         .await;
     m.ok(json!({"type":"case","question":qid,"action":"resolve","answer":"Sudah ditambal"}))
         .await;
-    let db = server.db_path();
-    let in_files = |needle: &str| -> bool {
-        ["", "-wal"].iter().any(|suffix| {
-            let mut p = db.clone().into_os_string();
-            p.push(suffix);
-            std::fs::read(&p)
-                .map(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
-                .unwrap_or(false)
-        })
-    };
     assert!(
-        in_files(STORED),
+        crate::common::store_holds(&server, STORED).await,
         "the contact is stored before it is erased"
     );
     // A purge before the day it was asked erases nothing.
@@ -324,7 +314,7 @@ async fn erased_contacts_are_gone_from_the_database_file() {
     let (st, r) = post(&server, "/api/purge", ADMIN, json!({"before": tomorrow})).await;
     assert_eq!((st, r["erased"].as_u64()), (200, Some(1)), "{r}");
     assert!(
-        !in_files(STORED),
+        !crate::common::store_holds(&server, STORED).await,
         "the value is gone from the file and its log"
     );
     let m2 = Client::moderator(&server, &s).await;
@@ -342,11 +332,11 @@ async fn erased_contacts_are_gone_from_the_database_file() {
         .await;
     let (status, _) = server.terminate();
     assert!(status.success());
-    assert!(in_files(EMAIL));
+    assert!(crate::common::store_holds(&server, EMAIL).await);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tanya"))
         .args(["purge", "--before", &tomorrow, "--config"])
         .arg(server.dir.path().join("tanya.toml"))
-        .env("TANYA_DATABASE", format!("sqlite://{}", db.display()))
+        .env("TANYA_DATABASE", crate::common::database_of(&server))
         .env("TANYA_ADMIN_TOKEN", ADMIN)
         .env("RUST_LOG", "warn")
         .output()
@@ -356,7 +346,10 @@ async fn erased_contacts_are_gone_from_the_database_file() {
         String::from_utf8_lossy(&out.stdout).contains("erased 1 contacts"),
         "{out:?}"
     );
-    assert!(!in_files(EMAIL), "the command line erased it from the file");
+    assert!(
+        !crate::common::store_holds(&server, EMAIL).await,
+        "the command line erased it from the file"
+    );
 }
 
 /// The office's export: CSV with a BOM and `;`, times in Asia/Jakarta, speakers by name, every

@@ -856,10 +856,7 @@ async fn cli_session_create_prints_the_post_shape_and_the_running_hub_sees_it() 
         "A|B",
     ])
     .current_dir(server.dir.path())
-    .env(
-        "TANYA_DATABASE",
-        format!("sqlite://{}", server.db_path().display()),
-    );
+    .env("TANYA_DATABASE", crate::common::database_of(&server));
     let out = tokio::task::spawn_blocking(move || run(cmd)).await.unwrap();
     assert!(
         out.status.success(),
@@ -909,10 +906,7 @@ async fn cli_session_create_prints_the_post_shape_and_the_running_hub_sees_it() 
         "Tanpa Jabatan",
     ])
     .current_dir(server.dir.path())
-    .env(
-        "TANYA_DATABASE",
-        format!("sqlite://{}", server.db_path().display()),
-    );
+    .env("TANYA_DATABASE", crate::common::database_of(&server));
     let out = tokio::task::spawn_blocking(move || run(cmd)).await.unwrap();
     assert!(!out.status.success());
     assert!(

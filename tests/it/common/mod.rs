@@ -73,6 +73,35 @@ fn pg_name(dir: &tempfile::TempDir) -> String {
     format!("tanya_test_{clean}")
 }
 
+/// The database URL of a test hub (`TANYA_DATABASE` for a command run beside it).
+pub fn database_of(server: &TestServer) -> String {
+    database_url(&server.dir)
+}
+
+/// Whether a test hub's store holds `needle` anywhere: SQLite, in the bytes of its file and
+/// WAL (what a copied file would give away); PostgreSQL, in any journal, case or session row.
+pub async fn store_holds(server: &TestServer, needle: &str) -> bool {
+    if on_postgres() {
+        let like = format!("%{needle}%");
+        let n = db_text(
+            server,
+            "SELECT CAST((SELECT COUNT(*) FROM events WHERE body LIKE ?1) + \
+             (SELECT COUNT(*) FROM cases WHERE body LIKE ?1) AS TEXT)",
+            &[&like],
+        )
+        .await;
+        return n.as_deref() != Some("0");
+    }
+    let db = server.db_path();
+    ["", "-wal"].iter().any(|suffix| {
+        let mut p = db.clone().into_os_string();
+        p.push(suffix);
+        std::fs::read(&p)
+            .map(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            .unwrap_or(false)
+    })
+}
+
 /// The first column of the first row of `sql` on a test hub's database, as text (`?1`, `?2`
 /// are the binds, on either store).
 pub async fn db_text(server: &TestServer, sql: &str, binds: &[&str]) -> Option<String> {
