@@ -233,6 +233,9 @@ pub struct Actor {
     pub(super) dirty_cases: HashSet<Uuid>,
     /// The store knows this session's case rows lag (`mark_cases_behind`).
     pub(super) cases_marked: bool,
+    /// A commit failed and the journal could not be read back: the state may hold what was
+    /// not stored, so nothing more is decided on it (the actor stops after this batch).
+    broken: bool,
     /// A rehearsal was wiped: the actor stops after this batch, and every socket, told 4503,
     /// comes back to the session started afresh from its journal (a new epoch, fresh welcomes).
     pub(super) restart: bool,
@@ -287,6 +290,7 @@ impl Actor {
             cased,
             dirty_cases: HashSet::new(),
             cases_marked: false,
+            broken: false,
             last_presence: [0; 6],
             restart: false,
             rx,
@@ -394,6 +398,10 @@ impl Actor {
         let mut events: Vec<Event> = Vec::new();
         let mut done: Vec<Uncommitted> = Vec::new();
         for mail in batch {
+            if self.broken {
+                self.refuse(mail);
+                continue;
+            }
             match mail {
                 Mail::Command(c) if matches!(c.cmd, Command::RotateKey { .. }) => {
                     self.commit(&mut events, &mut done).await;
@@ -417,6 +425,31 @@ impl Actor {
             }
         }
         self.commit(&mut events, &mut done).await;
+    }
+
+    /// Mail after the state could not be rebuilt from the journal: nothing more is decided on
+    /// it. Commands and requests get `internal` (nothing stored: retry), joins are sent back to
+    /// start the session afresh.
+    fn refuse(&mut self, mail: Mail) {
+        match mail {
+            Mail::Command(c) => {
+                let reply = Reply {
+                    conn: c.conn,
+                    client_ref: c.client_ref,
+                    outcome: Outcome::Refused(Rejection::not_stored()),
+                };
+                self.fanout.send(c.conn, Out::Frame(reply.frame()));
+            }
+            Mail::Request(r) => {
+                let _ = r.reply.send(Err(Rejection::not_stored()));
+            }
+            Mail::Control(Control::Join { reply, .. }) => {
+                let _ = reply.send(Err(Refusal::Stopped));
+            }
+            Mail::Control(Control::Leave { conn }) => self.fanout.remove(conn),
+            // The others' answers are dropped: their callers see the session stopped.
+            Mail::Control(_) => {}
+        }
     }
 
     fn control(&mut self, msg: Control) {
@@ -643,6 +676,9 @@ impl Actor {
     }
 
     /// Rebuilds the state from the journal after a failed commit.
+    /// When the journal cannot be read either (the database is down), the state still holds
+    /// what was not stored: the actor stops, its sockets get 4503, and the next join or request
+    /// starts the session from its journal once the database answers again.
     async fn reload(&mut self) {
         match self.shared.store.load_events(self.record.info.id).await {
             Ok(evs) => {
@@ -653,8 +689,17 @@ impl Actor {
                     &evs,
                 );
                 self.state.timer_default_ms = u64::from(self.shared.cfg.stage.timer_seconds) * 1000;
+                self.state.followup.options = self.shared.options.clone();
+                self.state.followup.stations = Arc::new(self.shared.cfg.desk.stations.clone());
+                self.cased = self.state.questions().map(|q| q.id).collect();
             }
-            Err(e) => tracing::error!(error = %e, "reload after failed commit failed"),
+            Err(e) => {
+                tracing::error!(session = %self.record.info.id, error = %e, "reload after failed commit failed: the session stops");
+                // A start compares every case row with the journal.
+                self.dirty_cases.clear();
+                self.broken = true;
+                self.restart = true;
+            }
         }
     }
 

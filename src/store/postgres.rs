@@ -31,7 +31,8 @@ impl PgStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
+            // While the database is down a command waits this long for its error, not longer.
+            .acquire_timeout(Duration::from_secs(3))
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
