@@ -545,14 +545,7 @@ impl Actor {
     async fn rotate_key(&mut self, key: KeyRole, keep: Option<u64>) -> Result<(), StoreError> {
         let mut keys = self.record.keys.clone();
         let new = super::secrets::new_key();
-        match key {
-            KeyRole::Moderator => keys.moderator = new,
-            KeyRole::Screen => keys.screen = new,
-            KeyRole::Overlay => keys.overlay = new,
-            KeyRole::Press => keys.press = new,
-            KeyRole::Desk => keys.desk = new,
-            KeyRole::Intake => keys.intake = new,
-        }
+        keys.renew(key, new);
         if let Err(e) = self.shared.store.set_keys(self.record.info.id, &keys).await {
             tracing::error!(session = %self.record.info.id, error = %e, "key rotation not stored");
             return Err(e);

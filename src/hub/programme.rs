@@ -173,18 +173,6 @@ pub fn programme_links(base: &str, p: &Programme) -> frames::Links {
     }
 }
 
-/// The key of a role in a key set.
-pub fn key_of(keys: &Keys, role: KeyRole) -> &str {
-    match role {
-        KeyRole::Moderator => &keys.moderator,
-        KeyRole::Screen => &keys.screen,
-        KeyRole::Overlay => &keys.overlay,
-        KeyRole::Press => &keys.press,
-        KeyRole::Desk => &keys.desk,
-        KeyRole::Intake => &keys.intake,
-    }
-}
-
 fn new_keys() -> Keys {
     Keys {
         desk: secrets::new_key(),
@@ -329,14 +317,7 @@ impl Hub {
         let _guard = self.starting.lock().await;
         let mut p = self.programme_or_404(name)?;
         let new = secrets::new_key();
-        match role {
-            KeyRole::Moderator => p.keys.moderator = new,
-            KeyRole::Screen => p.keys.screen = new,
-            KeyRole::Overlay => p.keys.overlay = new,
-            KeyRole::Press => p.keys.press = new,
-            KeyRole::Desk => p.keys.desk = new,
-            KeyRole::Intake => p.keys.intake = new,
-        }
+        p.keys.renew(role, new);
         self.shared.store.update_programme(&p).await?;
         self.shared.programmes.put(p.clone());
         if let Some(cur) = p.current.and_then(|id| self.running(id)) {
@@ -600,14 +581,7 @@ impl Actor {
             ));
         };
         let new = secrets::new_key();
-        match role {
-            KeyRole::Moderator => p.keys.moderator = new,
-            KeyRole::Screen => p.keys.screen = new,
-            KeyRole::Overlay => p.keys.overlay = new,
-            KeyRole::Press => p.keys.press = new,
-            KeyRole::Desk => p.keys.desk = new,
-            KeyRole::Intake => p.keys.intake = new,
-        }
+        p.keys.renew(role, new);
         if let Err(e) = self.shared.store.update_programme(&p).await {
             tracing::error!(programme = %p.slug, error = %e, "programme key not stored");
             return Err(Rejection::not_stored());

@@ -17,7 +17,7 @@ use super::api::{Admin, ApiError, bearer_token};
 use crate::domain::followup::{By, ByRole};
 use crate::domain::role::KeyRole;
 use crate::domain::view::rfc3339;
-use crate::hub::programme::{NewEpisode, ProgrammePatch, key_of};
+use crate::hub::programme::{NewEpisode, ProgrammePatch};
 use crate::hub::secrets::same_secret;
 use crate::hub::{SessionHandle, session_json};
 use crate::store::Programme;
@@ -318,7 +318,7 @@ pub async fn intake(
 ) -> Result<Response, ApiError> {
     let key = bearer_token(&headers).ok_or_else(ApiError::unauthorized)?;
     let p = programme_or_404(&app, &slug)?;
-    if !same_secret(key, key_of(&p.keys, KeyRole::Intake)) {
+    if !same_secret(key, p.keys.of(KeyRole::Intake)) {
         return Err(ApiError::unauthorized());
     }
     let (_, s) = current(&app, &slug).await?;

@@ -2,6 +2,7 @@
 //! `postgres.rs` (several nodes). The store knows sessions and events, never roles or rules.
 
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use std::collections::HashMap;
@@ -50,6 +51,34 @@ pub struct Keys {
     pub press: String,
     /// The speaker screen's key (`/screen/ID#k=KEY`).
     pub screen: String,
+}
+
+impl Keys {
+    /// The key of a role.
+    pub fn of(&self, role: crate::domain::role::KeyRole) -> &str {
+        use crate::domain::role::KeyRole as K;
+        match role {
+            K::Moderator => &self.moderator,
+            K::Screen => &self.screen,
+            K::Overlay => &self.overlay,
+            K::Press => &self.press,
+            K::Desk => &self.desk,
+            K::Intake => &self.intake,
+        }
+    }
+
+    /// A fresh key for a role.
+    pub fn renew(&mut self, role: crate::domain::role::KeyRole, new: String) {
+        use crate::domain::role::KeyRole as K;
+        *match role {
+            K::Moderator => &mut self.moderator,
+            K::Screen => &mut self.screen,
+            K::Overlay => &mut self.overlay,
+            K::Press => &mut self.press,
+            K::Desk => &mut self.desk,
+            K::Intake => &mut self.intake,
+        } = new;
+    }
 }
 
 /// A session as stored: its current info and its keys.

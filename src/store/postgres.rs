@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult, PgRow};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
+use super::rows::{self, speakers_json, status_str, uuid};
 use super::{Agency, CaseFilter, CaseRow, Keys, Programme, SessionRecord, Store, StoreError};
 use crate::domain::{Event, SessionInfo};
 
@@ -40,59 +41,6 @@ impl PgStore {
     }
 }
 
-fn record(row: &PgRow) -> Result<SessionRecord, StoreError> {
-    let id: String = row.try_get("id")?;
-    let status: String = row.try_get("status")?;
-    let speakers: String = row.try_get("speakers")?;
-    let info = SessionInfo {
-        id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        code: row.try_get("code")?,
-        title: row.try_get("title")?,
-        status: serde_json::from_value(serde_json::Value::String(status))
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        speakers: serde_json::from_str(&speakers)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        created_at: row.try_get("created_at")?,
-        starts_at: row.try_get("starts_at")?,
-        rehearsal: row.try_get::<i64, _>("rehearsal")? != 0,
-    };
-    Ok(SessionRecord {
-        info,
-        keys: Keys {
-            moderator: row.try_get("moderator_key")?,
-            screen: row.try_get("screen_key")?,
-            overlay: row.try_get("overlay_key")?,
-            press: row.try_get("press_key")?,
-            desk: row.try_get("desk_key")?,
-            intake: row.try_get("intake_key")?,
-        },
-        programme: row
-            .try_get::<Option<String>, _>("programme_id")?
-            .as_deref()
-            .map(uuid)
-            .transpose()?,
-    })
-}
-
-fn programme(row: &PgRow) -> Result<Programme, StoreError> {
-    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
-    Ok(Programme {
-        id: uuid(&row.try_get::<String, _>("id")?)?,
-        slug: row.try_get("slug")?,
-        title: row.try_get("title")?,
-        join_code: row.try_get("join_code")?,
-        speakers: serde_json::from_str(&row.try_get::<String, _>("speakers")?).map_err(corrupt)?,
-        current: row
-            .try_get::<Option<String>, _>("current_session")?
-            .as_deref()
-            .map(uuid)
-            .transpose()?,
-        next_at: row.try_get("next_at")?,
-        created_at: row.try_get("created_at")?,
-        keys: serde_json::from_str(&row.try_get::<String, _>("keys")?).map_err(corrupt)?,
-    })
-}
-
 /// A unique-constraint failure as `Duplicate`.
 fn duplicate(r: Result<PgQueryResult, sqlx::Error>) -> Result<u64, StoreError> {
     match r {
@@ -102,29 +50,6 @@ fn duplicate(r: Result<PgQueryResult, sqlx::Error>) -> Result<u64, StoreError> {
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn uuid(s: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn case_row(r: &PgRow) -> Result<CaseRow, StoreError> {
-    let q: String = r.try_get("question_id")?;
-    let s: String = r.try_get("session_id")?;
-    Ok(CaseRow {
-        question: uuid(&q)?,
-        session: uuid(&s)?,
-        tracking: r.try_get("tracking")?,
-        status: r.try_get("status")?,
-        agency: r.try_get("agency")?,
-        due: r.try_get("due")?,
-        closed_at: r.try_get("closed_at")?,
-        has_contact: r.try_get::<i64, _>("has_contact")? != 0,
-        public: r.try_get::<i64, _>("public")? != 0,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        body: r.try_get("body")?,
-    })
 }
 
 /// Inserts or replaces case rows, in the caller's transaction.
@@ -159,17 +84,6 @@ async fn upsert_cases(
         .await?;
     }
     Ok(())
-}
-
-fn status_str(info: &SessionInfo) -> String {
-    serde_json::to_value(info.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-fn speakers_json(info: &SessionInfo) -> String {
-    serde_json::to_string(&info.speakers).unwrap_or_else(|_| "[]".into())
 }
 
 #[async_trait]
@@ -208,7 +122,7 @@ impl Store for PgStore {
         let rows = sqlx::query("SELECT * FROM sessions ORDER BY created_at DESC, n DESC")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(record).collect()
+        rows.iter().map(rows::record).collect()
     }
 
     async fn find_session(&self, id_or_code: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -217,7 +131,7 @@ impl Store for PgStore {
             .bind(id_or_code.to_ascii_uppercase())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(record).transpose()
+        row.as_ref().map(rows::record).transpose()
     }
 
     async fn load_events(&self, session: Uuid) -> Result<Vec<Event>, StoreError> {
@@ -373,7 +287,7 @@ impl Store for PgStore {
         .bind(filter.question.map(|q| q.to_string()))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(case_row).collect()
+        rows.iter().map(rows::case_row).collect()
     }
 
     async fn contacts_to_erase(
@@ -412,17 +326,7 @@ impl Store for PgStore {
         let rows = sqlx::query("SELECT * FROM agencies ORDER BY name, id")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Agency {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    short: r.try_get("short")?,
-                    key: r.try_get("key")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::agency).collect()
     }
 
     async fn create_agency(&self, a: &Agency) -> Result<(), StoreError> {
@@ -463,14 +367,11 @@ impl Store for PgStore {
         let rows = sqlx::query("SELECT * FROM programmes ORDER BY created_at, slug")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(programme).collect()
+        rows.iter().map(rows::programme).collect()
     }
 
     async fn create_programme(&self, p: &Programme) -> Result<(), StoreError> {
-        let keys =
-            serde_json::to_string(&p.keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let speakers =
-            serde_json::to_string(&p.speakers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (speakers, keys) = rows::programme_json(p)?;
         duplicate(
             sqlx::query(
                 "INSERT INTO programmes (id, slug, title, join_code, speakers, current_session, \
@@ -492,10 +393,7 @@ impl Store for PgStore {
     }
 
     async fn update_programme(&self, p: &Programme) -> Result<(), StoreError> {
-        let keys =
-            serde_json::to_string(&p.keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let speakers =
-            serde_json::to_string(&p.speakers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (speakers, keys) = rows::programme_json(p)?;
         let n = duplicate(
             sqlx::query(
                 "UPDATE programmes SET slug = $1, title = $2, join_code = $3, speakers = $4, \
