@@ -6,7 +6,7 @@
 //! control message (join, leave, resync, query) commits what came before it first, so it sees
 //! only stored state. Frames per view are built in `publish.rs`, joins in `join.rs`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -225,11 +225,12 @@ pub struct Actor {
     pub(super) dirty_polls: HashSet<Uuid>,
     /// Polls whose counts changed since the last staff round (moderators, screen, overlay).
     pub(super) dirty_polls_staff: HashSet<Uuid>,
-    /// Questions whose case row exists (written with the question's first event).
-    pub(super) cased: HashSet<Uuid>,
-    /// Questions changed since their case row was last written by something that moves no
-    /// case (an edit, an approval, a vote of the status): written behind, once per
-    /// `CASES_GAP`, off the path of the live frames.
+    /// Questions whose case row exists (written with the question's first event), with the
+    /// status that row holds (the board counts answers on air from it).
+    pub(super) cased: HashMap<Uuid, crate::domain::Status>,
+    /// Questions changed since their case row was last written by something that changes
+    /// neither their case nor their status (an edit, a move in the queue): written behind,
+    /// once per `CASES_GAP`, off the path of the live frames.
     pub(super) dirty_cases: HashSet<Uuid>,
     /// The store knows this session's case rows lag (`mark_cases_behind`).
     pub(super) cases_marked: bool,
@@ -270,7 +271,7 @@ impl Actor {
             whatsapp: shared.cfg.join.whatsapp.clone(),
         };
         state.timer_default_ms = u64::from(shared.cfg.stage.timer_seconds) * 1000;
-        let cased = state.questions().map(|q| q.id).collect();
+        let cased = state.questions().map(|q| (q.id, q.status)).collect();
         let mut a = Self {
             shared,
             record,
@@ -684,7 +685,7 @@ impl Actor {
                 self.state.timer_default_ms = u64::from(self.shared.cfg.stage.timer_seconds) * 1000;
                 self.state.followup.options = self.shared.options.clone();
                 self.state.followup.stations = Arc::new(self.shared.cfg.desk.stations.clone());
-                self.cased = self.state.questions().map(|q| q.id).collect();
+                self.cased = self.state.questions().map(|q| (q.id, q.status)).collect();
             }
             Err(e) => {
                 tracing::error!(session = %self.record.info.id, error = %e, "reload after failed commit failed: the session stops");

@@ -285,15 +285,17 @@ impl Actor {
     }
 
     /// The case rows written with these events, in the state after them: a new question's
-    /// (its tracking code works once its `ok` is out), and those of questions whose case moved
-    /// or whose contact was erased. Other changes of a question (edits, approvals, on air)
-    /// mark its row to be written behind by [`Actor::flush_cases`].
+    /// (its tracking code works once its `ok` is out), and those of questions whose status or
+    /// case moved or whose contact was erased. Other changes of a question (edits, moves in
+    /// the queue) mark its row to be written behind by [`Actor::flush_cases`].
     pub(super) fn case_rows(&mut self, events: &[Event]) -> Vec<CaseRow> {
         let mut seen = HashSet::new();
         let mut rows = Vec::new();
         for e in events {
             let id = match e {
-                Event::Put { question, .. } if self.cased.contains(&question.id) => {
+                Event::Put { question, .. }
+                    if self.cased.get(&question.id) == Some(&question.status) =>
+                {
                     self.dirty_cases.insert(question.id);
                     continue;
                 }
@@ -310,7 +312,7 @@ impl Actor {
             if seen.insert(id)
                 && let Some(q) = self.state.question(id)
             {
-                self.cased.insert(id);
+                self.cased.insert(id, q.status);
                 self.dirty_cases.remove(&id);
                 rows.push(case_row(self.record.info.id, &self.state, q));
             }
