@@ -9,19 +9,21 @@ set -euo pipefail
 
 answers() { psql "$1/postgres" -Atqc 'SELECT 1' >/dev/null 2>&1; }
 
+# The server's own programs are needed in any case: tests/it/pg_outage.rs starts a server of its
+# own to stop and start it.
+if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+
 if [ -n "${TANYA_TEST_PG:-}" ] && answers "$TANYA_TEST_PG"; then
   echo "$TANYA_TEST_PG"; exit 0
 fi
 if command -v psql >/dev/null 2>&1 && answers "postgres://root@127.0.0.1:5432"; then
   echo "postgres://root@127.0.0.1:5432"; exit 0
 fi
-if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-if [ -z "$bin" ] || ! command -v psql >/dev/null 2>&1; then
-  $SUDO apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
-  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-fi
+bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 dir=$(mktemp -d /tmp/tanya-pg.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

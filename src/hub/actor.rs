@@ -352,6 +352,9 @@ impl Actor {
                     self.flush_staff_polls();
                 }
                 _ = presence_tick.tick() => {
+                    if !self.renew_lease().await {
+                        break true;
+                    }
                     self.presence();
                     // A new high in any role is journaled at once: the report's peak.
                     if self.presence_peaks() {
@@ -381,6 +384,13 @@ impl Actor {
         self.flush_staff_polls();
         self.flush_votes();
         self.flush_cases().await;
+        if !self.broken {
+            let _ = self
+                .shared
+                .store
+                .release(self.record.info.id, self.shared.node)
+                .await;
+        }
         self.fanout.close_all(if self.restart {
             Close::Restarting
         } else {
@@ -637,7 +647,14 @@ impl Actor {
                 }
                 Err(e) => {
                     tracing::error!(session = %self.record.info.id, error = %e, "commit failed");
-                    self.reload().await;
+                    if matches!(e, StoreError::Fenced(_)) {
+                        // Another node serves the session now: nothing more is decided here.
+                        self.dirty_cases.clear();
+                        self.broken = true;
+                        self.restart = true;
+                    } else {
+                        self.reload().await;
+                    }
                     for d in done.iter_mut() {
                         d.frames.clear();
                         if matches!(d.reply.outcome, Outcome::Ok(_)) {
@@ -670,6 +687,27 @@ impl Actor {
     }
 
     /// Rebuilds the state from the journal after a failed commit.
+    /// Renews the session's lease; false when another node has taken the session over (the
+    /// actor then stops: its sockets get 4503 and reconnect to whoever serves it). A store that
+    /// cannot be reached keeps the lease as it is: the commits say what works.
+    async fn renew_lease(&mut self) -> bool {
+        match self
+            .shared
+            .store
+            .lease(self.record.info.id, self.shared.node, super::LEASE_MS)
+            .await
+        {
+            Ok(Some(_)) | Err(_) => true,
+            Ok(None) => {
+                tracing::warn!(session = %self.record.info.id, "lease taken over by another node: the session stops here");
+                self.dirty_cases.clear();
+                self.broken = true;
+                self.restart = true;
+                false
+            }
+        }
+    }
+
     /// When the journal cannot be read either (the database is down), the state still holds
     /// what was not stored: the actor stops, its sockets get 4503, and the next join or request
     /// starts the session from its journal once the database answers again.

@@ -47,6 +47,8 @@ pub enum Close {
     /// 4307: the programme this socket joined through has another current episode (or none):
     /// send the same `hello` again.
     EpisodeChanged,
+    /// 4503: another hub sharing the database serves the session now.
+    Elsewhere,
     /// 4404: the programme has no current episode.
     NoEpisode,
     /// 4404: no such programme.
@@ -65,7 +67,11 @@ impl Close {
             Self::EpisodeChanged => 4307,
             Self::HelloTimeout => 4408,
             Self::Flooding | Self::TooSlow | Self::TooManyDevices => 4429,
-            Self::ShuttingDown | Self::Unavailable | Self::Full | Self::Restarting => 4503,
+            Self::ShuttingDown
+            | Self::Unavailable
+            | Self::Full
+            | Self::Restarting
+            | Self::Elsewhere => 4503,
         }
     }
 
@@ -79,6 +85,7 @@ impl Close {
             Self::KeyChanged => "the key was changed: ask for the new link",
             Self::NoSession => "no such session",
             Self::NoEpisode => "the programme has no current episode",
+            Self::Elsewhere => "session served by another node: reconnect",
             Self::NoProgramme => "no such programme",
             Self::EpisodeChanged => "the programme's current episode changed: say hello again",
             Self::HelloTimeout => "no hello in time",

@@ -48,6 +48,9 @@ pub enum HubError {
     /// The session's actor has stopped (it failed); the next join or request starts it again.
     #[error("the session has stopped")]
     SessionStopped,
+    /// Another hub sharing the database serves the session now.
+    #[error("session {0} is served by another node")]
+    Elsewhere(Uuid),
     /// A title or speaker list is not valid; the message names the field.
     #[error("{0}")]
     Invalid(String),
@@ -103,12 +106,18 @@ pub struct Shared {
     pub agencies: followup::Agencies,
     /// The programmes and their current episodes.
     pub programmes: programme::Programmes,
+    /// This process among the hubs sharing a database: the holder of its sessions' leases.
+    pub node: Uuid,
     /// The place and topic lists.
     pub options: Arc<crate::domain::followup::Options>,
     /// New questions per contact through the intake API and the desk
     /// (`intake.per_contact_per_minute`), keyed by session and contact.
     pub intake_limits: governor::DefaultKeyedRateLimiter<String>,
 }
+
+/// How long a session's lease lasts unrenewed (its actor renews it every 2 s): a node that
+/// died is replaced after this long.
+pub const LEASE_MS: i64 = 5_000;
 
 /// A running session: its actor's mailbox.
 #[derive(Clone, Debug)]
@@ -180,11 +189,35 @@ impl Hub {
         Self::with_tasks(cfg, store, tasks).await
     }
 
+    /// The hub a server runs on the address it has bound: its node id (the holder of its
+    /// sessions' leases in a shared database) is derived from the machine's name and that
+    /// address, so a restart on the same address takes its sessions back at once, and two
+    /// live processes never share one (they cannot bind one address).
+    pub async fn serving(cfg: Arc<Config>, store: Arc<dyn Store>) -> Result<Arc<Self>, HubError> {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let name = format!("{}|{}", host.trim(), cfg.listen);
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(name.as_bytes());
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        let node = Uuid::from_bytes(id);
+        let tasks = Tasks::start().map_err(HubError::Runtime)?;
+        Self::build(cfg, store, tasks, node).await
+    }
+
     /// A hub on given runtimes.
     pub async fn with_tasks(
         cfg: Arc<Config>,
         store: Arc<dyn Store>,
         tasks: Tasks,
+    ) -> Result<Arc<Self>, HubError> {
+        Self::build(cfg, store, tasks, Uuid::new_v4()).await
+    }
+
+    async fn build(
+        cfg: Arc<Config>,
+        store: Arc<dyn Store>,
+        tasks: Tasks,
+        node: Uuid,
     ) -> Result<Arc<Self>, HubError> {
         let secret = store
             .setting_or_insert("device_secret", &secrets::new_key())
@@ -218,6 +251,7 @@ impl Hub {
                 },
                 agencies: followup::Agencies::default(),
                 programmes: programme::Programmes::default(),
+                node,
                 desk: frames::DeskTexts {
                     stations: cfg.desk.stations.clone(),
                 },
@@ -443,6 +477,16 @@ impl Hub {
                 }
             }
             self.shared.store.set_keys(rec.info.id, &rec.keys).await?;
+        }
+        // The lease first, then the journal: what is read is what this node may append to.
+        if self
+            .shared
+            .store
+            .lease(rec.info.id, self.shared.node, LEASE_MS)
+            .await?
+            .is_none()
+        {
+            return Err(HubError::Elsewhere(rec.info.id));
         }
         let events = self.shared.store.load_events(rec.info.id).await?;
         let journal_len = events.len() as u64;

@@ -63,6 +63,11 @@ impl From<HubError> for ApiError {
         match e {
             HubError::Invalid(m) => Self::invalid(m),
             HubError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
+            HubError::Elsewhere(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the session is served by another node; try again",
+            ),
             HubError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             HubError::ShuttingDown | HubError::SessionStopped => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -388,7 +388,7 @@ pub async fn serve(
     bound.listen = listener.local_addr()?;
     let cfg = Arc::new(bound);
     let store = crate::store::open(&cfg.database).await?;
-    let hub = Hub::new(cfg.clone(), store).await?;
+    let hub = Hub::serving(cfg.clone(), store).await?;
     let (token, generated) = admin::prepare(&cfg, &hub).await?;
     if let Some(t) = generated {
         eprintln!("admin token: {t}");

@@ -432,6 +432,7 @@ async fn target(app: &AppState, hello: &Hello) -> Result<(SessionHandle, Option<
         Ok(None) => Err(Close::NoEpisode),
         Err(crate::hub::HubError::NotFound(_)) => Err(Close::NoProgramme),
         Err(crate::hub::HubError::ShuttingDown) => Err(Close::ShuttingDown),
+        Err(crate::hub::HubError::Elsewhere(_)) => Err(Close::Elsewhere),
         Err(e) => {
             tracing::warn!(error = %e, "session start failed");
             Err(Close::Unavailable)
@@ -445,6 +446,7 @@ async fn running_session(app: &AppState, id_or_code: &str) -> Result<SessionHand
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(Close::NoSession),
         Err(crate::hub::HubError::ShuttingDown) => Err(Close::ShuttingDown),
+        Err(crate::hub::HubError::Elsewhere(_)) => Err(Close::Elsewhere),
         Err(e) => {
             tracing::warn!(error = %e, "session start failed");
             Err(Close::Unavailable)

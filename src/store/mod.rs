@@ -31,6 +31,9 @@ pub enum StoreError {
     /// The database URL is not one this build can open.
     #[error("unsupported database URL: {0}")]
     Unsupported(String),
+    /// Another node took the session over: this node's writes to it are refused.
+    #[error("session {0} is served by another node now")]
+    Fenced(Uuid),
 }
 
 /// The secrets of a session's roles (fields in alphabetical order: the order of the keys in
@@ -240,6 +243,22 @@ pub trait Store: Send + Sync + 'static {
     async fn set_setting(&self, key: &str, value: Option<&str>) -> Result<(), StoreError>;
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Takes or renews the lease of `session` for `node` for `ttl_ms`: its fencing token, or
+    /// `None` while another node holds it. From then on the store refuses this process's
+    /// writes to the session (`Fenced`) once another node has taken it over. A store only one
+    /// process opens (SQLite) has nothing to share: always `Some(0)`.
+    async fn lease(
+        &self,
+        _session: Uuid,
+        _node: Uuid,
+        _ttl_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(Some(0))
+    }
+    /// Gives the lease up (the actor stopped), so that another node may take it at once.
+    async fn release(&self, _session: Uuid, _node: Uuid) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Opens the store a URL names (`sqlite://PATH`, or `postgres://…` for a database that exists),

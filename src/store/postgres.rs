@@ -25,6 +25,35 @@ static MIGRATOR: Migrator = sqlx::sqlx_macros::migrate!("migrations/postgres");
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The fencing token of each session this process holds the lease of.
+    tokens: std::sync::Arc<dashmap::DashMap<Uuid, i64>>,
+}
+
+/// The database's clock in epoch milliseconds: every node's leases are timed by one clock.
+const NOW_MS: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
+
+/// Checks, inside `tx`, that this process still holds the lease of `session` (when it took
+/// one): the row is locked for the rest of the transaction, so a takeover waits for it, and a
+/// write after a takeover is refused.
+async fn fence(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tokens: &dashmap::DashMap<Uuid, i64>,
+    session: Uuid,
+) -> Result<(), StoreError> {
+    let Some(mine) = tokens.get(&session).map(|t| *t) else {
+        return Ok(());
+    };
+    let now: Option<i64> =
+        sqlx::query_scalar("SELECT token FROM leases WHERE session_id = $1 FOR SHARE")
+            .bind(session.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+    if now == Some(mine) {
+        Ok(())
+    } else {
+        tokens.remove(&session);
+        Err(StoreError::Fenced(session))
+    }
 }
 
 impl PgStore {
@@ -37,7 +66,10 @@ impl PgStore {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            tokens: Default::default(),
+        })
     }
 }
 
@@ -160,6 +192,7 @@ impl Store for PgStore {
     ) -> Result<(), StoreError> {
         let sid = session.to_string();
         let mut tx = self.pool.begin().await?;
+        fence(&mut tx, &self.tokens, session).await?;
         let mut seq = first_seq as i64;
         for chunk in events.chunks(INSERT_CHUNK) {
             let mut sql = String::from("INSERT INTO events (session_id, seq, body) VALUES ");
@@ -239,6 +272,7 @@ impl Store for PgStore {
 
     async fn put_cases(&self, session: Uuid, cases: &[CaseRow]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        fence(&mut tx, &self.tokens, session).await?;
         upsert_cases(&mut tx, cases).await?;
         sqlx::query("UPDATE sessions SET cases_behind = 0 WHERE id = $1 AND cases_behind <> 0")
             .bind(session.to_string())
@@ -486,6 +520,54 @@ impl Store for PgStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn lease(
+        &self,
+        session: Uuid,
+        node: Uuid,
+        ttl_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        // Renewed by its holder (the same token), or taken when it has run out (the next one).
+        let sql = format!(
+            "INSERT INTO leases (session_id, node, token, expires_at) VALUES ($1, $2, 1, {NOW_MS} + $3) \
+             ON CONFLICT (session_id) DO UPDATE SET node = EXCLUDED.node, \
+             expires_at = EXCLUDED.expires_at, \
+             token = CASE WHEN leases.node = EXCLUDED.node THEN leases.token ELSE leases.token + 1 END \
+             WHERE leases.node = EXCLUDED.node OR leases.expires_at < {NOW_MS} \
+             RETURNING token"
+        );
+        // Only the clock expression is formatted into the statement; the values are bound.
+        let token: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(session.to_string())
+            .bind(node.to_string())
+            .bind(ttl_ms)
+            .fetch_optional(&self.pool)
+            .await?;
+        match token {
+            Some(t) => {
+                if self.tokens.insert(session, t).is_some_and(|old| old != t) {
+                    // Taken over and back since the last renewal: not this holder's any more.
+                    self.tokens.remove(&session);
+                    return Ok(None);
+                }
+                Ok(Some(t))
+            }
+            None => {
+                self.tokens.remove(&session);
+                Ok(None)
+            }
+        }
+    }
+
+    async fn release(&self, session: Uuid, node: Uuid) -> Result<(), StoreError> {
+        self.tokens.remove(&session);
+        sqlx::query("UPDATE leases SET expires_at = 0 WHERE session_id = $1 AND node = $2")
+            .bind(session.to_string())
+            .bind(node.to_string())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

@@ -35,6 +35,7 @@ mod moderator_page;
 mod onair;
 mod open_files;
 mod overlay;
+mod pg_nodes;
 mod pg_outage;
 mod polls;
 mod powercut;

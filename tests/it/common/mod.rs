@@ -25,12 +25,12 @@ pub fn on_postgres() -> bool {
     std::env::var("TANYA_TEST_STORE").is_ok_and(|v| v == "postgres")
 }
 
-fn pg_server() -> String {
+pub fn pg_server() -> String {
     std::env::var("TANYA_TEST_PG").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432".into())
 }
 
 /// Runs one SQL statement on the PostgreSQL server's `postgres` database (psql).
-fn pg_admin(sql: &str) {
+pub fn pg_admin(sql: &str) {
     let out = Command::new("psql")
         .arg(format!("{}/postgres", pg_server()))
         .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
