@@ -29,8 +29,11 @@ fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Store URL (`sqlite://PATH`).
+    /// Store URL (`sqlite://PATH`, or `postgres://…` for a store several hubs share).
     pub database: String,
+    /// NATS URL (`nats://host:4222`): this hub is a node of a cluster. Needs a PostgreSQL
+    /// `database` (the sessions' leases are kept there). Empty: a hub on its own.
+    pub bus: Option<String>,
     /// Admin token; generated and kept in the store when empty.
     pub admin_token: Option<String>,
     /// Base of printed links and QR codes; `http://<listen>` when empty.
@@ -272,6 +275,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
             database: "sqlite://data/tanya.db".into(),
+            bus: None,
             admin_token: None,
             public_url: None,
             allowed_origins: vec![],
@@ -393,6 +397,9 @@ impl Config {
         if let Some(v) = get("TANYA_DATABASE") {
             self.database = v;
         }
+        if let Some(v) = get("TANYA_BUS") {
+            self.bus = Some(v);
+        }
         if let Some(v) = get("TANYA_ADMIN_TOKEN") {
             self.admin_token = Some(v);
         }
@@ -501,6 +508,20 @@ impl Config {
                 "database",
                 "must be a sqlite:// URL or a postgres:// URL",
             ));
+        }
+        if self.bus.as_deref().is_some_and(|b| b.trim().is_empty()) {
+            self.bus = None;
+        }
+        if let Some(b) = &self.bus {
+            if !(b.starts_with("nats://") || b.starts_with("tls://")) {
+                return Err(bad("bus", "must be a nats:// URL"));
+            }
+            if d.starts_with("sqlite:") {
+                return Err(bad(
+                    "bus",
+                    "needs a postgres:// database: the nodes of a cluster share their sessions' leases and journals there",
+                ));
+            }
         }
         if let Some(t) = &self.admin_token {
             if t.trim().is_empty() {

@@ -23,6 +23,10 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 # The power-cut suite's filesystem (tests/powercut/lazyfs.py) runs on Debian's own interpreter.
 command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
+# The cluster tests (tests/it/cluster.rs) start their own NATS server; the cluster's balancer
+# test runs Debian's haproxy.
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 /usr/bin/python3 -c 'import pyfuse3, trio' >/dev/null 2>&1 || missing+=(python3-pyfuse3)
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing ${missing[*]} (Debian)"
@@ -52,8 +56,8 @@ echo "PostgreSQL: $TANYA_TEST_PG"
 step "cargo test (unit, property, integration)"
 cargo test --all-targets --quiet 2>&1 | tee /tmp/tanya-cargo-test.log | grep -vE '^test .* \.\.\. ok$' || { tail -50 /tmp/tanya-cargo-test.log; exit 1; }
 
-step "integration tests on PostgreSQL (all but the SQLite file's own: journal fixture, power cuts)"
-TANYA_TEST_STORE=postgres cargo test --test it --quiet -- --skip journal:: --skip powercut:: --skip pg_outage:: --skip pg_nodes:: 2>&1 \
+step "integration tests on PostgreSQL (all but the SQLite file's own: journal fixture, power cuts; and those that run on PostgreSQL always)"
+TANYA_TEST_STORE=postgres cargo test --test it --quiet -- --skip journal:: --skip powercut:: --skip pg_outage:: --skip pg_nodes:: --skip cluster:: 2>&1 \
   | tee /tmp/tanya-cargo-test-pg.log | grep -vE '^test .* \.\.\. ok$' || { tail -50 /tmp/tanya-cargo-test-pg.log; exit 1; }
 
 cargo build --quiet --bins

@@ -56,6 +56,9 @@ pub struct Submitted {
     pub client_ref: Option<String>,
     /// The parsed command.
     pub cmd: Command,
+    /// The frame as the client sent it, when the session runs on another node (the relay sends
+    /// it up as it is).
+    pub raw: Option<Utf8Bytes>,
 }
 
 /// Messages about sockets and queries: never journaled.
@@ -262,7 +265,11 @@ impl Actor {
         rx: mpsc::Receiver<Mail>,
         registration: Registration,
     ) -> Self {
-        let fanout = Fanout::new(shared.cfg.limits.resume_window, &shared.tasks);
+        let fanout = Fanout::new(
+            shared.cfg.limits.resume_window,
+            &shared.tasks,
+            record.info.id,
+        );
         let links = super::links(&shared.cfg.base_url(), &record);
         let join = frames::Join {
             code: None,
@@ -313,6 +320,10 @@ impl Actor {
         let mut staff = Pacer::new(STAFF_GAP);
         let mut presence_tick = tokio::time::interval(Duration::from_secs(2));
         presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The lease is renewed every second, and the other nodes holding sockets of the session
+        // hear from it as often.
+        let mut lease_tick = tokio::time::interval(super::LEASE_RENEW);
+        lease_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let cancel = self.shared.tasks.cancel_token().clone();
         let idle_limit = Duration::from_millis(self.shared.cfg.limits.session_idle_ms);
         let mut idle_since: Option<Instant> = None;
@@ -351,10 +362,13 @@ impl Actor {
                     staff.sent();
                     self.flush_staff_polls();
                 }
-                _ = presence_tick.tick() => {
+                _ = lease_tick.tick() => {
                     if !self.renew_lease().await {
                         break true;
                     }
+                    self.nodes_alive();
+                }
+                _ = presence_tick.tick() => {
                     self.presence();
                     // A new high in any role is journaled at once: the report's peak.
                     if self.presence_peaks() {
@@ -508,6 +522,7 @@ impl Actor {
             conn,
             client_ref,
             cmd,
+            ..
         } = c;
         let Some(who) = self.fanout.get(conn).map(|c| c.who) else {
             return;
@@ -708,6 +723,19 @@ impl Actor {
         }
     }
 
+    /// Tells the other nodes holding sockets of the session that it runs here, and forgets the
+    /// sockets of nodes that went quiet (their phones reconnect elsewhere).
+    fn nodes_alive(&mut self) {
+        if let Some(bus) = self.shared.bus.get() {
+            let gone: Vec<Uuid> = self.fanout.nodes().filter(|n| !bus.alive(*n)).collect();
+            for node in gone {
+                tracing::warn!(session = %self.record.info.id, %node, "node went quiet: its sockets are forgotten");
+                self.fanout.drop_node(node);
+            }
+        }
+        self.fanout.beat();
+    }
+
     /// When the journal cannot be read either (the database is down), the state still holds
     /// what was not stored: the actor stops, its sockets get 4503, and the next join or request
     /// starts the session from its journal once the database answers again.
@@ -742,6 +770,7 @@ impl Actor {
             conn,
             client_ref,
             mut cmd,
+            ..
         } = c;
         let (who, addr, name) = self
             .fanout

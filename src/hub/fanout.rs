@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
+use uuid::Uuid;
 
+use super::bus::{Down, Link};
 use super::tasks::Tasks;
 use crate::domain::{DeviceId, Role, Staff, Who};
 
@@ -53,6 +55,8 @@ pub enum Close {
     NoEpisode,
     /// 4404: no such programme.
     NoProgramme,
+    /// A close decided by the node that runs the session, relayed by the bus as it was.
+    Relayed(u16, Box<str>),
 }
 
 impl Close {
@@ -65,6 +69,7 @@ impl Close {
             Self::BadKey | Self::KeyChanged => 4401,
             Self::NoSession | Self::NoEpisode | Self::NoProgramme => 4404,
             Self::EpisodeChanged => 4307,
+            Self::Relayed(code, _) => *code,
             Self::HelloTimeout => 4408,
             Self::Flooding | Self::TooSlow | Self::TooManyDevices => 4429,
             Self::ShuttingDown
@@ -81,6 +86,7 @@ impl Close {
             Self::InvalidUtf8 => "a text frame must be valid UTF-8",
             Self::TooLarge => "message too large",
             Self::BadHello(r) => r,
+            Self::Relayed(_, r) => r,
             Self::BadKey => "wrong or missing key",
             Self::KeyChanged => "the key was changed: ask for the new link",
             Self::NoSession => "no such session",
@@ -120,6 +126,28 @@ pub fn queue(cap: usize) -> (OutTx, OutRx) {
     flume::bounded(cap)
 }
 
+/// Where a socket's frames go.
+#[derive(Debug, Clone)]
+pub enum Sink {
+    /// A socket of this hub: its bounded queue.
+    Local(OutTx),
+    /// A socket of another node of the cluster: its frames go through that node's link.
+    Remote(Remote),
+}
+
+/// A socket held by another node of the cluster (docs/cluster.md).
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// The node holding the socket.
+    pub node: Uuid,
+    /// The socket's id on that node.
+    pub conn: u64,
+    /// The stream of frames to that node.
+    pub link: Link,
+    /// Room in the socket's queue on that node (for the frames of a resume).
+    pub room: usize,
+}
+
 /// The actor's handle on one socket.
 #[derive(Debug)]
 pub struct Conn {
@@ -127,8 +155,8 @@ pub struct Conn {
     pub who: Who,
     /// The peer address (per-address quotas).
     pub addr: IpAddr,
-    /// Bounded queue to the socket's task.
-    pub tx: OutTx,
+    /// Where its frames go: the bounded queue to the socket's task, or another node.
+    pub tx: Sink,
     /// Set when the queue overflowed: the socket gets nothing until it asks for a resync.
     pub lagged: Arc<AtomicBool>,
     /// A moderator's name from its `hello`, recorded with its changes.
@@ -171,7 +199,8 @@ impl PerView {
         }
     }
 
-    fn is_empty(&self) -> bool {
+    /// Whether no view gets the event.
+    pub fn is_empty(&self) -> bool {
         self.moderator.is_none()
             && self.public.is_none()
             && self.screen.is_none()
@@ -236,6 +265,31 @@ pub struct Fanout {
     lane: mpsc::UnboundedSender<Job>,
     /// The session's last events, for resume.
     pub ring: Ring,
+    /// The session.
+    session: Uuid,
+    /// Sockets held by other nodes of the cluster, by this hub's id for them.
+    remote: HashMap<u64, Conn>,
+    /// The other nodes holding sockets of the session: each gets every event once, whatever
+    /// its number of sockets.
+    nodes: HashMap<Uuid, NodeOut>,
+}
+
+/// The stream of one session's frames to another node: every message is numbered, so the
+/// node sees a message lost on the way (and resets its sockets) rather than a silent gap.
+#[derive(Debug)]
+struct NodeOut {
+    link: Link,
+    /// The number of the last message sent.
+    n: u64,
+    /// Sockets of the session on that node.
+    conns: usize,
+}
+
+impl NodeOut {
+    fn send(&mut self, session: Uuid, f: impl FnOnce(Uuid, u64) -> Down) {
+        self.n += 1;
+        self.link.send(f(session, self.n));
+    }
 }
 
 /// Work for the phone lane.
@@ -290,7 +344,7 @@ async fn phone_lane(mut jobs: mpsc::UnboundedReceiver<Job>) {
 impl Fanout {
     /// An empty fan-out with a resume ring of `cap` events. Its phone lane runs where
     /// [`Tasks::spawn_phone_lane`] puts it (the main runtime).
-    pub fn new(cap: usize, tasks: &Tasks) -> Self {
+    pub fn new(cap: usize, tasks: &Tasks, session: Uuid) -> Self {
         let (lane, jobs) = mpsc::unbounded_channel();
         tasks.spawn_phone_lane(phone_lane(jobs));
         Self {
@@ -299,12 +353,39 @@ impl Fanout {
             by_device: HashMap::new(),
             phone_list: None,
             lane,
-            ring: Ring::new(cap),
+            ring: Ring::new(cap.max(1)),
+            session,
+            remote: HashMap::new(),
+            nodes: HashMap::new(),
         }
     }
 
-    /// Registers a socket (whose welcome is already in its queue).
+    /// Registers a socket (whose welcome is already in its queue; a remote socket's welcome,
+    /// `first`, goes to its node with the news that it joined).
     pub fn insert(&mut self, id: u64, c: Conn) {
+        self.insert_with(id, c, Vec::new());
+    }
+
+    /// Registers a socket; a remote one's node is told it joined, with its first frames.
+    pub fn insert_with(&mut self, id: u64, c: Conn, first: Vec<Utf8Bytes>) {
+        if let Sink::Remote(r) = &c.tx {
+            let node = self.nodes.entry(r.node).or_insert_with(|| NodeOut {
+                link: r.link.clone(),
+                n: 0,
+                conns: 0,
+            });
+            node.conns += 1;
+            let (conn, who) = (r.conn, c.who);
+            node.send(self.session, |session, n| Down::Joined {
+                session,
+                n,
+                conn,
+                who,
+                frames: first,
+            });
+            self.remote.insert(id, c);
+            return;
+        }
         if let Some(d) = c.who.device() {
             self.by_device.entry(d).or_default().push(id);
             self.phones.insert(id, Arc::new(c));
@@ -317,6 +398,14 @@ impl Fanout {
     /// Forgets a socket.
     pub fn remove(&mut self, id: u64) {
         if self.staff.remove(&id).is_some() {
+            return;
+        }
+        if let Some(c) = self.remote.remove(&id) {
+            if let Sink::Remote(r) = &c.tx
+                && let Some(node) = self.nodes.get_mut(&r.node)
+            {
+                node.conns = node.conns.saturating_sub(1);
+            }
             return;
         }
         if let Some(c) = self.phones.remove(&id) {
@@ -334,7 +423,7 @@ impl Fanout {
 
     /// Whether no socket is joined.
     pub fn is_empty(&self) -> bool {
-        self.staff.is_empty() && self.phones.is_empty()
+        self.staff.is_empty() && self.phones.is_empty() && self.remote.is_empty()
     }
 
     /// A socket by id.
@@ -342,6 +431,7 @@ impl Fanout {
         self.staff
             .get(&id)
             .or_else(|| self.phones.get(&id).map(|c| &**c))
+            .or_else(|| self.remote.get(&id))
     }
 
     /// Every socket.
@@ -350,11 +440,44 @@ impl Fanout {
             .iter()
             .map(|(id, c)| (*id, c))
             .chain(self.phones.iter().map(|(id, c)| (*id, &**c)))
+            .chain(self.remote.iter().map(|(id, c)| (*id, c)))
+    }
+
+    /// The other nodes holding sockets of the session.
+    pub fn nodes(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.conns > 0)
+            .map(|(id, _)| *id)
+    }
+
+    /// Forgets every socket of a node that has gone (it stopped beating on the bus): its
+    /// phones reconnect to another node.
+    pub fn drop_node(&mut self, node: Uuid) {
+        self.remote
+            .retain(|_, c| !matches!(&c.tx, Sink::Remote(r) if r.node == node));
+        if let Some(n) = self.nodes.get_mut(&node) {
+            n.conns = 0;
+        }
+    }
+
+    /// Tells every node holding sockets of the session that its owner is alive and has sent
+    /// `n` messages (a node that missed the last one finds out).
+    pub fn beat(&mut self) {
+        for node in self.nodes.values_mut().filter(|n| n.conns > 0) {
+            node.send(self.session, |session, n| Down::Beat { session, n });
+        }
     }
 
     /// Closes every socket and forgets them all (their queues close once their sockets have
     /// written what was queued).
     pub fn close_all(&mut self, why: Close) {
+        for node in self.nodes.values_mut().filter(|n| n.conns > 0) {
+            let close = why.clone();
+            node.send(self.session, |session, n| Down::End { session, n, close });
+            node.conns = 0;
+        }
+        self.remote.clear();
         for c in self.staff.values() {
             push(c, Out::Close(why.clone()));
         }
@@ -411,6 +534,10 @@ impl Fanout {
             }
             (None, None) => {}
         }
+        for node in self.nodes.values_mut().filter(|n| n.conns > 0) {
+            let e = e.clone();
+            node.send(self.session, |session, n| Down::Event { session, n, e });
+        }
         self.ring.push(e);
     }
 
@@ -434,7 +561,24 @@ impl Fanout {
         self.deliver(conn, Out::Frame(welcome), true);
     }
 
-    fn deliver(&mut self, conn: u64, out: Out, resync: bool) {
+    /// Sends one frame (or close) to one socket; `resync` first lets frames through to it
+    /// again.
+    pub fn deliver(&mut self, conn: u64, out: Out, resync: bool) {
+        if let Some(c) = self.remote.get(&conn) {
+            if let Sink::Remote(r) = &c.tx
+                && let Some(node) = self.nodes.get_mut(&r.node)
+            {
+                let to = r.conn;
+                node.send(self.session, |session, n| Down::To {
+                    session,
+                    n,
+                    conn: to,
+                    out,
+                    resync,
+                });
+            }
+            return;
+        }
         if let Some(c) = self.staff.get(&conn) {
             if resync {
                 c.lagged.store(false, Ordering::Relaxed);
@@ -464,7 +608,7 @@ impl Drop for Fanout {
     /// actor closes every socket first): its sockets are told 4503, so their clients reconnect
     /// and the next join starts the session again from its journal.
     fn drop(&mut self) {
-        if !self.staff.is_empty() || !self.phones.is_empty() {
+        if !self.is_empty() {
             self.close_all(Close::Restarting);
         }
     }
@@ -476,7 +620,9 @@ fn push(c: &Conn, out: Out) -> bool {
     if c.lagged.load(Ordering::Relaxed) {
         return true;
     }
-    match c.tx.try_send(out) {
+    // Remote sockets are reached through their node's link, never pushed to one by one.
+    let Sink::Local(tx) = &c.tx else { return true };
+    match tx.try_send(out) {
         Ok(()) => true,
         Err(flume::TrySendError::Full(_)) => {
             c.lagged.store(true, Ordering::Relaxed);
@@ -498,7 +644,7 @@ mod tests {
         let c = Conn {
             who: Who::of(role, device).expect("a device for a phone"),
             addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            tx,
+            tx: Sink::Local(tx),
             lagged: Arc::new(AtomicBool::new(false)),
             name: None,
             via: false,
@@ -539,7 +685,7 @@ mod tests {
     #[tokio::test]
     async fn phones_get_events_replies_and_author_frames_in_the_actors_order() {
         let tasks = Tasks::start().expect("runtimes");
-        let mut f = Fanout::new(100, &tasks);
+        let mut f = Fanout::new(100, &tasks, Uuid::new_v4());
         let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
         let (a, a_rx) = conn(Role::Audience, Some(alice), 64);
         let (b, b_rx) = conn(Role::Press, Some(bob), 64);
@@ -579,7 +725,7 @@ mod tests {
     #[tokio::test]
     async fn a_lagged_phone_gets_nothing_until_its_resync_welcome_then_everything_after() {
         let tasks = Tasks::start().expect("runtimes");
-        let mut f = Fanout::new(100, &tasks);
+        let mut f = Fanout::new(100, &tasks, Uuid::new_v4());
         let (p, p_rx) = conn(Role::Audience, Some(Uuid::new_v4()), 2);
         f.insert(7, p);
         for i in 1..=4 {
@@ -598,7 +744,7 @@ mod tests {
     #[tokio::test]
     async fn close_all_comes_after_every_queued_frame_and_forgets_every_socket() {
         let tasks = Tasks::start().expect("runtimes");
-        let mut f = Fanout::new(100, &tasks);
+        let mut f = Fanout::new(100, &tasks, Uuid::new_v4());
         let (p, p_rx) = conn(Role::Audience, Some(Uuid::new_v4()), 64);
         let (s, s_rx) = conn(Role::Screen, None, 64);
         f.insert(1, p);
@@ -620,7 +766,7 @@ mod tests {
     #[tokio::test]
     async fn a_phone_that_joins_later_gets_only_later_events() {
         let tasks = Tasks::start().expect("runtimes");
-        let mut f = Fanout::new(100, &tasks);
+        let mut f = Fanout::new(100, &tasks, Uuid::new_v4());
         let (a, a_rx) = conn(Role::Audience, Some(Uuid::new_v4()), 64);
         f.insert(1, a);
         f.publish(public(1, "1"));

@@ -349,6 +349,7 @@ impl SessionHandle {
         &self,
         kind: RequestKind,
     ) -> Result<Result<Option<Uuid>, Rejection>, HubError> {
+        self.here()?;
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(super::actor::Mail::Request(Request { kind, reply }))

@@ -5,7 +5,7 @@ use axum::extract::ws::Utf8Bytes;
 
 use super::JoinRequest;
 use super::actor::Actor;
-use super::fanout::{Conn, Out};
+use super::fanout::{Conn, Out, Sink};
 use super::secrets::same_secret;
 use crate::domain::{DeviceId, Role, Who};
 
@@ -67,6 +67,11 @@ impl Actor {
         }
         let (device, known) = self.device_of(req.role, req.device.as_deref(), req.addr)?;
         let who = Who::of(req.role, device).ok_or(Refusal::BadKey)?;
+        // Room left in the socket's queue (it is new and empty: its whole bound).
+        let room = match &req.tx {
+            Sink::Local(tx) => tx.capacity().unwrap_or(usize::MAX) - tx.len(),
+            Sink::Remote(r) => r.room,
+        };
         let resume = req
             .since
             .as_ref()
@@ -78,28 +83,34 @@ impl Actor {
                     .since(s.seq)?
                     .filter_map(|e| e.frame_for(&who).cloned())
                     .collect();
-                // Room left in the socket's queue (it is new and empty: its whole bound).
-                let room = req.tx.capacity().unwrap_or(usize::MAX) - req.tx.len();
                 (missed.len() < room).then_some((s.seq, missed))
             });
-        let first = self.welcome(&who, resume.as_ref().map(|r| r.0));
-        if req.tx.try_send(Out::Frame(first)).is_err() {
-            return Err(Refusal::Stopped);
+        let mut first = vec![self.welcome(&who, resume.as_ref().map(|r| r.0))];
+        first.extend(resume.map(|r| r.1).unwrap_or_default());
+        let conn = Conn {
+            who,
+            addr: req.addr,
+            tx: req.tx,
+            lagged: req.lagged,
+            name: req.name.map(String::into_boxed_str),
+            via: req.via.is_some(),
+        };
+        match &conn.tx {
+            // A socket of another node: its welcome goes with the news that it joined.
+            Sink::Remote(_) => self.fanout.insert_with(req.conn, conn, first),
+            Sink::Local(tx) => {
+                let mut frames = first.into_iter();
+                if let Some(w) = frames.next()
+                    && tx.try_send(Out::Frame(w)).is_err()
+                {
+                    return Err(Refusal::Stopped);
+                }
+                for f in frames {
+                    let _ = tx.try_send(Out::Frame(f));
+                }
+                self.fanout.insert(req.conn, conn);
+            }
         }
-        for f in resume.map(|r| r.1).unwrap_or_default() {
-            let _ = req.tx.try_send(Out::Frame(f));
-        }
-        self.fanout.insert(
-            req.conn,
-            Conn {
-                who,
-                addr: req.addr,
-                tx: req.tx,
-                lagged: req.lagged,
-                name: req.name.map(String::into_boxed_str),
-                via: req.via.is_some(),
-            },
-        );
         Ok(Joined { who })
     }
 

@@ -6,6 +6,7 @@
 //! server-to-client wire), [`fanout`] (sockets and the phone lane), [`quota`], [`secrets`].
 
 pub mod actor;
+pub mod bus;
 pub mod fanout;
 pub mod followup;
 pub mod frames;
@@ -13,6 +14,7 @@ pub mod join;
 pub mod programme;
 pub mod publish;
 pub mod quota;
+pub mod relay;
 pub mod secrets;
 pub mod tasks;
 
@@ -20,6 +22,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use axum::extract::ws::Utf8Bytes;
 use dashmap::DashMap;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
@@ -113,11 +116,16 @@ pub struct Shared {
     /// New questions per contact through the intake API and the desk
     /// (`intake.per_contact_per_minute`), keyed by session and contact.
     pub intake_limits: governor::DefaultKeyedRateLimiter<String>,
+    /// The cluster's bus, when this hub is a node of one (`bus`).
+    pub bus: std::sync::OnceLock<Arc<bus::Bus>>,
 }
 
-/// How long a session's lease lasts unrenewed (its actor renews it every 2 s): a node that
-/// died is replaced after this long.
-pub const LEASE_MS: i64 = 5_000;
+/// How long a session's lease lasts unrenewed (its actor renews it every [`LEASE_RENEW`]): a
+/// node that died is replaced after this long.
+pub const LEASE_MS: i64 = 4_000;
+
+/// How often a session's actor renews its lease.
+pub const LEASE_RENEW: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A running session: its actor's mailbox.
 #[derive(Clone, Debug)]
@@ -128,6 +136,9 @@ pub struct SessionHandle {
     /// alone, never a newer one's).
     generation: u64,
     tx: mpsc::Sender<Mail>,
+    /// The node of the cluster that runs the session, when it is not this one: the handle
+    /// leads to this node's relay of it.
+    pub owner: Option<Uuid>,
 }
 
 /// The running sessions, shared with each actor so that an actor that ends removes itself.
@@ -256,6 +267,7 @@ impl Hub {
                     stations: cfg.desk.stations.clone(),
                 },
                 options,
+                bus: std::sync::OnceLock::new(),
                 intake_limits: governor::RateLimiter::keyed(governor::Quota::per_minute(
                     std::num::NonZeroU32::new(cfg.intake.per_contact_per_minute)
                         .unwrap_or(std::num::NonZeroU32::MIN),
@@ -455,7 +467,41 @@ impl Hub {
         if self.is_shutting_down() {
             return Err(HubError::ShuttingDown);
         }
-        self.start(rec).await.map(Some)
+        self.start(rec, true).await.map(Some)
+    }
+
+    /// The running actor of a session this node owns (started when its lease is free); `None`
+    /// when another node holds it, or it does not exist.
+    pub async fn owned_session(&self, id: Uuid) -> Option<SessionHandle> {
+        if let Some(h) = self.running(id) {
+            return h.owner.is_none().then_some(h);
+        }
+        let rec = self
+            .shared
+            .store
+            .find_session(&id.to_string())
+            .await
+            .ok()??;
+        let _guard = self.starting.lock().await;
+        if let Some(h) = self.running(id) {
+            return h.owner.is_none().then_some(h);
+        }
+        if self.is_shutting_down() {
+            return None;
+        }
+        self.start(rec, false).await.ok()
+    }
+
+    /// Makes this hub a node of a cluster: connects to the bus and serves sessions other nodes
+    /// own through relays. `parse` reads a command frame as the socket layer does.
+    pub async fn join_bus(
+        self: &Arc<Self>,
+        url: &str,
+        parse: bus::Parse,
+    ) -> Result<(), bus::BusError> {
+        let b = bus::Bus::start(url, self, parse).await?;
+        let _ = self.shared.bus.set(b);
+        Ok(())
     }
 
     /// The handle of a running actor (one whose mailbox is open).
@@ -467,8 +513,9 @@ impl Hub {
             .filter(|h| !h.tx.is_closed())
     }
 
-    /// Starts a session's actor from its journal and registers it.
-    async fn start(&self, mut rec: SessionRecord) -> Result<SessionHandle, HubError> {
+    /// Starts a session's actor from its journal and registers it; when another node of the
+    /// cluster holds the session and `relay` is set, a relay of it instead.
+    async fn start(&self, mut rec: SessionRecord, relay: bool) -> Result<SessionHandle, HubError> {
         // Sessions created before the desk and intake keys get theirs now.
         if rec.keys.desk.is_empty() || rec.keys.intake.is_empty() {
             for k in [&mut rec.keys.desk, &mut rec.keys.intake] {
@@ -486,6 +533,13 @@ impl Hub {
             .await?
             .is_none()
         {
+            if relay
+                && let Some(bus) = self.shared.bus.get().filter(|b| b.connected())
+                && let Some((owner, _)) = self.shared.store.lease_holder(rec.info.id).await?
+                && owner != self.shared.node
+            {
+                return Ok(self.start_relay(rec, bus.clone(), owner));
+            }
             return Err(HubError::Elsewhere(rec.info.id));
         }
         let events = self.shared.store.load_events(rec.info.id).await?;
@@ -504,7 +558,12 @@ impl Hub {
         let id = rec.info.id;
         let code = rec.info.code.clone();
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        let handle = SessionHandle { id, generation, tx };
+        let handle = SessionHandle {
+            id,
+            generation,
+            tx,
+            owner: None,
+        };
         self.registry.sessions.insert(id, handle.clone());
         self.registry.codes.insert(code, id);
         let registration = Registration {
@@ -525,6 +584,31 @@ impl Hub {
         self.shared.tasks.spawn_actor(actor.run());
         tracing::info!(session = %id, generation, "session actor started");
         Ok(handle)
+    }
+
+    /// Registers a relay of a session `owner` runs.
+    fn start_relay(&self, rec: SessionRecord, bus: Arc<bus::Bus>, owner: Uuid) -> SessionHandle {
+        let (tx, rx) = mpsc::channel(self.shared.cfg.limits.session_queue);
+        let id = rec.info.id;
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let handle = SessionHandle {
+            id,
+            generation,
+            tx,
+            owner: Some(owner),
+        };
+        self.registry.sessions.insert(id, handle.clone());
+        self.registry.codes.insert(rec.info.code.clone(), id);
+        let registration = Registration {
+            registry: self.registry.clone(),
+            id,
+            generation,
+        };
+        metrics::gauge!("tanya_sessions_running").increment(1.0);
+        let r = relay::Relay::new(self.shared.clone(), bus, id, owner, rx, registration);
+        self.shared.tasks.spawn_actor(r.run());
+        tracing::info!(session = %id, %owner, "session relayed from its owner");
+        handle
     }
 
     /// A new connection id.
@@ -559,17 +643,28 @@ impl SessionHandle {
     }
 
     /// Passes a parsed command to the session; false when the session has stopped.
+    /// `raw` is the frame as the client sent it, which a relay sends on to the owner.
     pub fn command(
         &self,
         conn: u64,
         client_ref: Option<String>,
         cmd: Command,
+        raw: Option<Utf8Bytes>,
     ) -> impl Future<Output = bool> + Send + use<> {
         self.post(Mail::Command(Submitted {
             conn,
             client_ref,
             cmd,
+            raw: raw.filter(|_| self.owner.is_some()),
         }))
+    }
+
+    /// Refuses what only the owner of a session can answer (HTTP queries and requests).
+    fn here(&self) -> Result<(), HubError> {
+        match self.owner {
+            Some(_) => Err(HubError::Elsewhere(self.id)),
+            None => Ok(()),
+        }
     }
 
     /// Tells the session a socket has gone.
@@ -608,6 +703,7 @@ impl SessionHandle {
         &self,
         role: crate::domain::role::KeyRole,
     ) -> Result<SessionRecord, HubError> {
+        self.here()?;
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Mail::Control(Control::RotateKey { role, reply }))
@@ -621,6 +717,7 @@ impl SessionHandle {
         &self,
         f: impl FnOnce(&actor::View<'_>) -> T + Send + 'static,
     ) -> Result<T, HubError> {
+        self.here()?;
         let (reply, rx) = oneshot::channel();
         let job: actor::QueryFn = Box::new(move |v| {
             let _ = reply.send(f(v));
@@ -648,8 +745,8 @@ pub struct JoinRequest {
     pub since: Option<Since>,
     /// The peer address (per-address quotas).
     pub addr: IpAddr,
-    /// The socket's queue.
-    pub tx: fanout::OutTx,
+    /// Where the socket's frames go: its queue, or the node of the cluster holding it.
+    pub tx: fanout::Sink,
     /// Set when the socket's queue overflows.
     pub lagged: Arc<AtomicBool>,
     /// A moderator's name (`hello` `name`).

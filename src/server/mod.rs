@@ -389,6 +389,9 @@ pub async fn serve(
     let cfg = Arc::new(bound);
     let store = crate::store::open(&cfg.database).await?;
     let hub = Hub::serving(cfg.clone(), store).await?;
+    if let Some(url) = &cfg.bus {
+        hub.join_bus(url, protocol::relayed_command).await?;
+    }
     let (token, generated) = admin::prepare(&cfg, &hub).await?;
     if let Some(t) = generated {
         eprintln!("admin token: {t}");

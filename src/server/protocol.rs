@@ -228,6 +228,21 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Parses a command frame of a joined socket (the owner of a session reads again what a
+/// relay sent up): its `ref` and command, or the error frame to answer with.
+pub fn relayed_command(text: &str, role: Role) -> Result<(Option<String>, Command), Utf8Bytes> {
+    match parse(text, Some(role)) {
+        Ok(ClientMsg::Command { client_ref, cmd }) => Ok((client_ref, cmd)),
+        Ok(ClientMsg::Hello(_)) => Err(WireError::new(
+            None,
+            ErrorCode::Invalid,
+            "`hello` was already sent on this socket",
+        )
+        .frame()),
+        Err(e) => Err(e.frame()),
+    }
+}
+
 /// Parses one client text frame. `role` is the socket's role once `hello` was accepted.
 pub fn parse(text: &str, role: Option<Role>) -> Result<ClientMsg, WireError> {
     let bare = |message: String| WireError::new(None, ErrorCode::Invalid, message);

@@ -377,7 +377,8 @@ fn on_frame(
     };
     match protocol::parse(&text, Some(role)) {
         Ok(ClientMsg::Command { client_ref, cmd }) => {
-            return Step::Command(session.command(conn, client_ref, cmd));
+            let raw = session.owner.is_some().then(|| text.clone());
+            return Step::Command(session.command(conn, client_ref, cmd, raw));
         }
         Ok(ClientMsg::Hello(_)) => reply(WireError::new(
             None,
@@ -479,7 +480,7 @@ async fn join_session(
         device: hello.device.clone(),
         since: hello.since.clone(),
         addr: client,
-        tx: tx.clone(),
+        tx: fanout::Sink::Local(tx.clone()),
         lagged: lagged.clone(),
         name: hello.name.clone(),
         via,

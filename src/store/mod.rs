@@ -259,6 +259,11 @@ pub trait Store: Send + Sync + 'static {
     async fn release(&self, _session: Uuid, _node: Uuid) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Who holds the lease of `session` and for how many more ms (negative: it ran out), when
+    /// anyone ever held it. A store only one process opens has no holder.
+    async fn lease_holder(&self, _session: Uuid) -> Result<Option<(Uuid, i64)>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// Opens the store a URL names (`sqlite://PATH`, or `postgres://…` for a database that exists),

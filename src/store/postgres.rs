@@ -561,6 +561,15 @@ impl Store for PgStore {
         }
     }
 
+    async fn lease_holder(&self, session: Uuid) -> Result<Option<(Uuid, i64)>, StoreError> {
+        let sql = format!("SELECT node, expires_at - {NOW_MS} FROM leases WHERE session_id = $1");
+        let row: Option<(String, i64)> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(session.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.and_then(|(node, left)| Uuid::parse_str(&node).ok().map(|n| (n, left))))
+    }
+
     async fn release(&self, session: Uuid, node: Uuid) -> Result<(), StoreError> {
         self.tokens.remove(&session);
         sqlx::query("UPDATE leases SET expires_at = 0 WHERE session_id = $1 AND node = $2")

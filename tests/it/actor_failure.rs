@@ -124,7 +124,7 @@ async fn a_failed_actor_is_started_again_from_its_journal_and_nothing_acknowledg
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(!session.command(0, None, approve_nothing()).await);
+    assert!(!session.command(0, None, approve_nothing(), None).await);
 
     // The next join starts the session again from its journal: a new epoch, the approved
     // question still approved, the phone's device still its author.

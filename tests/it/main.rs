@@ -15,6 +15,7 @@ mod address_bans;
 mod at_rest;
 mod audience_asks;
 mod bad_input;
+mod cluster;
 mod desk;
 mod faults_abuse;
 mod faults_crash;
