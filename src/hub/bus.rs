@@ -207,6 +207,31 @@ pub enum Up {
     },
 }
 
+/// A change every node must know of: the programmes and agencies are kept in memory by
+/// every node (they are read on every join and request), and read again when another node
+/// changes them.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum News {
+    /// An agency was added, or its key changed.
+    Agencies,
+    /// A programme was added or changed.
+    Programme {
+        /// The programme.
+        id: Uuid,
+        /// Its current episode before the change.
+        was_current: Option<Uuid>,
+        /// The role whose programme key was rotated (`KeyRole::as_str`).
+        key: Option<String>,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Announced {
+    from: Uuid,
+    news: News,
+}
+
 /// A socket of another node, as the owner knows it.
 #[derive(Debug, Clone)]
 struct Held {
@@ -278,6 +303,7 @@ impl Bus {
             .await
             .map_err(|e| err(&e))?;
         let beats = client.subscribe("tanya.beat").await.map_err(|e| err(&e))?;
+        let news = client.subscribe("tanya.news").await.map_err(|e| err(&e))?;
         let bus = Arc::new(Self {
             client,
             node,
@@ -291,6 +317,7 @@ impl Bus {
         let tasks = hub.tasks();
         tasks.spawn_actor(owner_inbox(bus.clone(), Arc::downgrade(hub), up));
         tasks.spawn_actor(node_inbox(bus.clone(), down));
+        tasks.spawn_actor(news_inbox(bus.clone(), Arc::downgrade(hub), news));
         tasks.spawn_actor(beat(bus.clone(), beats, hub.tasks().cancel_token().clone()));
         tracing::info!(%node, url, "node of a cluster");
         Ok(bus)
@@ -310,6 +337,20 @@ impl Bus {
                 Link(tx)
             })
             .clone()
+    }
+
+    /// Tells every other node of a change to the programmes or agencies.
+    pub async fn announce(&self, news: News) {
+        let msg = Announced {
+            from: self.node,
+            news,
+        };
+        let Ok(body) = serde_json::to_vec(&msg) else {
+            return;
+        };
+        if let Err(e) = self.client.publish("tanya.news", body.into()).await {
+            tracing::warn!(error = %e, "bus: news not sent (the other nodes read it at their next start)");
+        }
     }
 
     /// Sends a message up to a session's owner.
@@ -336,6 +377,11 @@ impl Bus {
                 }
             });
         }
+    }
+
+    /// The NATS client (the server forwards HTTP requests with it).
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
     }
 
     /// Whether this node is connected to NATS now.
@@ -414,6 +460,33 @@ async fn beat(
                 }
             }
             () = cancel.cancelled() => break,
+        }
+    }
+}
+
+/// Changes other nodes made to the programmes and agencies.
+async fn news_inbox(bus: Arc<Bus>, hub: Weak<Hub>, mut news: async_nats::Subscriber) {
+    while let Some(m) = news.next().await {
+        let Ok(a) = serde_json::from_slice::<Announced>(&m.payload) else {
+            continue;
+        };
+        if a.from == bus.node {
+            continue;
+        }
+        let Some(hub) = hub.upgrade() else { break };
+        let done = match a.news {
+            News::Agencies => hub.load_agencies().await,
+            News::Programme {
+                id,
+                was_current,
+                key,
+            } => {
+                let key = key.as_deref().and_then(crate::domain::role::KeyRole::parse);
+                hub.programme_news(id, was_current, key).await
+            }
+        };
+        if let Err(e) = done {
+            tracing::error!(error = %e, "bus: news from another node not applied");
         }
     }
 }

@@ -388,7 +388,7 @@ impl Agencies {
 
 impl Hub {
     /// Reads the agencies from the store (at start).
-    pub(super) async fn load_agencies(&self) -> Result<(), HubError> {
+    pub(crate) async fn load_agencies(&self) -> Result<(), HubError> {
         let list = self.shared.store.agencies().await?;
         self.shared.agencies.set(list);
         Ok(())
@@ -419,6 +419,7 @@ impl Hub {
         };
         self.shared.store.create_agency(&a).await?;
         self.load_agencies().await?;
+        self.announce(super::bus::News::Agencies).await;
         Ok(a)
     }
 
@@ -430,6 +431,7 @@ impl Hub {
         a.key = super::secrets::new_key();
         self.shared.store.update_agency(&a).await?;
         self.load_agencies().await?;
+        self.announce(super::bus::News::Agencies).await;
         Ok(Some(a))
     }
 

@@ -492,6 +492,21 @@ impl Hub {
         self.start(rec, false).await.ok()
     }
 
+    /// Tells the other nodes of the cluster (if any) of a change they keep in memory.
+    pub(crate) async fn announce(&self, news: bus::News) {
+        if let Some(b) = self.shared.bus.get() {
+            b.announce(news).await;
+        }
+    }
+
+    /// The node of the cluster running `session` now, when it is another one.
+    pub async fn owner_of(&self, session: Uuid) -> Option<Uuid> {
+        match self.shared.store.lease_holder(session).await {
+            Ok(Some((node, left))) if left > 0 && node != self.shared.node => Some(node),
+            _ => None,
+        }
+    }
+
     /// Makes this hub a node of a cluster: connects to the bus and serves sessions other nodes
     /// own through relays. `parse` reads a command frame as the socket layer does.
     pub async fn join_bus(

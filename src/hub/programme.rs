@@ -195,7 +195,7 @@ fn taken(e: StoreError) -> HubError {
 
 impl Hub {
     /// Reads the programmes from the store (at start).
-    pub(super) async fn load_programmes(&self) -> Result<(), HubError> {
+    pub(crate) async fn load_programmes(&self) -> Result<(), HubError> {
         let list = self.shared.store.programmes().await?;
         self.shared.programmes.set(list);
         Ok(())
@@ -243,6 +243,12 @@ impl Hub {
             .map_err(taken)?;
         self.shared.programmes.put(p.clone());
         tracing::info!(programme = %p.slug, "programme created");
+        self.announce(super::bus::News::Programme {
+            id: p.id,
+            was_current: None,
+            key: None,
+        })
+        .await;
         Ok(p)
     }
 
@@ -288,14 +294,29 @@ impl Hub {
         self.shared.programmes.put(p.clone());
         if before.current != p.current {
             tracing::info!(programme = %p.slug, current = ?p.current, "current episode changed");
-            if let Some(old) = before.current.and_then(|id| self.running(id)) {
-                let _ = old
-                    .tx
-                    .send(Mail::Control(Control::Episode { programme: p.id }))
-                    .await;
-            }
         }
-        // The current episode's sockets see the programme's title and join code.
+        self.programme_changed(before.current, &p).await;
+        self.announce(super::bus::News::Programme {
+            id: p.id,
+            was_current: before.current,
+            key: None,
+        })
+        .await;
+        Ok(p)
+    }
+
+    /// Tells the sessions running here that their programme changed: the sockets of the
+    /// episode that was current go when another one is (4307), the current one's see the new
+    /// title and join code.
+    async fn programme_changed(&self, was_current: Option<Uuid>, p: &Programme) {
+        if was_current != p.current
+            && let Some(old) = was_current.and_then(|id| self.running(id))
+        {
+            let _ = old
+                .tx
+                .send(Mail::Control(Control::Episode { programme: p.id }))
+                .await;
+        }
         if let Some(cur) = p.current.and_then(|id| self.running(id)) {
             let _ = cur
                 .tx
@@ -304,7 +325,34 @@ impl Hub {
                 }))
                 .await;
         }
-        Ok(p)
+    }
+
+    /// Another node of the cluster changed a programme: this node reads the programmes again
+    /// and tells the sessions it runs, as the node that made the change did.
+    pub(crate) async fn programme_news(
+        &self,
+        id: Uuid,
+        was_current: Option<Uuid>,
+        key: Option<KeyRole>,
+    ) -> Result<(), HubError> {
+        self.load_programmes().await?;
+        let Some(p) = self.shared.programmes.by_id(id) else {
+            return Ok(());
+        };
+        match key {
+            Some(role) => self.programme_key_changed(&p, role).await,
+            None => self.programme_changed(was_current, &p).await,
+        }
+        Ok(())
+    }
+
+    async fn programme_key_changed(&self, p: &Programme, role: KeyRole) {
+        if let Some(cur) = p.current.and_then(|id| self.running(id)) {
+            let _ = cur
+                .tx
+                .send(Mail::Control(Control::ProgrammeKey { role }))
+                .await;
+        }
     }
 
     /// A new key for a programme's role: the sockets that joined through the programme with
@@ -320,12 +368,13 @@ impl Hub {
         p.keys.renew(role, new);
         self.shared.store.update_programme(&p).await?;
         self.shared.programmes.put(p.clone());
-        if let Some(cur) = p.current.and_then(|id| self.running(id)) {
-            let _ = cur
-                .tx
-                .send(Mail::Control(Control::ProgrammeKey { role }))
-                .await;
-        }
+        self.programme_key_changed(&p, role).await;
+        self.announce(super::bus::News::Programme {
+            id: p.id,
+            was_current: None,
+            key: Some(role.as_str().to_string()),
+        })
+        .await;
         tracing::info!(programme = %p.slug, role = role.as_str(), "programme key rotated");
         Ok(p)
     }

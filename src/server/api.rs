@@ -25,6 +25,8 @@ pub struct ApiError {
     message: String,
     /// With `429 rate_limited`: milliseconds until the next one is let through.
     retry_after_ms: Option<u64>,
+    /// The session is served by another node of the cluster: the answer is theirs to give.
+    elsewhere: Option<uuid::Uuid>,
 }
 
 impl ApiError {
@@ -35,6 +37,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after_ms: None,
+            elsewhere: None,
         }
     }
 
@@ -63,11 +66,14 @@ impl From<HubError> for ApiError {
         match e {
             HubError::Invalid(m) => Self::invalid(m),
             HubError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
-            HubError::Elsewhere(_) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the session is served by another node; try again",
-            ),
+            HubError::Elsewhere(session) => Self {
+                elsewhere: Some(session),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the session is served by another node; try again",
+                )
+            },
             HubError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             HubError::ShuttingDown | HubError::SessionStopped => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -94,7 +100,7 @@ impl From<crate::store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut r = (
             self.status,
             Json(match self.retry_after_ms {
                 None => json!({"error":{"code":self.code,"message":self.message}}),
@@ -102,7 +108,12 @@ impl IntoResponse for ApiError {
                                    "retry_after_ms":ms}}),
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(s) = self.elsewhere {
+            r.extensions_mut()
+                .insert(super::forward::ServedElsewhere(s));
+        }
+        r
     }
 }
 

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod client;
 pub mod followup;
+pub mod forward;
 pub mod intake;
 pub mod office;
 pub mod pages;
@@ -274,6 +275,10 @@ pub fn router(app: AppState) -> Router {
         .fallback(|| async {
             api::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such route")
         })
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            forward::forward,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
         .layer(axum::middleware::from_fn_with_state(app.clone(), known_host))
         .layer(axum::middleware::map_response(json_errors))
@@ -437,7 +442,9 @@ pub async fn serve_hub(
         tracing::info!("shutting down");
         stopping.shutdown(Duration::from_secs(3)).await;
     };
-    accept::serve(listener, router(app), cfg, stop, Duration::from_secs(1)).await;
+    let routes = router(app.clone());
+    forward::serve(&app, routes.clone());
+    accept::serve(listener, routes, cfg, stop, Duration::from_secs(1)).await;
     // Sockets were told 4503 by their sessions; give them a moment to deliver it.
     hub.tasks().finish(Duration::from_secs(1)).await;
     Ok(())

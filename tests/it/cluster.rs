@@ -14,7 +14,9 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{Client, Session, TestServer, pg_admin, pg_server, questions_by_id, raw};
+use crate::common::{
+    ADMIN, Client, Session, TestServer, http, http_json, pg_admin, pg_server, questions_by_id, raw,
+};
 
 /// A private NATS server.
 pub struct Nats {
@@ -392,4 +394,144 @@ async fn nats_restarted_under_a_live_session_loses_nothing_acknowledged() {
     let q3 = p.ask("Setelah NATS kembali").await;
     back.ok(json!({"type":"approve","question":q3})).await;
     question_event(&mut p, &q3).await;
+}
+
+#[tokio::test]
+async fn http_requests_about_a_session_are_answered_by_its_owner_from_any_node() {
+    let cl = Cluster::start(2);
+    let (a, b) = (&cl.nodes[0], &cl.nodes[1]);
+    let raw_session = a.create_session("Diskusi Wong Kito", json!([])).await;
+    let s = Session::from_json(&raw_session);
+    let intake_key = raw_session["keys"]["intake"].as_str().unwrap().to_string();
+    let mut m = Client::connect(a, mod_hello(&s)).await;
+    // A gateway posts an SMS to the node that does not run the session.
+    let sms = json!({"ref":"gw-1","channel":"sms","text":"Jalan di Sako rusak, kapan diperbaiki?",
+                     "contact":"0812-3456-7890"});
+    let url = b.http(&format!("/api/sessions/{}/intake", s.id));
+    let (st, first) = http_json("POST", &url, Some(&intake_key), Some(&sms.to_string())).await;
+    assert_eq!(st, 200, "{first}");
+    let id = first["question"]["id"].as_str().unwrap().to_string();
+    assert!(!first.to_string().contains("3456"), "{first}");
+    // Its retry through the same node is the same question (the owner decided both).
+    let (_, again) = http_json("POST", &url, Some(&intake_key), Some(&sms.to_string())).await;
+    assert_eq!(again["question"]["id"], first["question"]["id"]);
+    let on_a = question_event(&mut m, &id).await;
+    assert_eq!(on_a["question"]["channel"], "sms");
+    // Bad input gets the owner's clear error, through the other node.
+    let (st, bad) = http_json(
+        "POST",
+        &url,
+        Some(&intake_key),
+        Some(&json!({"ref":"gw-2","channel":"sms","text":""}).to_string()),
+    )
+    .await;
+    assert_eq!(st, 400, "{bad}");
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("text")),
+        "{bad}"
+    );
+    // The vMix data source and the admin's export, read on the other node.
+    m.ok(json!({"type":"approve","question":id})).await;
+    m.ok(json!({"type":"live","question":id})).await;
+    m.ok(json!({"type":"overlay","visible":true})).await;
+    let (st, live) = http_json(
+        "GET",
+        &b.http(&format!("/api/sessions/{}/live.json?k={}", s.id, s.overlay)),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{live}");
+    assert!(live.to_string().contains("Sako"), "{live}");
+    let (st, _, body) = http(
+        "GET",
+        &b.http(&format!("/api/sessions/{}/export?format=csv", s.id)),
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("Sako"), "{body}");
+}
+
+/// Waits until `check` holds (5 s at most).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t = Instant::now();
+    while !check().await {
+        assert!(t.elapsed() < Duration::from_secs(5), "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn programmes_and_agencies_changed_on_one_node_hold_on_every_node() {
+    let cl = Cluster::start(2);
+    let (a, b) = (&cl.nodes[0], &cl.nodes[1]);
+    let admin = |server: &TestServer, method: &'static str, path: &str, body: Value| {
+        let url = server.http(path);
+        async move { http_json(method, &url, Some(ADMIN), Some(&body.to_string())).await }
+    };
+    // The office sets the programme up on node B.
+    let (st, p) = admin(
+        b,
+        "POST",
+        "/api/programmes",
+        json!({"title":"Diskusi Wong Kito","slug":"wongkito","join_code":"wong-kito"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{p}");
+    let (st, e1) = admin(
+        b,
+        "POST",
+        "/api/programmes/wongkito/episodes",
+        json!({"title":"Wong Kito November","current":true}),
+    )
+    .await;
+    assert_eq!(st, 201, "{e1}");
+    let first = e1["session"]["session"]["id"].clone();
+    // A phone on node A joins through the programme's link.
+    let hello_p = json!({"type":"hello","role":"audience","programme":"wongkito"});
+    // (Node A reads the programme again once B's news has come: within 5 s.)
+    let t = Instant::now();
+    let mut phone = loop {
+        if let Ok(c) = hello(a, &hello_p).await {
+            break c;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "node A knows the programme"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(phone.welcome["session"]["id"], first, "{}", phone.welcome);
+    // Node B makes another episode current: the phone on A is told to say hello again, and
+    // its next hello on A joins the new one.
+    let (st, e2) = admin(
+        b,
+        "POST",
+        "/api/programmes/wongkito/episodes",
+        json!({"title":"Wong Kito Desember","current":true}),
+    )
+    .await;
+    assert_eq!(st, 201, "{e2}");
+    assert_eq!(phone.expect_close().await, 4307);
+    let second = e2["session"]["session"]["id"].clone();
+    let (again, _) = hello_until_welcome(a, &hello_p).await;
+    assert_eq!(again.welcome["session"]["id"], second, "{}", again.welcome);
+    // An agency added on A can sign in on B.
+    let ag = a.create_agency("Dinas Pekerjaan Umum", "PUPR").await;
+    let key = ag["key"].as_str().unwrap().to_string();
+    let id = ag["id"].as_str().unwrap().to_string();
+    let url = b.http(&format!("/api/agency/{id}/cases"));
+    eventually("node B knows the agency", || {
+        let (url, key) = (url.clone(), key.clone());
+        async move { http_json("GET", &url, Some(&key), None).await.0 == 200 }
+    })
+    .await;
 }
