@@ -112,6 +112,10 @@ const VOTES_GAP: Duration = Duration::from_millis(250);
 /// The least time between two rounds of poll counts to moderators, the screen and the overlay.
 const STAFF_GAP: Duration = Duration::from_millis(100);
 
+/// The least time between two rounds of vote counts to moderators and the speakers' screen: a
+/// vote reaches them within 100 ms.
+const STAFF_VOTES_GAP: Duration = Duration::from_millis(50);
+
 /// How long a case row may lag an edit of its question (the follow-up pages read the table;
 /// the live hour's frames never wait for it).
 const CASES_GAP: Duration = Duration::from_secs(1);
@@ -224,6 +228,8 @@ pub struct Actor {
     pub(super) fanout: Fanout,
     /// Questions whose vote counts changed since the last `votes` frame.
     pub(super) dirty_votes: HashSet<Uuid>,
+    /// Questions whose vote count changed since the staff's last round.
+    pub(super) dirty_votes_staff: HashSet<Uuid>,
     /// Polls whose counts changed since the last `votes` round (phones).
     pub(super) dirty_polls: HashSet<Uuid>,
     /// Polls whose counts changed since the last staff round (moderators, screen, overlay).
@@ -293,6 +299,7 @@ impl Actor {
             journal_len,
             fanout,
             dirty_votes: HashSet::new(),
+            dirty_votes_staff: HashSet::new(),
             dirty_polls: HashSet::new(),
             dirty_polls_staff: HashSet::new(),
             cased,
@@ -318,6 +325,7 @@ impl Actor {
         // vote in a quiet room shows at once), else when the gap has passed.
         let mut votes = Pacer::new(VOTES_GAP);
         let mut staff = Pacer::new(STAFF_GAP);
+        let mut staff_votes = Pacer::new(STAFF_VOTES_GAP);
         let mut presence_tick = tokio::time::interval(Duration::from_secs(2));
         presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // The lease is renewed every second, and the other nodes holding sockets of the session
@@ -353,6 +361,9 @@ impl Actor {
                     if !self.dirty_polls_staff.is_empty() && staff.changed() {
                         self.flush_staff_polls();
                     }
+                    if !self.dirty_votes_staff.is_empty() && staff_votes.changed() {
+                        self.flush_staff_votes();
+                    }
                 }
                 _ = &mut votes.due, if votes.armed => {
                     votes.sent();
@@ -361,6 +372,10 @@ impl Actor {
                 _ = &mut staff.due, if staff.armed => {
                     staff.sent();
                     self.flush_staff_polls();
+                }
+                _ = &mut staff_votes.due, if staff_votes.armed => {
+                    staff_votes.sent();
+                    self.flush_staff_votes();
                 }
                 _ = lease_tick.tick() => {
                     if !self.renew_lease().await {
@@ -396,6 +411,7 @@ impl Actor {
             self.handle(batch).await;
         }
         self.flush_staff_polls();
+        self.flush_staff_votes();
         self.flush_votes();
         self.flush_cases().await;
         if !self.broken {

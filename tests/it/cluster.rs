@@ -90,12 +90,18 @@ impl Drop for Nats {
 /// A cluster of hubs on a fresh database and a private NATS.
 pub struct Cluster {
     pub db: String,
+    pub url: String,
     pub nats: Nats,
     pub nodes: Vec<TestServer>,
 }
 
 impl Cluster {
     pub fn start(n: usize) -> Self {
+        Self::start_with(n, &[])
+    }
+
+    /// Nodes with extra environment variables.
+    pub fn start_with(n: usize, extra: &[(&str, &str)]) -> Self {
         let db = format!("tanya_cluster_{}", uuid::Uuid::new_v4().simple());
         pg_admin(&format!("CREATE DATABASE {db}"));
         let url = format!("{}/{db}", pg_server());
@@ -103,13 +109,20 @@ impl Cluster {
         let bus = nats.url();
         let nodes = (0..n)
             .map(|_| {
-                TestServer::start_with(&[
+                let mut env = vec![
                     ("TANYA_DATABASE", url.as_str()),
                     ("TANYA_BUS", bus.as_str()),
-                ])
+                ];
+                env.extend_from_slice(extra);
+                TestServer::start_with(&env)
             })
             .collect();
-        Self { db, nats, nodes }
+        Self {
+            db,
+            url,
+            nats,
+            nodes,
+        }
     }
 }
 

@@ -16,6 +16,7 @@ mod at_rest;
 mod audience_asks;
 mod bad_input;
 mod cluster;
+mod cluster_failover;
 mod desk;
 mod faults_abuse;
 mod faults_crash;

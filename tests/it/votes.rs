@@ -469,3 +469,97 @@ async fn you_votes_in_welcome_after_reconnect() {
     .await;
     assert_eq!(you_votes(&p), vec![y]);
 }
+
+#[tokio::test]
+async fn moderators_and_the_screen_get_vote_counts_in_rounds_of_their_own() {
+    let _machine = measures_time().await;
+    const DEVICES: usize = 30;
+    let server = TestServer::start();
+    let s = server.demo_session().await;
+    let mut m = Client::moderator(&server, &s).await;
+    let mut a = Client::audience(&server, &s).await;
+    let q = ask_approved(&mut m, &mut a, "Kapan jembatan Ampera dicat ulang?").await;
+    let mut screen = Client::connect(
+        &server,
+        json!({"type":"hello","role":"screen","session":s.id,"key":s.screen}),
+    )
+    .await;
+    let mut phones = Vec::new();
+    for _ in 0..DEVICES {
+        phones.push(Client::audience(&server, &s).await);
+    }
+    // Each role's votes frames: when, and the count of the question.
+    async fn watch(mut c: Client, q: String, want: u64) -> Vec<(Instant, u64)> {
+        let mut seen = Vec::new();
+        loop {
+            let (v, _) = c.until("votes").await;
+            if let Some(n) = v["counts"][&q].as_u64() {
+                seen.push((Instant::now(), n));
+                if n == want {
+                    return seen;
+                }
+            }
+        }
+    }
+    let want = DEVICES as u64;
+    let (qm, qs, qa) = (q.clone(), q.clone(), q.clone());
+    let wm = tokio::spawn(watch(m, qm, want));
+    let ws = tokio::spawn(watch(screen, qs, want));
+    let wa = tokio::spawn(watch(a, qa, want));
+    // One vote every 20 ms for 600 ms.
+    let start = Instant::now();
+    let mut sent = Vec::new();
+    for (i, p) in phones.iter_mut().enumerate() {
+        tokio::time::sleep_until((start + Duration::from_millis(20) * i as u32).into()).await;
+        sent.push(Instant::now());
+        p.send(json!({"type":"vote","ref":new_ref(),"question":q,"on":true}))
+            .await;
+    }
+    let wait = |h: tokio::task::JoinHandle<Vec<(Instant, u64)>>| async move {
+        tokio::time::timeout(Duration::from_secs(10), h)
+            .await
+            .expect("the final count arrives")
+            .unwrap()
+    };
+    let (mods, scr, phone) = (wait(wm).await, wait(ws).await, wait(wa).await);
+    // The k-th vote sent is counted in the first frame whose count reaches k.
+    let lat = |frames: &[(Instant, u64)]| -> Vec<Duration> {
+        let mut l: Vec<Duration> = sent
+            .iter()
+            .enumerate()
+            .map(|(k, t)| {
+                let (at, _) = frames.iter().find(|(_, n)| *n > k as u64).unwrap();
+                at.saturating_duration_since(*t)
+            })
+            .collect();
+        l.sort();
+        l
+    };
+    let (lm, ls, lp) = (lat(&mods), lat(&scr), lat(&phone));
+    let p99 = |l: &[Duration]| l[(l.len() * 99).div_ceil(100) - 1].as_millis();
+    println!(
+        "FIGURES votes staff: moderator frames={} p99_ms={} max_ms={}; screen frames={} p99_ms={}; \
+         phone frames={} p99_ms={}",
+        mods.len(),
+        p99(&lm),
+        lm.last().unwrap().as_millis(),
+        scr.len(),
+        p99(&ls),
+        phone.len(),
+        p99(&lp)
+    );
+    // The staff's rounds are their own: more of them than the phones' four a second allow.
+    let span = start.elapsed().as_secs_f64();
+    assert!(
+        phone.len() as f64 <= 4.0 * span + 2.0,
+        "{} phone frames in {span} s",
+        phone.len()
+    );
+    assert!(
+        mods.len() > phone.len() && scr.len() > phone.len(),
+        "moderator {} and screen {} frames against the phone's {}",
+        mods.len(),
+        scr.len(),
+        phone.len()
+    );
+}
