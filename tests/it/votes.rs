@@ -479,7 +479,7 @@ async fn moderators_and_the_screen_get_vote_counts_in_rounds_of_their_own() {
     let mut m = Client::moderator(&server, &s).await;
     let mut a = Client::audience(&server, &s).await;
     let q = ask_approved(&mut m, &mut a, "Kapan jembatan Ampera dicat ulang?").await;
-    let mut screen = Client::connect(
+    let screen = Client::connect(
         &server,
         json!({"type":"hello","role":"screen","session":s.id,"key":s.screen}),
     )
