@@ -389,6 +389,19 @@ impl Bus {
         self.client.connection_state() == async_nats::connection::State::Connected
     }
 
+    /// Whether `node` beats: at once when it beat lately, else after waiting a little longer
+    /// than a beat (a node that has just started has not heard everyone yet).
+    pub async fn heard_from(&self, node: Uuid) -> bool {
+        let t = Instant::now();
+        while !self.alive(node) {
+            if t.elapsed() > BEAT + BEAT / 2 {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
+    }
+
     /// Whether `node` beat lately.
     pub fn alive(&self, node: Uuid) -> bool {
         node == self.node

@@ -552,6 +552,7 @@ impl Hub {
                 && let Some(bus) = self.shared.bus.get().filter(|b| b.connected())
                 && let Some((owner, _)) = self.shared.store.lease_holder(rec.info.id).await?
                 && owner != self.shared.node
+                && bus.heard_from(owner).await
             {
                 return Ok(self.start_relay(rec, bus.clone(), owner));
             }

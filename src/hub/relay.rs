@@ -94,6 +94,7 @@ impl Relay {
         let idle_limit = Duration::from_millis(self.shared.cfg.limits.session_idle_ms);
         let mut idle_since: Option<Instant> = None;
         let mut checked = Instant::now();
+        let mut quiet_since: Option<Instant> = None;
         let why = loop {
             tokio::select! {
                 m = self.rx.recv() => match m {
@@ -112,7 +113,7 @@ impl Relay {
                     None => break Close::Restarting,
                 },
                 _ = tick.tick() => {
-                    if let Some(end) = self.check(&mut checked).await {
+                    if let Some(end) = self.check(&mut checked, &mut quiet_since).await {
                         break end;
                     }
                     if !self.fanout.is_empty() || !self.joining.is_empty() {
@@ -292,7 +293,11 @@ impl Relay {
     /// Whether the owner still runs the session: while it beats, its lease is checked every
     /// [`LEASE_CHECK`]; once it is quiet, every tick, and the sockets go when its lease has run
     /// out or another node holds it.
-    async fn check(&mut self, checked: &mut Instant) -> Option<Close> {
+    async fn check(
+        &mut self,
+        checked: &mut Instant,
+        quiet_since: &mut Option<Instant>,
+    ) -> Option<Close> {
         let now = Instant::now();
         let stale: Vec<u64> = self
             .joining
@@ -306,8 +311,17 @@ impl Relay {
             }
         }
         let quiet = !self.bus.alive(self.owner);
+        if !quiet {
+            *quiet_since = None;
+        }
         if quiet && !self.bus.connected() {
             tracing::warn!(session = %self.session, "the bus is down: the sockets reconnect");
+            return Some(Close::Restarting);
+        }
+        // An owner that holds its lease but does not reach the bus: the sockets try elsewhere
+        // (through the balancer they may reach the owner itself).
+        if quiet && quiet_since.get_or_insert(now).elapsed() >= 2 * super::bus::DEAD_AFTER {
+            tracing::warn!(session = %self.session, owner = %self.owner, "the owner does not reach the bus: the sockets reconnect");
             return Some(Close::Restarting);
         }
         if !quiet && checked.elapsed() < LEASE_CHECK {

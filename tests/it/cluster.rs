@@ -174,7 +174,7 @@ async fn hello(server: &TestServer, h: &Value) -> Result<Client, (u16, String)> 
 }
 
 /// Says hello to `server` until it welcomes (15 s at most); the welcome and when it came.
-async fn hello_until_welcome(server: &TestServer, h: &Value) -> (Client, Instant) {
+pub async fn hello_until_welcome(server: &TestServer, h: &Value) -> (Client, Instant) {
     let t = Instant::now();
     loop {
         match hello(server, h).await {
