@@ -579,12 +579,12 @@ async fn owner_inbox(bus: Arc<Bus>, hub: Weak<Hub>, mut up: async_nats::Subscrib
                     device,
                     since: since.map(|(epoch, seq)| Since { epoch, seq }),
                     addr,
-                    tx: Sink::Remote(Remote {
+                    tx: Sink::Remote(Box::new(Remote {
                         node: from,
                         conn,
                         link: link.clone(),
                         room,
-                    }),
+                    })),
                     lagged: Default::default(),
                     name,
                     via,

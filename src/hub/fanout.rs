@@ -131,8 +131,9 @@ pub fn queue(cap: usize) -> (OutTx, OutRx) {
 pub enum Sink {
     /// A socket of this hub: its bounded queue.
     Local(OutTx),
-    /// A socket of another node of the cluster: its frames go through that node's link.
-    Remote(Remote),
+    /// A socket of another node of the cluster: its frames go through that node's link (boxed:
+    /// a local socket's handle stays two words).
+    Remote(Box<Remote>),
 }
 
 /// A socket held by another node of the cluster (docs/cluster.md).
