@@ -105,6 +105,14 @@ impl Cluster {
         let db = format!("tanya_cluster_{}", uuid::Uuid::new_v4().simple());
         pg_admin(&format!("CREATE DATABASE {db}"));
         let url = format!("{}/{db}", pg_server());
+        let mut c = Self::on_database(&url, n, extra);
+        c.db = db;
+        c
+    }
+
+    /// Nodes on a database of a server of the test's own (not dropped at the end).
+    pub fn on_database(url: &str, n: usize, extra: &[(&str, &str)]) -> Self {
+        let (db, url) = (String::new(), url.to_string());
         let nats = Nats::start();
         let bus = nats.url();
         let nodes = (0..n)
@@ -130,6 +138,9 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         for n in &mut self.nodes {
             n.kill9();
+        }
+        if self.db.is_empty() {
+            return;
         }
         pg_admin(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db));
     }

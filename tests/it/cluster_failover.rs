@@ -295,3 +295,83 @@ async fn the_owner_killed_again_and_again_under_load_loses_no_acknowledged_comma
     assert_eq!(ids.len(), acked.len(), "one question per acknowledged ask");
     drop(m);
 }
+
+#[tokio::test]
+async fn the_database_restarted_under_a_loaded_cluster_loses_no_acknowledged_command() {
+    let _machine = loads_the_machine().await;
+    let pg = crate::pg_outage::PgServer::start();
+    let mut cl = Cluster::on_database(&pg.url(), 2, &[("TANYA_ASKS_PER_MINUTE", "100000")]);
+    let lb = Balancer::start(&cl.nodes);
+    let s: Session = cl.nodes[0].demo_session().await;
+    let acked: Acked = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            tokio::spawn(phone(
+                lb.ws_url(),
+                s.code.clone(),
+                i,
+                acked.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    let t = Instant::now();
+    while acked.lock().unwrap().len() < 12 {
+        assert!(t.elapsed() < Duration::from_secs(30), "phones answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The database crashes for three seconds under the phones' asks.
+    pg.crash();
+    let crashed = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let during = acked
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, at)| *at > crashed + Duration::from_millis(500))
+        .count();
+    pg.up();
+    let back = Instant::now();
+    loop {
+        if acked.lock().unwrap().iter().any(|(_, at)| *at > back) {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(30),
+            "served again by itself"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "FIGURES cluster_pg_restart acked_while_down={during} served_again_after_ms={}",
+        back.elapsed().as_millis()
+    );
+    // Nothing is acknowledged while the database cannot commit.
+    assert_eq!(during, 0, "an ok while the database was down");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        tokio::time::timeout(Duration::from_secs(60), t)
+            .await
+            .expect("every phone has its last ask answered")
+            .unwrap();
+    }
+    let (m, _) = hello_until_welcome(
+        &cl.nodes[1],
+        &json!({"type":"hello","role":"moderator","session":s.id,"key":s.moderator}),
+    )
+    .await;
+    let have = crate::common::questions_by_id(&m.welcome);
+    let acked = acked.lock().unwrap().clone();
+    let lost = acked
+        .iter()
+        .filter(|(id, _)| !have.contains_key(id))
+        .count();
+    println!(
+        "FIGURES cluster_pg_restart acked={} lost={lost}",
+        acked.len()
+    );
+    assert_eq!(lost, 0);
+    cl.nodes.clear();
+}

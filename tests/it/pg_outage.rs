@@ -13,14 +13,14 @@ use serde_json::{Value, json};
 use crate::common::{Client, TestServer, http, new_ref};
 
 /// A PostgreSQL server of its own, in a temporary folder, on a free port.
-struct PgServer {
+pub struct PgServer {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
 }
 
 impl PgServer {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .expect(
                 "PostgreSQL's binaries in /usr/lib/postgresql (tests/run.sh installs postgresql)",
@@ -73,7 +73,7 @@ impl PgServer {
         assert!(out.status.success(), "{args:?}: {out:?}");
     }
 
-    fn up(&self) {
+    pub fn up(&self) {
         let log = self.dir.path().join("log").display().to_string();
         let opts = format!(
             "-h 127.0.0.1 -p {} -k {}",
@@ -94,11 +94,11 @@ impl PgServer {
     }
 
     /// Stops the server at once, without a shutdown checkpoint (as a crash does).
-    fn crash(&self) {
+    pub fn crash(&self) {
         self.run(&["pg_ctl", "-D", &self.data(), "-m", "immediate", "stop"]);
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/tanya", self.port)
     }
 }
