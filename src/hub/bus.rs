@@ -28,7 +28,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::fanout::{Close, Out, PerView, Remote, Sink};
+use super::fanout::{Close, Out, PerView, Remote};
 use super::join::{Refusal, Since};
 use super::{Hub, JoinRequest, SessionHandle};
 use crate::domain::{Command, Role, Who};
@@ -314,10 +314,30 @@ impl Bus {
             held: DashMap::new(),
             hub: Arc::downgrade(hub),
         });
+        // The inboxes end at shutdown (the relays and actors answer what is in flight first).
         let tasks = hub.tasks();
-        tasks.spawn_actor(owner_inbox(bus.clone(), Arc::downgrade(hub), up));
-        tasks.spawn_actor(node_inbox(bus.clone(), down));
-        tasks.spawn_actor(news_inbox(bus.clone(), Arc::downgrade(hub), news));
+        let cancel = tasks.cancel_token().clone();
+        let until_shutdown =
+            |f: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
+                let cancel = cancel.clone();
+                async move {
+                    tokio::select! {
+                        () = f => {}
+                        () = cancel.cancelled() => {}
+                    }
+                }
+            };
+        tasks.spawn_actor(until_shutdown(Box::pin(owner_inbox(
+            bus.clone(),
+            Arc::downgrade(hub),
+            up,
+        ))));
+        tasks.spawn_actor(until_shutdown(Box::pin(node_inbox(bus.clone(), down))));
+        tasks.spawn_actor(until_shutdown(Box::pin(news_inbox(
+            bus.clone(),
+            Arc::downgrade(hub),
+            news,
+        ))));
         tasks.spawn_actor(beat(bus.clone(), beats, hub.tasks().cancel_token().clone()));
         tracing::info!(%node, url, "node of a cluster");
         Ok(bus)
@@ -579,7 +599,9 @@ async fn owner_inbox(bus: Arc<Bus>, hub: Weak<Hub>, mut up: async_nats::Subscrib
                     device,
                     since: since.map(|(epoch, seq)| Since { epoch, seq }),
                     addr,
-                    tx: Sink::Remote(Box::new(Remote {
+                    // Its frames go to its node: the queue is never used.
+                    tx: super::fanout::queue(1).0,
+                    remote: Some(Box::new(Remote {
                         node: from,
                         conn,
                         link: link.clone(),

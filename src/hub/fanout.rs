@@ -126,16 +126,6 @@ pub fn queue(cap: usize) -> (OutTx, OutRx) {
     flume::bounded(cap)
 }
 
-/// Where a socket's frames go.
-#[derive(Debug, Clone)]
-pub enum Sink {
-    /// A socket of this hub: its bounded queue.
-    Local(OutTx),
-    /// A socket of another node of the cluster: its frames go through that node's link (boxed:
-    /// a local socket's handle stays two words).
-    Remote(Box<Remote>),
-}
-
 /// A socket held by another node of the cluster (docs/cluster.md).
 #[derive(Debug, Clone)]
 pub struct Remote {
@@ -156,8 +146,8 @@ pub struct Conn {
     pub who: Who,
     /// The peer address (per-address quotas).
     pub addr: IpAddr,
-    /// Where its frames go: the bounded queue to the socket's task, or another node.
-    pub tx: Sink,
+    /// Bounded queue to the socket's task (unused for a socket of another node).
+    pub tx: OutTx,
     /// Set when the queue overflowed: the socket gets nothing until it asks for a resync.
     pub lagged: Arc<AtomicBool>,
     /// A moderator's name from its `hello`, recorded with its changes.
@@ -268,8 +258,9 @@ pub struct Fanout {
     pub ring: Ring,
     /// The session.
     session: Uuid,
-    /// Sockets held by other nodes of the cluster, by this hub's id for them.
-    remote: HashMap<u64, Conn>,
+    /// Sockets held by other nodes of the cluster, by this hub's id for them, with where they
+    /// are.
+    remote: HashMap<u64, (Conn, Box<Remote>)>,
     /// The other nodes holding sockets of the session: each gets every event once, whatever
     /// its number of sockets.
     nodes: HashMap<Uuid, NodeOut>,
@@ -361,32 +352,28 @@ impl Fanout {
         }
     }
 
-    /// Registers a socket (whose welcome is already in its queue; a remote socket's welcome,
-    /// `first`, goes to its node with the news that it joined).
-    pub fn insert(&mut self, id: u64, c: Conn) {
-        self.insert_with(id, c, Vec::new());
+    /// Registers a socket of another node: its node is told it joined, with its first frames
+    /// (the welcome, and a resume's missed events).
+    pub fn insert_remote(&mut self, id: u64, c: Conn, at: Box<Remote>, first: Vec<Utf8Bytes>) {
+        let node = self.nodes.entry(at.node).or_insert_with(|| NodeOut {
+            link: at.link.clone(),
+            n: 0,
+            conns: 0,
+        });
+        node.conns += 1;
+        let (conn, who) = (at.conn, c.who);
+        node.send(self.session, |session, n| Down::Joined {
+            session,
+            n,
+            conn,
+            who,
+            frames: first,
+        });
+        self.remote.insert(id, (c, at));
     }
 
-    /// Registers a socket; a remote one's node is told it joined, with its first frames.
-    pub fn insert_with(&mut self, id: u64, c: Conn, first: Vec<Utf8Bytes>) {
-        if let Sink::Remote(r) = &c.tx {
-            let node = self.nodes.entry(r.node).or_insert_with(|| NodeOut {
-                link: r.link.clone(),
-                n: 0,
-                conns: 0,
-            });
-            node.conns += 1;
-            let (conn, who) = (r.conn, c.who);
-            node.send(self.session, |session, n| Down::Joined {
-                session,
-                n,
-                conn,
-                who,
-                frames: first,
-            });
-            self.remote.insert(id, c);
-            return;
-        }
+    /// Registers a socket (whose welcome is already in its queue).
+    pub fn insert(&mut self, id: u64, c: Conn) {
         if let Some(d) = c.who.device() {
             self.by_device.entry(d).or_default().push(id);
             self.phones.insert(id, Arc::new(c));
@@ -401,10 +388,8 @@ impl Fanout {
         if self.staff.remove(&id).is_some() {
             return;
         }
-        if let Some(c) = self.remote.remove(&id) {
-            if let Sink::Remote(r) = &c.tx
-                && let Some(node) = self.nodes.get_mut(&r.node)
-            {
+        if let Some((_, at)) = self.remote.remove(&id) {
+            if let Some(node) = self.nodes.get_mut(&at.node) {
                 node.conns = node.conns.saturating_sub(1);
             }
             return;
@@ -432,7 +417,7 @@ impl Fanout {
         self.staff
             .get(&id)
             .or_else(|| self.phones.get(&id).map(|c| &**c))
-            .or_else(|| self.remote.get(&id))
+            .or_else(|| self.remote.get(&id).map(|(c, _)| c))
     }
 
     /// Every socket.
@@ -441,7 +426,7 @@ impl Fanout {
             .iter()
             .map(|(id, c)| (*id, c))
             .chain(self.phones.iter().map(|(id, c)| (*id, &**c)))
-            .chain(self.remote.iter().map(|(id, c)| (*id, c)))
+            .chain(self.remote.iter().map(|(id, (c, _))| (*id, c)))
     }
 
     /// The other nodes holding sockets of the session.
@@ -455,8 +440,7 @@ impl Fanout {
     /// Forgets every socket of a node that has gone (it stopped beating on the bus): its
     /// phones reconnect to another node.
     pub fn drop_node(&mut self, node: Uuid) {
-        self.remote
-            .retain(|_, c| !matches!(&c.tx, Sink::Remote(r) if r.node == node));
+        self.remote.retain(|_, (_, at)| at.node != node);
         if let Some(n) = self.nodes.get_mut(&node) {
             n.conns = 0;
         }
@@ -565,11 +549,9 @@ impl Fanout {
     /// Sends one frame (or close) to one socket; `resync` first lets frames through to it
     /// again.
     pub fn deliver(&mut self, conn: u64, out: Out, resync: bool) {
-        if let Some(c) = self.remote.get(&conn) {
-            if let Sink::Remote(r) = &c.tx
-                && let Some(node) = self.nodes.get_mut(&r.node)
-            {
-                let to = r.conn;
+        if let Some((_, at)) = self.remote.get(&conn) {
+            if let Some(node) = self.nodes.get_mut(&at.node) {
+                let to = at.conn;
                 node.send(self.session, |session, n| Down::To {
                     session,
                     n,
@@ -621,9 +603,7 @@ fn push(c: &Conn, out: Out) -> bool {
     if c.lagged.load(Ordering::Relaxed) {
         return true;
     }
-    // Remote sockets are reached through their node's link, never pushed to one by one.
-    let Sink::Local(tx) = &c.tx else { return true };
-    match tx.try_send(out) {
+    match c.tx.try_send(out) {
         Ok(()) => true,
         Err(flume::TrySendError::Full(_)) => {
             c.lagged.store(true, Ordering::Relaxed);
@@ -645,7 +625,7 @@ mod tests {
         let c = Conn {
             who: Who::of(role, device).expect("a device for a phone"),
             addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            tx: Sink::Local(tx),
+            tx,
             lagged: Arc::new(AtomicBool::new(false)),
             name: None,
             via: false,

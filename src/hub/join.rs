@@ -5,7 +5,7 @@ use axum::extract::ws::Utf8Bytes;
 
 use super::JoinRequest;
 use super::actor::Actor;
-use super::fanout::{Conn, Out, Sink};
+use super::fanout::{Conn, Out};
 use super::secrets::same_secret;
 use crate::domain::{DeviceId, Role, Who};
 
@@ -68,9 +68,9 @@ impl Actor {
         let (device, known) = self.device_of(req.role, req.device.as_deref(), req.addr)?;
         let who = Who::of(req.role, device).ok_or(Refusal::BadKey)?;
         // Room left in the socket's queue (it is new and empty: its whole bound).
-        let room = match &req.tx {
-            Sink::Local(tx) => tx.capacity().unwrap_or(usize::MAX) - tx.len(),
-            Sink::Remote(r) => r.room,
+        let room = match &req.remote {
+            None => req.tx.capacity().unwrap_or(usize::MAX) - req.tx.len(),
+            Some(r) => r.room,
         };
         let resume = req
             .since
@@ -95,18 +95,18 @@ impl Actor {
             name: req.name.map(String::into_boxed_str),
             via: req.via.is_some(),
         };
-        match &conn.tx {
+        match req.remote {
             // A socket of another node: its welcome goes with the news that it joined.
-            Sink::Remote(_) => self.fanout.insert_with(req.conn, conn, first),
-            Sink::Local(tx) => {
+            Some(at) => self.fanout.insert_remote(req.conn, conn, at, first),
+            None => {
                 let mut frames = first.into_iter();
                 if let Some(w) = frames.next()
-                    && tx.try_send(Out::Frame(w)).is_err()
+                    && conn.tx.try_send(Out::Frame(w)).is_err()
                 {
                     return Err(Refusal::Stopped);
                 }
                 for f in frames {
-                    let _ = tx.try_send(Out::Frame(f));
+                    let _ = conn.tx.try_send(Out::Frame(f));
                 }
                 self.fanout.insert(req.conn, conn);
             }

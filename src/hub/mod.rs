@@ -134,11 +134,11 @@ pub struct SessionHandle {
     pub id: Uuid,
     /// Which start of the session's actor this is (a failed actor's entry is removed by it
     /// alone, never a newer one's).
-    generation: u64,
+    generation: u32,
+    /// The session runs on another node of the cluster: the handle leads to this node's relay
+    /// of it. (The handle is kept by every socket's task: it stays four words.)
+    pub relayed: bool,
     tx: mpsc::Sender<Mail>,
-    /// The node of the cluster that runs the session, when it is not this one: the handle
-    /// leads to this node's relay of it.
-    pub owner: Option<Uuid>,
 }
 
 /// The running sessions, shared with each actor so that an actor that ends removes itself.
@@ -156,7 +156,7 @@ pub struct Registry {
 pub struct Registration {
     registry: Arc<Registry>,
     id: Uuid,
-    generation: u64,
+    generation: u32,
 }
 
 impl Drop for Registration {
@@ -474,7 +474,7 @@ impl Hub {
     /// when another node holds it, or it does not exist.
     pub async fn owned_session(&self, id: Uuid) -> Option<SessionHandle> {
         if let Some(h) = self.running(id) {
-            return h.owner.is_none().then_some(h);
+            return (!h.relayed).then_some(h);
         }
         let rec = self
             .shared
@@ -484,7 +484,7 @@ impl Hub {
             .ok()??;
         let _guard = self.starting.lock().await;
         if let Some(h) = self.running(id) {
-            return h.owner.is_none().then_some(h);
+            return (!h.relayed).then_some(h);
         }
         if self.is_shutting_down() {
             return None;
@@ -573,12 +573,12 @@ impl Hub {
         let (tx, rx) = mpsc::channel(self.shared.cfg.limits.session_queue);
         let id = rec.info.id;
         let code = rec.info.code.clone();
-        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed) as u32;
         let handle = SessionHandle {
             id,
             generation,
             tx,
-            owner: None,
+            relayed: false,
         };
         self.registry.sessions.insert(id, handle.clone());
         self.registry.codes.insert(code, id);
@@ -606,12 +606,12 @@ impl Hub {
     fn start_relay(&self, rec: SessionRecord, bus: Arc<bus::Bus>, owner: Uuid) -> SessionHandle {
         let (tx, rx) = mpsc::channel(self.shared.cfg.limits.session_queue);
         let id = rec.info.id;
-        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed) as u32;
         let handle = SessionHandle {
             id,
             generation,
             tx,
-            owner: Some(owner),
+            relayed: true,
         };
         self.registry.sessions.insert(id, handle.clone());
         self.registry.codes.insert(rec.info.code.clone(), id);
@@ -671,15 +671,16 @@ impl SessionHandle {
             conn,
             client_ref,
             cmd,
-            raw: raw.filter(|_| self.owner.is_some()),
+            raw: raw.filter(|_| self.relayed),
         }))
     }
 
     /// Refuses what only the owner of a session can answer (HTTP queries and requests).
     fn here(&self) -> Result<(), HubError> {
-        match self.owner {
-            Some(_) => Err(HubError::Elsewhere(self.id)),
-            None => Ok(()),
+        if self.relayed {
+            Err(HubError::Elsewhere(self.id))
+        } else {
+            Ok(())
         }
     }
 
@@ -761,8 +762,10 @@ pub struct JoinRequest {
     pub since: Option<Since>,
     /// The peer address (per-address quotas).
     pub addr: IpAddr,
-    /// Where the socket's frames go: its queue, or the node of the cluster holding it.
-    pub tx: fanout::Sink,
+    /// The socket's queue.
+    pub tx: fanout::OutTx,
+    /// Where the socket is, when another node of the cluster holds it (its frames go there).
+    pub remote: Option<Box<fanout::Remote>>,
     /// Set when the socket's queue overflows.
     pub lagged: Arc<AtomicBool>,
     /// A moderator's name (`hello` `name`).
@@ -807,5 +810,14 @@ pub fn session_json<'a>(base: &str, rec: &'a SessionRecord) -> SessionJson<'a> {
         keys: &rec.keys,
         links: links(base, rec),
         session: frames::SessionBody::new(&rec.info, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every socket's task keeps its session's handle: it must not grow.
+    #[test]
+    fn a_session_handle_is_four_words() {
+        assert!(std::mem::size_of::<super::SessionHandle>() <= 32);
     }
 }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::actor::{Control, Mail, Submitted};
 use super::bus::{Bus, Down, Up};
-use super::fanout::{Close, Conn, Fanout, Out, OutTx, Sink};
+use super::fanout::{Close, Conn, Fanout, Out, OutTx};
 use super::join::{Joined, Refusal};
 use super::{Registration, Shared};
 
@@ -183,10 +183,11 @@ impl Relay {
             }
             Mail::Control(Control::Join { req, reply }) => {
                 let req = *req;
-                let Sink::Local(tx) = req.tx else {
+                if req.remote.is_some() {
                     let _ = reply.send(Err(Refusal::Stopped));
                     return None;
-                };
+                }
+                let tx = req.tx;
                 let room = tx.capacity().unwrap_or(usize::MAX) - tx.len();
                 let msg = Up::Join {
                     s,
@@ -269,7 +270,7 @@ impl Relay {
                     Conn {
                         who,
                         addr: j.addr,
-                        tx: Sink::Local(j.tx),
+                        tx: j.tx,
                         lagged: j.lagged,
                         name: j.name.map(String::into_boxed_str),
                         via: j.via,

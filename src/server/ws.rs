@@ -377,7 +377,7 @@ fn on_frame(
     };
     match protocol::parse(&text, Some(role)) {
         Ok(ClientMsg::Command { client_ref, cmd }) => {
-            let raw = session.owner.is_some().then(|| text.clone());
+            let raw = session.relayed.then(|| text.clone());
             return Step::Command(session.command(conn, client_ref, cmd, raw));
         }
         Ok(ClientMsg::Hello(_)) => reply(WireError::new(
@@ -480,7 +480,8 @@ async fn join_session(
         device: hello.device.clone(),
         since: hello.since.clone(),
         addr: client,
-        tx: fanout::Sink::Local(tx.clone()),
+        tx: tx.clone(),
+        remote: None,
         lagged: lagged.clone(),
         name: hello.name.clone(),
         via,
