@@ -249,6 +249,8 @@ pub struct Actor {
     /// A rehearsal was wiped: the actor stops after this batch, and every socket, told 4503,
     /// comes back to the session started afresh from its journal (a new epoch, fresh welcomes).
     pub(super) restart: bool,
+    /// When the lease was last renewed (or taken).
+    renewed: Instant,
     /// Last presence counts sent to moderators.
     pub(super) last_presence: [usize; 6],
     rx: mpsc::Receiver<Mail>,
@@ -308,6 +310,7 @@ impl Actor {
             broken: false,
             last_presence: [0; 6],
             restart: false,
+            renewed: Instant::now(),
             rx,
             _registration: registration,
         };
@@ -728,7 +731,24 @@ impl Actor {
             .lease(self.record.info.id, self.shared.node, super::LEASE_MS)
             .await
         {
-            Ok(Some(_)) | Err(_) => true,
+            Ok(Some(_)) => {
+                self.renewed = Instant::now();
+                true
+            }
+            // The database does not answer: the lease may run out meanwhile, and another node
+            // take the session. Past the lease's own length (by this node's clock) the session
+            // stops here, so that no socket of this node goes on seeing a session that may be
+            // served elsewhere; its sockets reconnect.
+            Err(_) if self.renewed.elapsed() < Duration::from_millis(super::LEASE_MS as u64) => {
+                true
+            }
+            Err(e) => {
+                tracing::warn!(session = %self.record.info.id, error = %e, "the lease could not be renewed in time: the session stops here");
+                self.dirty_cases.clear();
+                self.broken = true;
+                self.restart = true;
+                false
+            }
             Ok(None) => {
                 tracing::warn!(session = %self.record.info.id, "lease taken over by another node: the session stops here");
                 self.dirty_cases.clear();

@@ -232,6 +232,18 @@ struct Announced {
     news: News,
 }
 
+impl Up {
+    /// The node that sent it.
+    fn from(&self) -> Uuid {
+        match self {
+            Self::Join { from, .. }
+            | Self::Cmd { from, .. }
+            | Self::Leave { from, .. }
+            | Self::Resync { from, .. } => *from,
+        }
+    }
+}
+
 /// A socket of another node, as the owner knows it.
 #[derive(Debug, Clone)]
 struct Held {
@@ -251,8 +263,11 @@ pub struct Bus {
     links: DashMap<Uuid, Link>,
     /// The relays of this node, by session: where messages from their owners go.
     relays: DashMap<Uuid, mpsc::UnboundedSender<Down>>,
-    /// When each other node last beat.
-    seen: DashMap<Uuid, Instant>,
+    /// When each other node last beat, and the process it beat from.
+    seen: DashMap<Uuid, (Instant, Uuid)>,
+    /// This process: a node started again on the same address is the same node in a new
+    /// process, which knows nothing of the sockets its last process relayed.
+    incarnation: Uuid,
     /// Sockets of other nodes joined to sessions this node owns, by node and their id there.
     held: DashMap<(Uuid, u64), Held>,
     hub: Weak<Hub>,
@@ -311,6 +326,7 @@ impl Bus {
             links: DashMap::new(),
             relays: DashMap::new(),
             seen: DashMap::new(),
+            incarnation: Uuid::new_v4(),
             held: DashMap::new(),
             hub: Arc::downgrade(hub),
         });
@@ -428,7 +444,22 @@ impl Bus {
             || self
                 .seen
                 .get(&node)
-                .is_some_and(|t| t.elapsed() < DEAD_AFTER)
+                .is_some_and(|t| t.0.elapsed() < DEAD_AFTER)
+    }
+
+    /// The process `node` last beat from (unknown until its first beat).
+    pub fn incarnation(&self, node: Uuid) -> Option<Uuid> {
+        self.seen.get(&node).map(|t| t.1).filter(|l| !l.is_nil())
+    }
+
+    /// A message from `node` says it is alive, as a beat does (a node that has just started
+    /// hears its peers' messages before their next beat).
+    fn heard(&self, node: Uuid) {
+        let now = Instant::now();
+        self.seen
+            .entry(node)
+            .and_modify(|t| t.0 = now)
+            .or_insert((now, Uuid::nil()));
     }
 
     /// Registers a relay of this node: the messages of its session's owner come out of the
@@ -470,7 +501,7 @@ async fn beat(
 ) {
     let mut tick = tokio::time::interval(BEAT);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let me = Bytes::from(bus.node.to_string());
+    let me = Bytes::from(format!("{} {}", bus.node, bus.incarnation));
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -486,10 +517,12 @@ async fn beat(
             }
             m = beats.next() => {
                 let Some(m) = m else { break };
-                if let Some(n) = std::str::from_utf8(&m.payload).ok().and_then(|s| Uuid::parse_str(s).ok())
+                let text = std::str::from_utf8(&m.payload).unwrap_or_default();
+                let mut parts = text.split(' ').map(Uuid::parse_str);
+                if let (Some(Ok(n)), Some(Ok(life))) = (parts.next(), parts.next())
                     && n != bus.node
                 {
-                    bus.seen.insert(n, Instant::now());
+                    bus.seen.insert(n, (Instant::now(), life));
                 }
             }
             () = cancel.cancelled() => break,
@@ -549,6 +582,7 @@ async fn owner_inbox(bus: Arc<Bus>, hub: Weak<Hub>, mut up: async_nats::Subscrib
             }
         };
         let Some(hub) = hub.upgrade() else { break };
+        bus.heard(msg.from());
         match msg {
             Up::Join {
                 s,

@@ -54,6 +54,8 @@ pub struct Relay {
     joining: HashMap<u64, Joining>,
     /// The number of the owner's last message (none yet: the first sets it).
     last_n: Option<u64>,
+    /// The owner's process (a new one knows nothing of this relay's sockets).
+    owner_life: Option<Uuid>,
     rx: mpsc::Receiver<Mail>,
     down: mpsc::UnboundedReceiver<Down>,
     registration: Option<Registration>,
@@ -70,6 +72,7 @@ impl Relay {
         registration: Registration,
     ) -> Self {
         let down = bus.relay(session);
+        let owner_life = bus.incarnation(owner);
         let fanout = Fanout::new(1, &shared.tasks, session);
         Self {
             shared,
@@ -79,6 +82,7 @@ impl Relay {
             fanout,
             joining: HashMap::new(),
             last_n: None,
+            owner_life,
             rx,
             down,
             registration: Some(registration),
@@ -119,7 +123,8 @@ impl Relay {
                     if !self.fanout.is_empty() || !self.joining.is_empty() {
                         idle_since = None;
                     } else if idle_since.get_or_insert_with(Instant::now).elapsed() >= idle_limit {
-                        break Close::Restarting;
+                        // No socket to tell; nothing to take over.
+                        break Close::ShuttingDown;
                     }
                 }
                 () = cancel.cancelled() => break Close::ShuttingDown,
@@ -314,6 +319,13 @@ impl Relay {
         let quiet = !self.bus.alive(self.owner);
         if !quiet {
             *quiet_since = None;
+        }
+        let life = self.bus.incarnation(self.owner);
+        if self.owner_life.is_none() {
+            self.owner_life = life;
+        } else if life != self.owner_life {
+            tracing::warn!(session = %self.session, owner = %self.owner, "the owner started again: the sockets reconnect");
+            return Some(Close::Restarting);
         }
         if quiet && !self.bus.connected() {
             tracing::warn!(session = %self.session, "the bus is down: the sockets reconnect");

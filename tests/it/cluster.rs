@@ -559,3 +559,33 @@ async fn programmes_and_agencies_changed_on_one_node_hold_on_every_node() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_owner_started_again_at_once_does_not_leave_other_nodes_sockets_frozen() {
+    let mut cl = Cluster::start(2);
+    let s = cl.nodes[0].demo_session().await;
+    let _m = Client::connect(&cl.nodes[0], mod_hello(&s)).await;
+    let screen_hello = json!({"type":"hello","role":"screen","session":s.id,"key":s.screen});
+    // A screen that only watches, on the node that relays.
+    let mut screen = Client::connect(&cl.nodes[1], screen_hello.clone()).await;
+    // The owner dies and its process starts again on the same address (the same node) before
+    // its lease runs out: it takes its session back, knowing nothing of the screen.
+    cl.nodes[0].kill9();
+    cl.nodes[0].restart();
+    let restarted = Instant::now();
+    // The screen is told to reconnect rather than left waiting for frames that never come.
+    assert_eq!(screen.expect_close().await, 4503);
+    println!(
+        "FIGURES cluster relay_reset_after_owner_restart_ms={}",
+        restarted.elapsed().as_millis()
+    );
+    let (mut screen, _) = hello_until_welcome(&cl.nodes[1], &screen_hello).await;
+    let (mut m, _) = hello_until_welcome(&cl.nodes[0], &mod_hello(&s)).await;
+    let (mut phone, _) = hello_until_welcome(&cl.nodes[0], &phone_hello(&s)).await;
+    let q = phone.ask("Setelah hub pertama hidup lagi").await;
+    m.ok(json!({"type":"approve","question":q})).await;
+    assert_eq!(
+        question_event(&mut screen, &q).await["question"]["status"],
+        "approved"
+    );
+}
