@@ -44,6 +44,9 @@ pub enum Space {
     Tanya = 16,
     /// Phones connected to the floor.
     Floor = 64,
+    /// With `--cluster`: phones connected to the single hub of phase A (the cluster's phones
+    /// are `Tanya`).
+    Single = 40,
     /// Moderator, screen, overlay, observer, askers: the coordinator's own clients.
     Staff = 100,
 }

@@ -7,11 +7,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Which server a group of phones talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
+    /// The hub under test; with `--cluster`, the cluster's nodes (phase B).
     Tanya,
     Floor,
+    /// With `--cluster`: the single hub the cluster is compared with (phase A).
+    Single,
 }
 
 impl Target {
@@ -19,8 +22,16 @@ impl Target {
         match self {
             Target::Tanya => "tanya",
             Target::Floor => "floor",
+            Target::Single => "single",
         }
     }
+}
+
+/// One server's address (`IP:PORT`) and the URL of its upgrade.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub server: String,
+    pub url: String,
 }
 
 /// What a worker's phones do next.
@@ -47,12 +58,12 @@ pub enum Task {
 }
 
 /// Coordinator → worker.
-/// Open `count` phones to `server` (`url` for the upgrade), send `hello`, await `welcome`.
+/// Open `count` phones, send `hello`, await `welcome`. Phone number `g` (global, `first + i`)
+/// connects to `servers[g % servers.len()]`: one server, or a cluster's nodes round robin.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectPlan {
     pub target: Target,
-    pub server: String,
-    pub url: String,
+    pub servers: Vec<Endpoint>,
     pub hello: String,
     /// Global number of this worker's first phone (source addresses).
     pub first: u64,

@@ -234,6 +234,7 @@ async fn open_phone(
     let space = match target {
         Target::Tanya => Space::Tanya,
         Target::Floor => Space::Floor,
+        Target::Single => Space::Single,
     };
     let src = net::source(space, global, per_address);
     let mut ws = net::connect(server, src, url, net::phone_config()).await?;
@@ -264,7 +265,7 @@ pub async fn run(worker: u32) -> anyhow::Result<()> {
             }
         }
     });
-    let groups: BTreeMap<&'static str, Arc<Group>> = [Target::Tanya, Target::Floor]
+    let groups: BTreeMap<&'static str, Arc<Group>> = [Target::Tanya, Target::Floor, Target::Single]
         .into_iter()
         .map(|t| (t.as_str(), Arc::new(Group::new(t))))
         .collect();
@@ -285,8 +286,17 @@ pub async fn run(worker: u32) -> anyhow::Result<()> {
                 let Some(g) = group(plan.target) else {
                     continue;
                 };
-                let server = net::parse_addr(&plan.server)?;
-                tokio::spawn(connect_all(g, worker, server, plan, out_tx.clone()));
+                let mut servers = Vec::with_capacity(plan.servers.len());
+                for e in &plan.servers {
+                    servers.push((
+                        net::parse_addr(&e.server)?,
+                        Arc::<str>::from(e.url.as_str()),
+                    ));
+                }
+                if servers.is_empty() {
+                    anyhow::bail!("connect: no server");
+                }
+                tokio::spawn(connect_all(g, worker, servers, plan, out_tx.clone()));
             }
             ToWorker::Run {
                 id,
@@ -358,15 +368,15 @@ pub async fn run(worker: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens the plan's phones; phone `g` (global number) to `servers[g % servers.len()]`.
 async fn connect_all(
     g: Arc<Group>,
     worker: u32,
-    server: std::net::SocketAddr,
+    servers: Vec<(std::net::SocketAddr, Arc<str>)>,
     plan: ConnectPlan,
     out: mpsc::UnboundedSender<FromWorker>,
 ) {
     let ConnectPlan {
-        url,
         hello,
         first,
         count,
@@ -377,26 +387,20 @@ async fn connect_all(
     let start = Instant::now();
     let base = g.slots.fetch_add(count, Ordering::AcqRel);
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
-    let url: Arc<str> = url.into();
     let hello: Arc<str> = hello.into();
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Result<(), String>>();
     for i in 0..count {
         let Ok(permit) = sem.clone().acquire_owned().await else {
             break;
         };
-        let (g, url, hello, res_tx) = (g.clone(), url.clone(), hello.clone(), res_tx.clone());
+        let global = first + i as u64;
+        let (server, url) = servers[(global % servers.len() as u64) as usize].clone();
+        let (g, hello, res_tx) = (g.clone(), hello.clone(), res_tx.clone());
         tokio::spawn(async move {
             let idx = base + i;
             let r = tokio::time::timeout(
                 Duration::from_secs(30),
-                open_phone(
-                    g.target,
-                    server,
-                    &url,
-                    &hello,
-                    first + i as u64,
-                    per_address,
-                ),
+                open_phone(g.target, server, &url, &hello, global, per_address),
             )
             .await;
             drop(permit);
