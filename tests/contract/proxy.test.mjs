@@ -172,16 +172,18 @@ ${site}
   });
   const a = await phone('127.0.0.5');
   const b = await phone('127.0.0.6', { 'x-forwarded-for': '198.51.100.99' });
+  // The hub reads `Forwarded` before `X-Forwarded-For`: one the phone sends is dropped by nginx.
+  const c = await phone('127.0.0.7', { forwarded: 'for=198.51.100.77' });
   const asked = await new Promise((ok) => {
     a.ws.on('message', (d) => { const m = JSON.parse(d.toString()); if (m.type === 'ok' && m.ref === 'p1') ok(m); });
     a.ws.send(JSON.stringify({ type: 'ask', ref: 'p1', text: 'Pertanyaan lewat HTTPS' }));
   });
   assert.ok(asked.question && asked.question.id, JSON.stringify(asked));
   const closed = (ws) => new Promise((r) => { ws.once('close', r); ws.close(); });
-  await Promise.all([closed(a.ws), closed(b.ws)]);
+  await Promise.all([closed(a.ws), closed(b.ws), closed(c.ws)]);
 
   // What the hub saw.
   await sleep(200);
   const seen = hubLog.filter((l) => l.includes('client address')).map((l) => (l.match(/addr=(\S+)/) || [])[1]);
-  assert.deepEqual(seen, ['127.0.0.5', '127.0.0.6'], hubLog.join('\n'));
+  assert.deepEqual(seen, ['127.0.0.5', '127.0.0.6', '127.0.0.7'], hubLog.join('\n'));
 });
