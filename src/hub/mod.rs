@@ -570,23 +570,8 @@ impl Hub {
             tracing::info!(session = %rec.info.id, rows = lagging, "case rows caught up with the journal");
         }
         let authors = AuthorIds::new(self.shared.signer.author_salt(rec.info.id));
-        let (tx, rx) = mpsc::channel(self.shared.cfg.limits.session_queue);
-        let id = rec.info.id;
-        let code = rec.info.code.clone();
-        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed) as u32;
-        let handle = SessionHandle {
-            id,
-            generation,
-            tx,
-            relayed: false,
-        };
-        self.registry.sessions.insert(id, handle.clone());
-        self.registry.codes.insert(code, id);
-        let registration = Registration {
-            registry: self.registry.clone(),
-            id,
-            generation,
-        };
+        let (handle, rx, registration) = self.register(&rec, false);
+        let (id, generation) = (handle.id, handle.generation);
         let actor = actor::Actor::new(
             self.shared.clone(),
             rec,
@@ -596,7 +581,6 @@ impl Hub {
             rx,
             registration,
         );
-        metrics::gauge!("tanya_sessions_running").increment(1.0);
         self.shared.tasks.spawn_actor(actor.run());
         tracing::info!(session = %id, generation, "session actor started");
         Ok(handle)
@@ -604,6 +588,21 @@ impl Hub {
 
     /// Registers a relay of a session `owner` runs.
     fn start_relay(&self, rec: SessionRecord, bus: Arc<bus::Bus>, owner: Uuid) -> SessionHandle {
+        let (handle, rx, registration) = self.register(&rec, true);
+        let id = handle.id;
+        let r = relay::Relay::new(self.shared.clone(), bus, id, owner, rx, registration);
+        self.shared.tasks.spawn_actor(r.run());
+        tracing::info!(session = %id, %owner, "session relayed from its owner");
+        handle
+    }
+
+    /// Puts a session's new mailbox in the registry (by id and by code): its handle, the
+    /// receiving end for the actor or relay, and the registration it holds for its life.
+    fn register(
+        &self,
+        rec: &SessionRecord,
+        relayed: bool,
+    ) -> (SessionHandle, mpsc::Receiver<Mail>, Registration) {
         let (tx, rx) = mpsc::channel(self.shared.cfg.limits.session_queue);
         let id = rec.info.id;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed) as u32;
@@ -611,7 +610,7 @@ impl Hub {
             id,
             generation,
             tx,
-            relayed: true,
+            relayed,
         };
         self.registry.sessions.insert(id, handle.clone());
         self.registry.codes.insert(rec.info.code.clone(), id);
@@ -621,10 +620,7 @@ impl Hub {
             generation,
         };
         metrics::gauge!("tanya_sessions_running").increment(1.0);
-        let r = relay::Relay::new(self.shared.clone(), bus, id, owner, rx, registration);
-        self.shared.tasks.spawn_actor(r.run());
-        tracing::info!(session = %id, %owner, "session relayed from its owner");
-        handle
+        (handle, rx, registration)
     }
 
     /// A new connection id.

@@ -201,6 +201,79 @@ async fn phone(url: String, code: String, i: usize, acked: Acked, stop: Arc<Atom
     }
 }
 
+/// Phones asking through the balancer, each in its own task.
+struct Phones {
+    acked: Acked,
+    stop: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Phones {
+    /// `n` phones of the session `code`; returns once each has had an answer.
+    async fn start(lb: &Balancer, code: &str, n: usize) -> Self {
+        let acked: Acked = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let tasks = (0..n)
+            .map(|i| {
+                tokio::spawn(phone(
+                    lb.ws_url(),
+                    code.to_string(),
+                    i,
+                    acked.clone(),
+                    stop.clone(),
+                ))
+            })
+            .collect();
+        let t = Instant::now();
+        while acked.lock().unwrap().len() < n {
+            assert!(t.elapsed() < Duration::from_secs(30), "phones answered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self { acked, stop, tasks }
+    }
+
+    /// Waits (30 s at most) until some phone has an answer given after `t`.
+    async fn answered_after(&self, t: Instant, what: &str) {
+        while !self.acked.lock().unwrap().iter().any(|(_, at)| *at > t) {
+            assert!(t.elapsed() < Duration::from_secs(30), "{what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops asking once each phone's last ask is answered; every acknowledged ask, and those
+    /// missing from the session as `server` welcomes a moderator now.
+    async fn finish(self, server: &TestServer, s: &Session) -> (Vec<String>, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            tokio::time::timeout(Duration::from_secs(60), t)
+                .await
+                .expect("every phone has its last ask answered")
+                .unwrap();
+        }
+        // (A node that has just started again may tell a hello to come back: 4503, as any
+        // client handles it.)
+        let (m, _) = hello_until_welcome(
+            server,
+            &json!({"type":"hello","role":"moderator","session":s.id,"key":s.moderator}),
+        )
+        .await;
+        let have = crate::common::questions_by_id(&m.welcome);
+        let acked: Vec<String> = self
+            .acked
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect();
+        let lost = acked
+            .iter()
+            .filter(|id| !have.contains_key(*id))
+            .cloned()
+            .collect();
+        (acked, lost)
+    }
+}
+
 #[tokio::test]
 async fn the_owner_killed_again_and_again_under_load_loses_no_acknowledged_command() {
     let _machine = loads_the_machine().await;
@@ -210,25 +283,7 @@ async fn the_owner_killed_again_and_again_under_load_loses_no_acknowledged_comma
     let s: Session = cl.nodes[0].demo_session().await;
     let db_url = cl.url.clone();
 
-    let acked: Acked = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let tasks: Vec<_> = (0..phones)
-        .map(|i| {
-            tokio::spawn(phone(
-                lb.ws_url(),
-                s.code.clone(),
-                i,
-                acked.clone(),
-                stop.clone(),
-            ))
-        })
-        .collect();
-    // Every phone has been answered once.
-    let t = Instant::now();
-    while acked.lock().unwrap().len() < phones {
-        assert!(t.elapsed() < Duration::from_secs(30), "phones answered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let asking = Phones::start(&lb, &s.code, phones).await;
 
     let mut recoveries = Vec::new();
     for k in 0..kills {
@@ -244,42 +299,15 @@ async fn the_owner_killed_again_and_again_under_load_loses_no_acknowledged_comma
         cl.nodes[i].kill9();
         let killed = Instant::now();
         // Recovered: some phone answered after the kill (the session runs again somewhere).
-        loop {
-            if acked.lock().unwrap().iter().any(|(_, at)| *at > killed) {
-                break;
-            }
-            assert!(
-                killed.elapsed() < Duration::from_secs(30),
-                "kill {k}: no answer within 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        asking
+            .answered_after(killed, &format!("kill {k}: no answer within 30 s"))
+            .await;
         recoveries.push(killed.elapsed());
         cl.nodes[i].restart();
     }
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        tokio::time::timeout(Duration::from_secs(60), t)
-            .await
-            .expect("every phone has its last ask answered")
-            .unwrap();
-    }
     // Every acknowledged question is in the session, once.
-    // (A node that has just started again may tell a hello to come back: 4503, as any client
-    // handles it.)
-    let (m, _) = hello_until_welcome(
-        &cl.nodes[0],
-        &json!({"type":"hello","role":"moderator","session":s.id,"key":s.moderator}),
-    )
-    .await;
-    let have = crate::common::questions_by_id(&m.welcome);
-    let acked = acked.lock().unwrap().clone();
-    let lost: Vec<&String> = acked
-        .iter()
-        .map(|(id, _)| id)
-        .filter(|id| !have.contains_key(*id))
-        .collect();
-    let mut ids: Vec<&String> = acked.iter().map(|(id, _)| id).collect();
+    let (acked, lost) = asking.finish(&cl.nodes[0], &s).await;
+    let mut ids: Vec<&String> = acked.iter().collect();
     ids.sort();
     ids.dedup();
     recoveries.sort();
@@ -293,7 +321,6 @@ async fn the_owner_killed_again_and_again_under_load_loses_no_acknowledged_comma
     );
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
     assert_eq!(ids.len(), acked.len(), "one question per acknowledged ask");
-    drop(m);
 }
 
 #[tokio::test]
@@ -303,29 +330,13 @@ async fn the_database_restarted_under_a_loaded_cluster_loses_no_acknowledged_com
     let mut cl = Cluster::on_database(&pg.url(), 2, &[("TANYA_ASKS_PER_MINUTE", "100000")]);
     let lb = Balancer::start(&cl.nodes);
     let s: Session = cl.nodes[0].demo_session().await;
-    let acked: Acked = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let tasks: Vec<_> = (0..12)
-        .map(|i| {
-            tokio::spawn(phone(
-                lb.ws_url(),
-                s.code.clone(),
-                i,
-                acked.clone(),
-                stop.clone(),
-            ))
-        })
-        .collect();
-    let t = Instant::now();
-    while acked.lock().unwrap().len() < 12 {
-        assert!(t.elapsed() < Duration::from_secs(30), "phones answered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let phones = Phones::start(&lb, &s.code, 12).await;
     // The database crashes for three seconds under the phones' asks.
     pg.crash();
     let crashed = Instant::now();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let during = acked
+    let during = phones
+        .acked
         .lock()
         .unwrap()
         .iter()
@@ -333,16 +344,7 @@ async fn the_database_restarted_under_a_loaded_cluster_loses_no_acknowledged_com
         .count();
     pg.up();
     let back = Instant::now();
-    loop {
-        if acked.lock().unwrap().iter().any(|(_, at)| *at > back) {
-            break;
-        }
-        assert!(
-            back.elapsed() < Duration::from_secs(30),
-            "served again by itself"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    phones.answered_after(back, "served again by itself").await;
     println!(
         "FIGURES cluster_pg_restart acked_while_down={during} served_again_after_ms={}",
         back.elapsed().as_millis()
@@ -350,24 +352,8 @@ async fn the_database_restarted_under_a_loaded_cluster_loses_no_acknowledged_com
     // Nothing is acknowledged while the database cannot commit.
     assert_eq!(during, 0, "an ok while the database was down");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        tokio::time::timeout(Duration::from_secs(60), t)
-            .await
-            .expect("every phone has its last ask answered")
-            .unwrap();
-    }
-    let (m, _) = hello_until_welcome(
-        &cl.nodes[1],
-        &json!({"type":"hello","role":"moderator","session":s.id,"key":s.moderator}),
-    )
-    .await;
-    let have = crate::common::questions_by_id(&m.welcome);
-    let acked = acked.lock().unwrap().clone();
-    let lost = acked
-        .iter()
-        .filter(|(id, _)| !have.contains_key(id))
-        .count();
+    let (acked, lost) = phones.finish(&cl.nodes[1], &s).await;
+    let lost = lost.len();
     println!(
         "FIGURES cluster_pg_restart acked={} lost={lost}",
         acked.len()
