@@ -645,13 +645,23 @@ async fn owner_inbox(bus: Arc<Bus>, hub: Weak<Hub>, mut up: async_nats::Subscrib
                     name,
                     via,
                 };
-                let bus = bus.clone();
-                tokio::spawn(async move {
-                    if let Err(why) = session.join(req).await {
+                // Queued here, in order with the socket's leave should it come next; answered
+                // when the actor has taken it.
+                match session.queue_join(req).await {
+                    Ok(outcome) => {
+                        let bus = bus.clone();
+                        tokio::spawn(async move {
+                            if let Err(why) = outcome.await {
+                                bus.held.remove(&(from, conn));
+                                refuse(why);
+                            }
+                        });
+                    }
+                    Err(why) => {
                         bus.held.remove(&(from, conn));
                         refuse(why);
                     }
-                });
+                }
             }
             Up::Cmd {
                 from,

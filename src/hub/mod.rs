@@ -643,6 +643,15 @@ impl Hub {
 impl SessionHandle {
     /// Joins a socket to the session: checks the key, registers the socket and queues its welcome.
     pub async fn join(&self, req: JoinRequest) -> Result<Joined, Refusal> {
+        self.queue_join(req).await?.await
+    }
+
+    /// Queues a join now (in order with what this caller sends after it); the outcome comes
+    /// from the returned future.
+    pub async fn queue_join(
+        &self,
+        req: JoinRequest,
+    ) -> Result<impl Future<Output = Result<Joined, Refusal>> + use<>, Refusal> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Mail::Control(Control::Join {
@@ -651,7 +660,7 @@ impl SessionHandle {
             }))
             .await
             .map_err(|_| Refusal::Stopped)?;
-        rx.await.map_err(|_| Refusal::Stopped)?
+        Ok(async move { rx.await.map_err(|_| Refusal::Stopped)? })
     }
 
     /// Passes a parsed command to the session; false when the session has stopped.
