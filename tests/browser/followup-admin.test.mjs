@@ -265,8 +265,10 @@ test('agencies, cases, export, report and purge in /admin', async () => {
   // ---- purge -------------------------------------------------------------------------------------
   await page.click('#purge-btn');
   await page.locator('#purge-status', { hasText: 'Pilih tanggalnya dulu.' }).waitFor();
-  const tomorrow = new Date(); tomorrow.setDate(tomorrow.getDate() + 1);
-  await page.fill('#purge-before', ymd(tomorrow));
+  // A day after today in the hub's time zone (Asia/Jakarta, UTC+7) whatever the hour in UTC:
+  // two days ahead of this machine's date.
+  const later = new Date(); later.setDate(later.getDate() + 2);
+  await page.fill('#purge-before', ymd(later));
   const before = dialogs.length;
   await page.click('#purge-btn');
   const status = page.locator('#purge-status[data-erased]');
