@@ -141,6 +141,13 @@ impl Down {
 pub struct Link(mpsc::UnboundedSender<Down>);
 
 impl Link {
+    /// A link whose messages come out of the returned queue (tests).
+    #[cfg(test)]
+    pub(crate) fn pair() -> (Self, mpsc::UnboundedReceiver<Down>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self(tx), rx)
+    }
+
     /// Queues a message for the node.
     pub fn send(&self, d: Down) {
         let _ = self.0.send(d);

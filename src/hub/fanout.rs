@@ -275,9 +275,33 @@ struct NodeOut {
     n: u64,
     /// Sockets of the session on that node.
     conns: usize,
+    /// Of those, by view: phones, moderators, screens, overlays, desks (an event no socket of
+    /// the node would see is not sent there).
+    views: [usize; 5],
+}
+
+/// A socket's view, as counted in [`NodeOut::views`].
+fn view_of(who: &Who) -> usize {
+    match who {
+        Who::Device { .. } => 0,
+        Who::Staff(Staff::Moderator) => 1,
+        Who::Staff(Staff::Screen) => 2,
+        Who::Staff(Staff::Overlay) => 3,
+        Who::Staff(Staff::Desk) => 4,
+    }
 }
 
 impl NodeOut {
+    /// Whether any socket of the node gets a frame of `e`.
+    fn wants(&self, e: &PerView) -> bool {
+        let v = &self.views;
+        (v[0] > 0 && (e.public.is_some() || e.author.is_some()))
+            || (v[1] > 0 && e.moderator.is_some())
+            || (v[2] > 0 && e.screen.is_some())
+            || (v[3] > 0 && e.overlay.is_some())
+            || (v[4] > 0 && e.desk.is_some())
+    }
+
     fn send(&mut self, session: Uuid, f: impl FnOnce(Uuid, u64) -> Down) {
         self.n += 1;
         self.link.send(f(session, self.n));
@@ -359,8 +383,10 @@ impl Fanout {
             link: at.link.clone(),
             n: 0,
             conns: 0,
+            views: [0; 5],
         });
         node.conns += 1;
+        node.views[view_of(&c.who)] += 1;
         let (conn, who) = (at.conn, c.who);
         node.send(self.session, |session, n| Down::Joined {
             session,
@@ -388,9 +414,11 @@ impl Fanout {
         if self.staff.remove(&id).is_some() {
             return;
         }
-        if let Some((_, at)) = self.remote.remove(&id) {
+        if let Some((c, at)) = self.remote.remove(&id) {
             if let Some(node) = self.nodes.get_mut(&at.node) {
                 node.conns = node.conns.saturating_sub(1);
+                let v = &mut node.views[view_of(&c.who)];
+                *v = v.saturating_sub(1);
             }
             return;
         }
@@ -443,6 +471,7 @@ impl Fanout {
         self.remote.retain(|_, (_, at)| at.node != node);
         if let Some(n) = self.nodes.get_mut(&node) {
             n.conns = 0;
+            n.views = [0; 5];
         }
     }
 
@@ -461,6 +490,7 @@ impl Fanout {
             let close = why.clone();
             node.send(self.session, |session, n| Down::End { session, n, close });
             node.conns = 0;
+            node.views = [0; 5];
         }
         self.remote.clear();
         for c in self.staff.values() {
@@ -519,7 +549,7 @@ impl Fanout {
             }
             (None, None) => {}
         }
-        for node in self.nodes.values_mut().filter(|n| n.conns > 0) {
+        for node in self.nodes.values_mut().filter(|n| n.wants(&e)) {
             let e = e.clone();
             node.send(self.session, |session, n| Down::Event { session, n, e });
         }
@@ -760,5 +790,50 @@ mod tests {
         assert_eq!(drained(&b_rx, 2).await, ["p2", "p3"]);
         tokio::task::yield_now().await;
         assert!(a_rx.is_empty() && b_rx.is_empty());
+    }
+
+    #[tokio::test]
+    async fn another_node_gets_each_event_once_and_only_those_its_sockets_see() {
+        let tasks = Tasks::start().expect("runtimes");
+        let mut f = Fanout::new(100, &tasks, Uuid::new_v4());
+        let (link, mut down) = crate::hub::bus::Link::pair();
+        let node = Uuid::new_v4();
+        let at = |conn| {
+            Box::new(Remote {
+                node,
+                conn,
+                link: link.clone(),
+                room: 64,
+            })
+        };
+        // Two phones of that node, no staff there.
+        for (id, on_node) in [(10, 1), (11, 2)] {
+            let (c, _rx) = conn(Role::Audience, Some(Uuid::new_v4()), 4);
+            f.insert_remote(id, c, at(on_node), vec![text("welcome")]);
+        }
+        let ns = |d: &Down| d.n();
+        let first = down.recv().await.expect("joined");
+        let second = down.recv().await.expect("joined");
+        assert!(matches!(first, Down::Joined { conn: 1, .. }) && ns(&first) == 1);
+        assert!(matches!(second, Down::Joined { conn: 2, .. }) && ns(&second) == 2);
+        // A frame for moderators only does not go there; a public one goes once for both.
+        f.publish(PerView {
+            seq: 1,
+            moderator: Some(text("m1")),
+            ..PerView::default()
+        });
+        f.publish(public(2, "2"));
+        match down.recv().await.expect("an event") {
+            Down::Event { n, e, .. } => assert_eq!((n, e.seq), (3, 2)),
+            other => panic!("{other:?}"),
+        }
+        assert!(down.try_recv().is_err(), "one message for two phones");
+        // A reply to one socket goes to it by its id on its node.
+        f.send(11, Out::Frame(text("ok")));
+        assert!(matches!(
+            down.recv().await,
+            Some(Down::To { conn: 2, n: 4, .. })
+        ));
+        assert_eq!(f.presence()[0], 2);
     }
 }
