@@ -683,9 +683,7 @@ impl Actor {
                     tracing::error!(session = %self.record.info.id, error = %e, "commit failed");
                     if matches!(e, StoreError::Fenced(_)) {
                         // Another node serves the session now: nothing more is decided here.
-                        self.dirty_cases.clear();
-                        self.broken = true;
-                        self.restart = true;
+                        self.stop_here();
                     } else {
                         self.reload().await;
                     }
@@ -720,10 +718,19 @@ impl Actor {
         }
     }
 
-    /// Rebuilds the state from the journal after a failed commit.
-    /// Renews the session's lease; false when another node has taken the session over (the
-    /// actor then stops: its sockets get 4503 and reconnect to whoever serves it). A store that
-    /// cannot be reached keeps the lease as it is: the commits say what works.
+    /// Stops deciding here: mail is refused, the actor ends and its sockets get 4503 (the next
+    /// join starts the session from its journal, wherever it is served). The case rows not yet
+    /// written are left to that start, which compares every row with the journal.
+    fn stop_here(&mut self) {
+        self.dirty_cases.clear();
+        self.broken = true;
+        self.restart = true;
+    }
+
+    /// Renews the session's lease; false when another node has taken the session over, or the
+    /// store has not answered for the lease's length (the actor then stops: its sockets get 4503
+    /// and reconnect to whoever serves it). A shorter outage keeps the lease as it is: the
+    /// commits say what works.
     async fn renew_lease(&mut self) -> bool {
         match self
             .shared
@@ -744,16 +751,12 @@ impl Actor {
             }
             Err(e) => {
                 tracing::warn!(session = %self.record.info.id, error = %e, "the lease could not be renewed in time: the session stops here");
-                self.dirty_cases.clear();
-                self.broken = true;
-                self.restart = true;
+                self.stop_here();
                 false
             }
             Ok(None) => {
                 tracing::warn!(session = %self.record.info.id, "lease taken over by another node: the session stops here");
-                self.dirty_cases.clear();
-                self.broken = true;
-                self.restart = true;
+                self.stop_here();
                 false
             }
         }
@@ -772,6 +775,7 @@ impl Actor {
         self.fanout.beat();
     }
 
+    /// Rebuilds the state from the journal after a failed commit.
     /// When the journal cannot be read either (the database is down), the state still holds
     /// what was not stored: the actor stops, its sockets get 4503, and the next join or request
     /// starts the session from its journal once the database answers again.
@@ -791,10 +795,7 @@ impl Actor {
             }
             Err(e) => {
                 tracing::error!(session = %self.record.info.id, error = %e, "reload after failed commit failed: the session stops");
-                // A start compares every case row with the journal.
-                self.dirty_cases.clear();
-                self.broken = true;
-                self.restart = true;
+                self.stop_here();
             }
         }
     }

@@ -273,10 +273,8 @@ struct NodeOut {
     link: Link,
     /// The number of the last message sent.
     n: u64,
-    /// Sockets of the session on that node.
-    conns: usize,
-    /// Of those, by view: phones, moderators, screens, overlays, desks (an event no socket of
-    /// the node would see is not sent there).
+    /// Sockets of the session on that node, by view: phones, moderators, screens, overlays,
+    /// desks (an event no socket of the node would see is not sent there).
     views: [usize; 5],
 }
 
@@ -292,6 +290,11 @@ fn view_of(who: &Who) -> usize {
 }
 
 impl NodeOut {
+    /// Whether the node holds any socket of the session.
+    fn holds_sockets(&self) -> bool {
+        self.views.iter().any(|v| *v > 0)
+    }
+
     /// Whether any socket of the node gets a frame of `e`.
     fn wants(&self, e: &PerView) -> bool {
         let v = &self.views;
@@ -382,10 +385,8 @@ impl Fanout {
         let node = self.nodes.entry(at.node).or_insert_with(|| NodeOut {
             link: at.link.clone(),
             n: 0,
-            conns: 0,
             views: [0; 5],
         });
-        node.conns += 1;
         node.views[view_of(&c.who)] += 1;
         let (conn, who) = (at.conn, c.who);
         node.send(self.session, |session, n| Down::Joined {
@@ -416,7 +417,6 @@ impl Fanout {
         }
         if let Some((c, at)) = self.remote.remove(&id) {
             if let Some(node) = self.nodes.get_mut(&at.node) {
-                node.conns = node.conns.saturating_sub(1);
                 let v = &mut node.views[view_of(&c.who)];
                 *v = v.saturating_sub(1);
             }
@@ -461,7 +461,7 @@ impl Fanout {
     pub fn nodes(&self) -> impl Iterator<Item = Uuid> + '_ {
         self.nodes
             .iter()
-            .filter(|(_, n)| n.conns > 0)
+            .filter(|(_, n)| n.holds_sockets())
             .map(|(id, _)| *id)
     }
 
@@ -470,7 +470,6 @@ impl Fanout {
     pub fn drop_node(&mut self, node: Uuid) {
         self.remote.retain(|_, (_, at)| at.node != node);
         if let Some(n) = self.nodes.get_mut(&node) {
-            n.conns = 0;
             n.views = [0; 5];
         }
     }
@@ -478,7 +477,7 @@ impl Fanout {
     /// Tells every node holding sockets of the session that its owner is alive and has sent
     /// `n` messages (a node that missed the last one finds out).
     pub fn beat(&mut self) {
-        for node in self.nodes.values_mut().filter(|n| n.conns > 0) {
+        for node in self.nodes.values_mut().filter(|n| n.holds_sockets()) {
             node.send(self.session, |session, n| Down::Beat { session, n });
         }
     }
@@ -486,10 +485,9 @@ impl Fanout {
     /// Closes every socket and forgets them all (their queues close once their sockets have
     /// written what was queued).
     pub fn close_all(&mut self, why: Close) {
-        for node in self.nodes.values_mut().filter(|n| n.conns > 0) {
+        for node in self.nodes.values_mut().filter(|n| n.holds_sockets()) {
             let close = why.clone();
             node.send(self.session, |session, n| Down::End { session, n, close });
-            node.conns = 0;
             node.views = [0; 5];
         }
         self.remote.clear();
